@@ -1,0 +1,25 @@
+"""`amlops`: the root command. Each sub-command lives in its own module beside this one."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="amlops",
+    help="Operate Azure Machine Learning from Git: validate, plan, apply, promote.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    """Attach the command modules, one module per command or command group."""
+    from amlops.cli import infra, local, validate
+
+    app.command("validate")(validate.validate)
+    app.add_typer(infra.app, name="infra")
+    app.add_typer(local.app, name="local")
+
+
+_register()

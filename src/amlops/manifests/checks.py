@@ -1,0 +1,257 @@
+"""Cross-checks over a loaded repository: the rules no single file's schema can see.
+
+Each rule is a function from the repository (and the environments in scope) to problems, listed in
+:data:`RULES` under a name, so `amlops validate` runs them all and each can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from amlops.manifests.environment import DEPLOYMENT_SUFFIX, EndpointChoice, ServerlessChoice
+from amlops.manifests.errors import Problem
+from amlops.manifests.references import parse_model_ref
+from amlops.manifests.repository import DeploymentFile, EnvironmentFile, Repository
+from amlops.manifests.skus import suggest, vm_size
+from amlops.manifests.yamlio import Document
+
+Rule = Callable[[Repository, list[EnvironmentFile]], Iterator[Problem]]
+
+#: Environments that must only name pinned versions: what they serve may change only by a commit.
+PINNED_ENVIRONMENTS = ("staging", "prod")
+ENDPOINT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")
+DEPLOYMENT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*$")
+MODEL_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}$")
+MAX_MIRROR = 50
+
+
+def endpoint_names(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]:
+    """Online and serverless endpoint names: 3-32 characters, a letter first; the folder's name."""
+    for folder in repo.endpoints.values():
+        document = folder.endpoint_document or folder.serverless_document
+        assert document is not None
+        if not ENDPOINT_NAME.match(folder.name):
+            yield document.problem(
+                ("name",),
+                f"{folder.name!r} is not a valid endpoint name: 3-32 letters, digits and '-', "
+                "starting with a letter and not ending with '-'",
+            )
+        if folder.name != folder.folder.name:
+            yield document.problem(("name",), f"is {folder.name!r} but the folder is {folder.folder.name!r}")
+
+
+def deployment_names(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]:
+    """Deployment names leave room for the spec-hash suffix amlops adds within Azure's 32."""
+    limit = 32 - DEPLOYMENT_SUFFIX
+    for deployment in _deployment_files(repo):
+        name = deployment.name
+        if not DEPLOYMENT_NAME.match(name) or not 3 <= len(name) <= limit:
+            yield deployment.document.problem(
+                ("name",),
+                f"{name!r}: deployment names are 3-{limit} letters, digits and '-', starting with a letter "
+                f"(Azure allows 32; amlops adds a {DEPLOYMENT_SUFFIX}-character version suffix)",
+            )
+
+
+def model_names(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]:
+    """Model names Azure ML accepts, and concrete versions (a released version is immutable)."""
+    for model in repo.models.values():
+        name, version = model.key
+        if not MODEL_NAME.match(name):
+            yield model.document.problem(("name",), f"{name!r}: letters, digits, '.', '_' and '-', up to 255")
+        if version.lower() == "latest":
+            yield model.document.problem(("version",), "a released model needs a concrete version, not 'latest'")
+
+
+def environment_endpoints(repo: Repository, environments: list[EnvironmentFile]) -> Iterator[Problem]:
+    """Endpoints and deployments an environment serves exist in `endpoints/`, of the right kind."""
+    for env in environments:
+        for name, choice in env.environment.endpoints.items():
+            field = ("endpoints", name)
+            folder = repo.endpoints.get(name)
+            if folder is None:
+                yield env.document.problem(field, f"no endpoint {name!r} in endpoints/")
+            elif isinstance(choice, ServerlessChoice) and folder.serverless is None:
+                yield env.document.problem(field, f"{name!r} is an online endpoint, not serverless")
+            elif isinstance(choice, EndpointChoice):
+                if folder.endpoint is None:
+                    yield env.document.problem(field, f"{name!r} is a serverless endpoint: use 'serverless: true'")
+                    continue
+                for deployment in choice.deployments:
+                    if deployment not in folder.deployments:
+                        known = ", ".join(sorted(folder.deployments)) or "none"
+                        yield env.document.problem(
+                            field + ("deployments", deployment),
+                            f"no deployment {deployment!r} in endpoints/{name}/ (it has: {known})",
+                        )
+
+
+def model_references(repo: Repository, environments: list[EnvironmentFile]) -> Iterator[Problem]:
+    """Every model an environment serves is a model file in `models/` or a registry URI."""
+    for env in environments:
+        for endpoint, deployment, choice in _choices(env):
+            field = ("endpoints", endpoint, "deployments", deployment, "model")
+            ref = parse_model_ref(choice.model)
+            if ref is None:
+                yield env.document.problem(field, f"{choice.model!r} is not a model reference (name:version)")
+            elif ref.registry is None and not ref.floating and (ref.name, ref.version) not in repo.models:
+                versions = sorted(v for n, v in repo.models if n == ref.name)
+                known = f"known versions: {', '.join(versions)}" if versions else "no such model in models/"
+                yield env.document.problem(field, f"model {ref} is not defined ({known})")
+
+
+def traffic(repo: Repository, environments: list[EnvironmentFile]) -> Iterator[Problem]:
+    """Traffic names only declared deployments and sums to 100."""
+    for env in environments:
+        for name, choice in env.environment.endpoints.items():
+            if not isinstance(choice, EndpointChoice):
+                continue
+            yield from _split_problems(env.document, ("endpoints", name), env.environment.traffic(name), set(choice.deployments))
+    for folder in repo.endpoints.values():
+        declared = folder.endpoint.traffic if folder.endpoint else None
+        if declared and folder.endpoint_document:
+            yield from _split_problems(folder.endpoint_document, (), dict(declared), set(folder.deployments))
+
+
+def _split_problems(document: Document, field: tuple, split: dict[str, int], declared: set[str]) -> Iterator[Problem]:
+    for deployment in split:
+        if deployment not in declared:
+            yield document.problem(field + ("traffic", deployment), f"names {deployment!r}, which is not a declared deployment")
+    total = sum(split.values())
+    if total != 100:
+        yield document.problem(field + ("traffic",), f"sums to {total}; traffic must sum to 100")
+
+
+def mirror_traffic(_: Repository, environments: list[EnvironmentFile]) -> Iterator[Problem]:
+    """Mirror traffic: at most 50 %, to a declared deployment that takes no live traffic."""
+    for env in environments:
+        for name, choice in env.environment.endpoints.items():
+            if not isinstance(choice, EndpointChoice):
+                continue
+            live = {d for d, share in env.environment.traffic(name).items() if share > 0}
+            for deployment, share in choice.mirror_traffic.items():
+                field = ("endpoints", name, "mirror_traffic", deployment)
+                if deployment not in choice.deployments:
+                    yield env.document.problem(field, f"names {deployment!r}, which is not a declared deployment")
+                elif deployment in live:
+                    yield env.document.problem(field, f"{deployment!r} takes live traffic; mirror only to a deployment that does not")
+            total = sum(choice.mirror_traffic.values())
+            if total > MAX_MIRROR:
+                yield env.document.problem(("endpoints", name, "mirror_traffic"), f"mirrors {total} %; Azure allows at most {MAX_MIRROR} %")
+
+
+def vm_sizes(repo: Repository, environments: list[EnvironmentFile]) -> Iterator[Problem]:
+    """Instance types and cluster sizes are real Azure sizes; online ones are offered for endpoints."""
+    for deployment in _deployment_files(repo):
+        size = deployment.deployment.instance_type
+        if size:
+            yield from _online_size(deployment.document, ("instance_type",), size)
+    for env in environments:
+        for endpoint, deployment, choice in _choices(env):
+            if choice.instance_type:
+                field = ("endpoints", endpoint, "deployments", deployment, "instance_type")
+                yield from _online_size(env.document, field, choice.instance_type)
+        infrastructure = env.environment.infrastructure
+        for index, cluster in enumerate(infrastructure.clusters if infrastructure else []):
+            if vm_size(cluster.vm_size) is None:
+                field = ("infrastructure", "clusters", index, "vm_size")
+                yield env.document.problem(field, f"unknown VM size {cluster.vm_size!r}{suggest(cluster.vm_size)}")
+
+
+def _online_size(document: Document, field: tuple, name: str) -> Iterator[Problem]:
+    size = vm_size(name)
+    if size is None:
+        yield document.problem(field, f"unknown instance type {name!r}{suggest(name)}")
+    elif not size.online:
+        yield document.problem(field, f"{size.name} is not offered for managed online deployments")
+
+
+def pinned_references(repo: Repository, environments: list[EnvironmentFile]) -> Iterator[Problem]:
+    """Staging and prod name exact versions: no `@latest`, `latest`, or untagged/`:latest` images."""
+    for env in environments:
+        if env.environment.name not in PINNED_ENVIRONMENTS:
+            continue
+        where = env.environment.name
+        for endpoint, deployment, choice in _choices(env):
+            ref = parse_model_ref(choice.model)
+            if ref is not None and ref.floating:
+                field = ("endpoints", endpoint, "deployments", deployment, "model")
+                yield env.document.problem(field, f"{choice.model!r} floats; {where} needs a pinned version")
+            file = repo.endpoints.get(endpoint)
+            spec = file.deployments.get(deployment) if file else None
+            if spec is not None:
+                yield from _floating_in_deployment(spec, where)
+
+
+def _floating_in_deployment(spec: DeploymentFile, where: str) -> Iterator[Problem]:
+    raw = spec.document.data
+    environment = raw.get("environment")
+    if isinstance(environment, str) and ("@latest" in environment or environment.endswith(":latest")):
+        yield spec.document.problem(("environment",), f"{environment!r} floats; {where} needs a pinned version")
+    image = environment.get("image") if isinstance(environment, dict) else None
+    if isinstance(image, str) and (image.endswith(":latest") or ":" not in image.rsplit("/", 1)[-1]):
+        yield spec.document.problem(("environment", "image"), f"{image!r} floats; {where} needs a pinned image tag")
+
+
+def local_paths(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]:
+    """Local artifact, code and conda paths exist and stay inside the repository."""
+    for model in repo.models.values():
+        raw = model.document.data.get("path")
+        if isinstance(raw, str) and model.artifact is not None:
+            yield from _inside(repo.root, model.document, ("path",), raw)
+    for deployment in _deployment_files(repo):
+        raw = deployment.document.data
+        code = (raw.get("code_configuration") or {}).get("code") if isinstance(raw.get("code_configuration"), dict) else None
+        if isinstance(code, str) and not code.startswith("azureml:"):
+            yield from _inside(repo.root, deployment.document, ("code_configuration", "code"), code)
+        environment = raw.get("environment")
+        conda = environment.get("conda_file") if isinstance(environment, dict) else None
+        if isinstance(conda, str):
+            yield from _inside(repo.root, deployment.document, ("environment", "conda_file"), conda)
+        model = raw.get("model")
+        if isinstance(model, dict) and isinstance(model.get("path"), str):
+            yield from _inside(repo.root, deployment.document, ("model", "path"), model["path"])
+
+
+def _inside(root: Path, document: Document, field: tuple, raw: str) -> Iterator[Problem]:
+    if "://" in raw:
+        return
+    target = (root / document.path).parent.joinpath(raw).resolve()
+    if not target.is_relative_to(root.resolve()):
+        yield document.problem(field, f"{raw!r} points outside the repository")
+    elif not target.exists():
+        yield document.problem(field, f"{raw!r} does not exist")
+
+
+def _deployment_files(repo: Repository) -> Iterator[DeploymentFile]:
+    for folder in repo.endpoints.values():
+        yield from folder.deployments.values()
+
+
+def _choices(env: EnvironmentFile):
+    for endpoint, choice in env.environment.endpoints.items():
+        if isinstance(choice, EndpointChoice):
+            for deployment, chosen in choice.deployments.items():
+                yield endpoint, deployment, chosen
+
+
+RULES: dict[str, Rule] = {
+    "endpoint-names": endpoint_names,
+    "deployment-names": deployment_names,
+    "model-names": model_names,
+    "environment-endpoints": environment_endpoints,
+    "model-references": model_references,
+    "traffic": traffic,
+    "mirror-traffic": mirror_traffic,
+    "vm-sizes": vm_sizes,
+    "pinned-references": pinned_references,
+    "local-paths": local_paths,
+}
+
+
+def check(repo: Repository, environments: list[EnvironmentFile] | None = None) -> list[Problem]:
+    """Run every rule; `environments` narrows the per-environment rules (all by default)."""
+    scope = list(repo.environments.values()) if environments is None else environments
+    return sorted({problem for rule in RULES.values() for problem in rule(repo, scope)})

@@ -1,0 +1,241 @@
+"""The environment manifest: `environments/<name>.yaml`, amlops's own schema.
+
+An environment file is the one place that says, for one environment, where it lives, what
+infrastructure it has, and what it serves: which deployment of which endpoint runs which model
+version, with what traffic, and how a change is rolled out. Endpoint, deployment and model files
+stay in Azure ML's own formats; an environment only picks from them and overrides instance settings.
+
+`amlops schema` writes the JSON Schema of :class:`Environment` for editors.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", min_length=2, max_length=24)]
+Uuid = Annotated[
+    str, StringConstraints(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+]
+Percent = Annotated[int, Field(ge=0, le=100)]
+
+#: Deployment names in Azure carry a suffix of this many characters (`-` and a spec hash).
+DEPLOYMENT_SUFFIX = 9
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a misspelt key must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Target(str, Enum):
+    azure = "azure"
+    local = "local"
+
+
+class AzureLocation(Strict):
+    """Where an Azure environment lives."""
+
+    subscription_id: Uuid
+    tenant_id: Uuid
+    location: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+$")] = Field(
+        description="Azure region, e.g. westeurope"
+    )
+    resource_group: Annotated[str, StringConstraints(pattern=r"^[-\w._()]{1,89}[-\w_()]$")]
+    workspace: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$")]
+
+
+class NetworkMode(str, Enum):
+    managed = "managed"  # the workspace's managed virtual network
+    vnet = "vnet"  # a virtual network of our own with private endpoints
+    public = "public"  # public endpoints: throwaway dev environments only
+
+
+class Isolation(str, Enum):
+    allow_internet_outbound = "allow_internet_outbound"
+    allow_only_approved_outbound = "allow_only_approved_outbound"
+
+
+class OutboundRule(Strict):
+    """An outbound rule of the managed network (only with `allow_only_approved_outbound`)."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,63}$")]
+    type: Literal["fqdn", "service_tag", "private_endpoint"]
+    destination: str = Field(description="FQDN, service tag, or the target resource id")
+    ports: str | None = None
+    protocol: Literal["TCP", "UDP", "ICMP", "*"] | None = None
+    subresource: str | None = Field(None, description="private_endpoint: e.g. blob, vault, registry")
+
+
+class Network(Strict):
+    mode: NetworkMode
+    isolation: Isolation = Isolation.allow_internet_outbound
+    outbound_rules: list[OutboundRule] = []
+    address_space: str = Field("10.10.0.0/16", description="vnet mode: the virtual network's range")
+
+    @model_validator(mode="after")
+    def _rules_need_approved_outbound(self) -> Network:
+        if self.outbound_rules and self.isolation is not Isolation.allow_only_approved_outbound:
+            raise ValueError("outbound_rules apply only with isolation: allow_only_approved_outbound")
+        return self
+
+
+class Cluster(Strict):
+    """An AmlCompute cluster. Its Azure name carries the VM size, so a resize is a new cluster."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,9}$")] = Field(
+        description="2-10 characters; amlops appends a short size code within Azure's 16"
+    )
+    vm_size: str
+    min_nodes: Annotated[int, Field(ge=0)] = 0
+    max_nodes: Annotated[int, Field(ge=1, le=1000)]
+    idle_seconds: Annotated[int, Field(ge=60, le=86400)] = Field(
+        900, description="idle time before a node is released"
+    )
+    low_priority: bool = Field(False, description="use low-priority (spot) nodes")
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> Cluster:
+        if self.min_nodes > self.max_nodes:
+            raise ValueError(f"min_nodes ({self.min_nodes}) is above max_nodes ({self.max_nodes})")
+        return self
+
+
+class Role(str, Enum):
+    """Azure ML's built-in roles (and Reader) that team access may grant."""
+
+    data_scientist = "AzureML Data Scientist"
+    compute_operator = "AzureML Compute Operator"
+    reader = "Reader"
+    contributor = "Contributor"
+
+
+class Access(Strict):
+    """An Entra ID group granted a built-in role in this environment, never at subscription scope."""
+
+    group: Uuid = Field(description="object id of the Entra ID group")
+    name: str = Field(description="the group's display name, for people reading the file")
+    role: Role
+    scope: Literal["workspace", "resource_group"] = "workspace"
+
+
+class ContinuousIntegration(Strict):
+    """The GitHub repository and GitHub environment whose workflows may deploy here (OIDC)."""
+
+    repository: Annotated[str, StringConstraints(pattern=r"^[\w.-]+/[\w.-]+$")]
+    github_environment: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class Tags(Strict):
+    owner: Annotated[str, StringConstraints(min_length=1)]
+    cost_center: Annotated[str, StringConstraints(min_length=1)]
+
+
+class Infrastructure(Strict):
+    network: Network
+    clusters: list[Cluster] = []
+    registry: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$")] = Field(
+        description="the Azure ML registry shared by all environments, through which releases are promoted"
+    )
+    tags: Tags
+    access: list[Access] = []
+    ci: ContinuousIntegration | None = None
+
+
+class Gate(Strict):
+    """What a step must show before traffic moves on, judged over the requests since the step began."""
+
+    max_error_rate: Annotated[float, Field(ge=0, le=1)] = 0.01
+    max_latency_p95_ms: Annotated[float, Field(gt=0)] = 1000
+    min_requests: Annotated[int, Field(ge=1)] = 20
+
+
+class Step(Strict):
+    """One step of a rollout: mirror a share of traffic to the new deployment, or give it a weight."""
+
+    mirror: Annotated[int, Field(ge=1, le=50)] | None = None
+    weight: Annotated[int, Field(ge=1, le=100)] | None = None
+    pause_seconds: Annotated[int, Field(ge=0, le=86400)] = 0
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Step:
+        if (self.mirror is None) == (self.weight is None):
+            raise ValueError("a step sets exactly one of mirror or weight")
+        return self
+
+
+class Strategy(Strict):
+    """How a changed deployment takes traffic: steps, each gated; the last weight step is 100."""
+
+    steps: list[Step] = Field(default_factory=lambda: [Step(weight=100)])
+    gate: Gate = Gate()
+    soak_minutes: Annotated[int, Field(ge=0)] = Field(
+        0, description="how long a release must be live here before it may be promoted onward"
+    )
+
+    @field_validator("steps")
+    @classmethod
+    def _ends_at_full_weight(cls, steps: list[Step]) -> list[Step]:
+        weights = [s.weight for s in steps if s.weight is not None]
+        if not weights or weights[-1] != 100:
+            raise ValueError("the last weight step must be 100")
+        if weights != sorted(weights):
+            raise ValueError("weights must not decrease from step to step")
+        return steps
+
+
+class DeploymentChoice(Strict):
+    """Which model a deployment serves in this environment, and its instance overrides."""
+
+    model: str = Field(description="name:version, azureml:name:version, or an azureml:// registry URI")
+    instance_type: str | None = None
+    instance_count: Annotated[int, Field(ge=1, le=100)] | None = None
+
+
+class EndpointChoice(Strict):
+    """An online endpoint served in this environment: its deployments and their traffic."""
+
+    deployments: dict[str, DeploymentChoice] = Field(min_length=1)
+    traffic: dict[str, Percent] = Field(default_factory=dict, description="defaults to 100 for a single deployment")
+    mirror_traffic: dict[str, Percent] = Field(default_factory=dict)
+    strategy: Strategy | None = Field(None, description="overrides the environment's strategy")
+
+
+class ServerlessChoice(Strict):
+    """A serverless (model-as-a-service) endpoint from `endpoints/<name>/serverless.yml`, enabled here."""
+
+    serverless: Literal[True]
+
+
+class Environment(Strict):
+    """`environments/<name>.yaml`."""
+
+    name: Name
+    target: Target
+    azure: AzureLocation | None = None
+    infrastructure: Infrastructure | None = None
+    strategy: Strategy = Strategy()
+    endpoints: dict[str, EndpointChoice | ServerlessChoice] = {}
+
+    @model_validator(mode="after")
+    def _azure_needs_location(self) -> Environment:
+        if self.target is Target.azure and (self.azure is None or self.infrastructure is None):
+            raise ValueError("target: azure needs the azure and infrastructure sections")
+        if self.target is Target.local and self.azure is not None:
+            raise ValueError("target: local has no azure section: the local control plane decides")
+        return self
+
+    def traffic(self, endpoint: str) -> dict[str, int]:
+        """The declared traffic split, with a single deployment defaulting to 100."""
+        choice = self.endpoints[endpoint]
+        assert isinstance(choice, EndpointChoice)
+        if choice.traffic or len(choice.deployments) != 1:
+            return dict(choice.traffic)
+        return {next(iter(choice.deployments)): 100}
+
+    def strategy_for(self, endpoint: str) -> Strategy:
+        choice = self.endpoints[endpoint]
+        return (choice.strategy if isinstance(choice, EndpointChoice) else None) or self.strategy
