@@ -1,0 +1,202 @@
+"""Every validation rule, on a copy of the sample repository broken in one place.
+
+Each case names the rule behind it and how to switch that rule off; `test_each_case_needs_its_rule`
+switches it off and checks the case then passes clean, so no case passes by accident.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from amlops.manifests import checks, yamlio
+from amlops.manifests.load import validate_repository
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    for folder in ("environments", "models", "endpoints"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    return tmp_path
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def without_rule(name: str) -> Callable[[pytest.MonkeyPatch], None]:
+    def disable(monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setitem(checks.RULES, name, lambda repo, envs: iter(()))
+
+    return disable
+
+
+def without(module: object, function: str) -> Callable[[pytest.MonkeyPatch], None]:
+    def disable(monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(module, function, lambda *args: [])
+
+    return disable
+
+
+@dataclass
+class Case:
+    id: str
+    file: str
+    old: str
+    new: str
+    where: str  # the expected "path:line:column: field" prefix (line and column included)
+    says: str  # a fragment of the expected message
+    disable: Callable[[pytest.MonkeyPatch], None] | None = None
+    env: str | None = None
+
+
+CASES = [
+    Case("unknown-key", "environments/dev.yaml", "  max_error_rate: 0.05", "  max_eror_rate: 0.05",
+         "environments/dev.yaml:43:5: strategy.gate.max_eror_rate", "unknown key"),
+    Case("wrong-type", "environments/dev.yaml", "max_nodes: 4", "max_nodes: many",
+         "environments/dev.yaml:18:7: infrastructure.clusters[0].max_nodes", "valid integer"),
+    Case("bad-enum", "environments/dev.yaml", "mode: public", "mode: open",
+         "environments/dev.yaml:13:5: infrastructure.network.mode", "'managed', 'vnet' or 'public'"),
+    Case("azure-schema", "endpoints/churn/main.yml", "instance_count: 1", "instance_count: one",
+         "endpoints/churn/main.yml:11:1: instance_count", "Not a valid integer"),
+    Case("azure-unknown-key", "endpoints/credit-risk/endpoint.yml", "auth_mode: key", "auth_mode: key\nauth_mood: key",
+         "endpoints/credit-risk/endpoint.yml:4:1: auth_mood", "unknown key"),
+    Case("duplicate-key", "environments/dev.yaml", "    owner: ml-platform\n", "    owner: ml-platform\n    owner: ml-data\n",
+         "environments/dev.yaml:27:5: (file)", 'duplicate key "owner"'),
+    Case("tab", "environments/dev.yaml", "    mode: public", "\tmode: public",
+         "environments/dev.yaml:13:1: (file)", "tab in indentation", without(yamlio, "_tab_problems")),
+    Case("tag", "environments/dev.yaml", "owner: ml-platform", "owner: !!python/object/apply:os.system [ls]",
+         "environments/dev.yaml:26:12: (file)", "is not allowed", without(yamlio, "_event_problems")),
+    Case("model-missing", "environments/dev.yaml", "model: churn:1", "model: churn:7",
+         "environments/dev.yaml:54:9: endpoints.churn.deployments.main.model", "model churn:7 is not defined (known versions: 1)",
+         without_rule("model-references")),
+    Case("model-not-a-reference", "environments/dev.yaml", "model: churn:1", "model: /tmp/x",
+         "environments/dev.yaml:54:9: endpoints.churn.deployments.main.model", "is not a model reference",
+         without_rule("model-references")),
+    Case("traffic-unknown-deployment", "environments/local.yaml", "        instance_type: Standard_DS2_v2\n  churn:",
+         "        instance_type: Standard_DS2_v2\n    traffic:\n      blue: 100\n  churn:",
+         "environments/local.yaml:21:7: endpoints.credit-risk.traffic.blue", "not a declared deployment",
+         without_rule("traffic")),
+    Case("traffic-sum", "environments/local.yaml", "        instance_type: Standard_DS2_v2\n  churn:",
+         "        instance_type: Standard_DS2_v2\n    traffic:\n      main: 90\n  churn:",
+         "environments/local.yaml:20:5: endpoints.credit-risk.traffic", "sums to 90", without_rule("traffic")),
+    Case("endpoint-file-traffic", "endpoints/credit-risk/endpoint.yml", "auth_mode: key", "auth_mode: key\ntraffic:\n  main: 60",
+         "endpoints/credit-risk/endpoint.yml:4:1: traffic", "sums to 60", without_rule("traffic")),
+    Case("mirror-over-50", "environments/local.yaml", "        instance_type: Standard_DS2_v2\n  churn:",
+         "        instance_type: Standard_DS2_v2\n      shadow:\n        model: credit-risk:1\n"
+         "    traffic:\n      main: 100\n    mirror_traffic:\n      shadow: 60\n  churn:",
+         "environments/local.yaml:24:5: endpoints.credit-risk.mirror_traffic", "at most 50 %", without_rule("mirror-traffic")),
+    Case("mirror-on-live", "environments/local.yaml", "        instance_type: Standard_DS2_v2\n  churn:",
+         "        instance_type: Standard_DS2_v2\n    mirror_traffic:\n      main: 10\n  churn:",
+         "environments/local.yaml:21:7: endpoints.credit-risk.mirror_traffic.main", "takes live traffic",
+         without_rule("mirror-traffic")),
+    Case("endpoint-name-length", "endpoints/phi3-chat/serverless.yml", "name: phi3-chat", "name: " + "p" * 33,
+         "endpoints/phi3-chat/serverless.yml:2:1: name", "3-32 letters", without_rule("endpoint-names")),
+    Case("endpoint-name-folder", "endpoints/churn/endpoint.yml", "name: churn", "name: churn-v2",
+         "endpoints/churn/endpoint.yml:2:1: name", "but the folder is 'churn'", without_rule("endpoint-names")),
+    Case("deployment-name-length", "endpoints/churn/main.yml", "name: main", "name: " + "m" * 24,
+         "endpoints/churn/main.yml:2:1: name", "deployment names are 3-23", without_rule("deployment-names")),
+    Case("model-name", "models/churn/v1.yml", "name: churn", "name: churn model",
+         "models/churn/v1.yml:2:1: name", "letters, digits", without_rule("model-names")),
+    Case("unknown-instance-type", "endpoints/churn/main.yml", "Standard_DS3_v2", "Standard_DS3_v9",
+         "endpoints/churn/main.yml:10:1: instance_type", "did you mean Standard_DS3_v2", without_rule("vm-sizes")),
+    Case("not-an-online-size", "environments/local.yaml", "Standard_DS2_v2", "Standard_D2s_v3",
+         "environments/local.yaml:19:9: endpoints.credit-risk.deployments.main.instance_type",
+         "not offered for managed online deployments", without_rule("vm-sizes")),
+    Case("unknown-cluster-size", "environments/prod.yaml", "vm_size: Standard_DS3_v2", "vm_size: Standard_XX9",
+         "environments/prod.yaml:29:7: infrastructure.clusters[0].vm_size", "unknown VM size", without_rule("vm-sizes")),
+    Case("floating-model-in-prod", "environments/prod.yaml", "model: churn:1", "model: azureml:churn@latest",
+         "environments/prod.yaml:70:9: endpoints.churn.deployments.main.model", "prod needs a pinned version",
+         without_rule("pinned-references")),
+    Case("floating-image-in-staging", "endpoints/churn/main.yml", "ubuntu22.04:20240919.v1", "ubuntu22.04:latest",
+         "endpoints/churn/main.yml:9:3: environment.image", "staging needs a pinned image tag",
+         without_rule("pinned-references"), env="staging"),
+    Case("floating-model-allowed-in-dev", "environments/dev.yaml", "model: churn:1", "model: churn@latest",
+         "", "", env="dev"),
+    Case("path-outside-repo", "endpoints/churn/main.yml", "code: score/", "code: ../../../etc/",
+         "endpoints/churn/main.yml:5:3: code_configuration.code", "points outside the repository",
+         without_rule("local-paths")),
+    Case("path-missing", "models/churn/v1.yml", "path: v1", "path: v9",
+         "models/churn/v1.yml:5:1: path", "'v9' does not exist", without_rule("local-paths")),
+    Case("unknown-endpoint", "environments/dev.yaml", "  churn:\n", "  churm:\n",
+         "environments/dev.yaml:51:3: endpoints.churm", "no endpoint 'churm'", without_rule("environment-endpoints")),
+    Case("unknown-deployment", "environments/dev.yaml", "      main:\n        model: churn:1\n  churn-gpu",
+         "      blue:\n        model: churn:1\n  churn-gpu",
+         "environments/dev.yaml:53:7: endpoints.churn.deployments.blue", "no deployment 'blue'",
+         without_rule("environment-endpoints")),
+    Case("serverless-kind", "environments/dev.yaml", "  phi3-chat:\n    serverless: true",
+         "  phi3-chat:\n    deployments:\n      main:\n        model: churn:1",
+         "environments/dev.yaml:60:3: endpoints.phi3-chat", "is a serverless endpoint", without_rule("environment-endpoints")),
+    Case("env-name-mismatch", "environments/dev.yaml", "name: dev", "name: development",
+         "environments/dev.yaml:3:1: name", "differs from the file name"),
+    Case("azure-target-needs-location", "environments/dev.yaml", "target: azure", "target: azure\nazure_: 1",
+         "environments/dev.yaml:5:1: azure_", "unknown key"),
+]
+
+
+def problems_for(repo: Path, case: Case) -> list[str]:
+    edit(repo / case.file, case.old, case.new)
+    _, problems = validate_repository(repo, case.env)
+    return [str(p) for p in problems]
+
+
+def test_the_samples_are_valid():
+    _, problems = validate_repository(REPO)
+    assert problems == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_rule(repo: Path, case: Case):
+    found = problems_for(repo, case)
+    if not case.where:
+        assert found == []
+        return
+    matching = [p for p in found if p.startswith(case.where + ":") and case.says in p]
+    assert matching, f"expected {case.where}: ...{case.says}..., got:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.disable], ids=lambda c: c.id)
+def test_each_case_needs_its_rule(repo: Path, case: Case, monkeypatch: pytest.MonkeyPatch):
+    assert case.disable is not None
+    case.disable(monkeypatch)
+    found = problems_for(repo, case)
+    assert not [p for p in found if case.says in p], f"{case.id} still reported with its rule off: {found}"
+
+
+def test_every_problem_is_reported_not_only_the_first(repo: Path):
+    edit(repo / "environments/dev.yaml", "max_nodes: 4", "max_nodes: many")
+    edit(repo / "environments/prod.yaml", "model: churn:1", "model: churn:9")
+    edit(repo / "endpoints/churn/main.yml", "Standard_DS3_v2", "Standard_Nope")
+    _, problems = validate_repository(repo)
+    files = {p.path for p in problems}
+    assert {"environments/dev.yaml", "environments/prod.yaml", "endpoints/churn/main.yml"} <= files
+
+
+def test_env_narrows_environment_rules(repo: Path):
+    edit(repo / "environments/prod.yaml", "model: churn:1", "model: churn:9")
+    _, problems = validate_repository(repo, "dev")
+    assert problems == []
+    _, problems = validate_repository(repo, "nope")
+    assert [p.message for p in problems] == ["no such environment (known: dev, local, prod, staging)"]
+
+
+def test_alias_bomb_is_refused_quickly(repo: Path):
+    lines = ['a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    bomb = "\n".join(lines) + "\n"
+    assert len(bomb) < 1100
+    (repo / "environments/bomb.yaml").write_text(bomb)
+    started = time.perf_counter()
+    _, problems = validate_repository(repo)
+    elapsed = time.perf_counter() - started
+    assert any(p.path == "environments/bomb.yaml" and "alias bomb" in p.message for p in problems)
+    assert elapsed < 5  # the whole repository; the bomb alone is refused in milliseconds
