@@ -15,9 +15,10 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach the command modules, one module per command or command group."""
-    from amlops.cli import infra, local, validate
+    from amlops.cli import infra, local, schema, validate
 
     app.command("validate")(validate.validate)
+    app.command("schema")(schema.schema)
     app.add_typer(infra.app, name="infra")
     app.add_typer(local.app, name="local")
 
