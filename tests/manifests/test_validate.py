@@ -136,6 +136,8 @@ CASES = [
     Case("serverless-kind", "environments/dev.yaml", "  phi3-chat:\n    serverless: true",
          "  phi3-chat:\n    deployments:\n      main:\n        model: churn:1",
          "environments/dev.yaml:61:3: endpoints.phi3-chat", "is a serverless endpoint", without_rule("environment-endpoints")),
+    Case("serverless-model-id", "endpoints/phi3-chat/serverless.yml", "model_id: azureml://registries/azureml/models/",
+         "model_id: ", "endpoints/phi3-chat/serverless.yml:3:1: model_id", "registry URI", without_rule("serverless-models")),
     Case("env-name-mismatch", "environments/dev.yaml", "name: dev", "name: development",
          "environments/dev.yaml:4:1: name", "differs from the file name"),
     Case("azure-target-needs-location", "environments/dev.yaml", "target: azure", "target: azure\nazure_: 1",
@@ -200,3 +202,17 @@ def test_alias_bomb_is_refused_quickly(repo: Path):
     elapsed = time.perf_counter() - started
     assert any(p.path == "environments/bomb.yaml" and "alias bomb" in p.message for p in problems)
     assert elapsed < 5  # the whole repository; the bomb alone is refused in milliseconds
+
+
+def test_duplicate_environment_files(repo: Path):
+    shutil.copy(repo / "environments/dev.yaml", repo / "environments/dev.yml")
+    _, problems = validate_repository(repo)
+    assert [str(p) for p in problems] == [
+        "environments/dev.yml:4:1: name: environment 'dev' is also defined in environments/dev.yaml"
+    ]
+
+
+def test_duplicate_model_versions(repo: Path):
+    shutil.copy(repo / "models/churn/v1.yml", repo / "models/churn/v1-copy.yml")
+    _, problems = validate_repository(repo)
+    assert [str(p) for p in problems] == ["models/churn/v1.yml:3:1: version: model churn:1 is also defined in models/churn/v1-copy.yml"]

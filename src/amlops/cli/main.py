@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
+
+# azure-ai-ml announces its experimental classes (serverless endpoints) on every load: noise here.
+logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
 
 app = typer.Typer(
     name="amlops",

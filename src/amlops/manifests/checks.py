@@ -102,6 +102,18 @@ def model_references(repo: Repository, environments: list[EnvironmentFile]) -> I
                 yield env.document.problem(field, f"model {ref} is not defined ({known})")
 
 
+def serverless_models(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]:
+    """A serverless endpoint serves a model-catalog model: a registry URI."""
+    for folder in repo.endpoints.values():
+        if folder.serverless is None or folder.serverless_document is None:
+            continue
+        ref = parse_model_ref(str(folder.serverless.model_id or ""))
+        if ref is None or ref.registry is None:
+            yield folder.serverless_document.problem(
+                ("model_id",), "a serverless endpoint's model_id is a registry URI: azureml://registries/<registry>/models/<name>"
+            )
+
+
 def traffic(repo: Repository, environments: list[EnvironmentFile]) -> Iterator[Problem]:
     """Traffic names only declared deployments and sums to 100."""
     for env in environments:
@@ -243,6 +255,7 @@ RULES: dict[str, Rule] = {
     "model-names": model_names,
     "environment-endpoints": environment_endpoints,
     "model-references": model_references,
+    "serverless-models": serverless_models,
     "traffic": traffic,
     "mirror-traffic": mirror_traffic,
     "vm-sizes": vm_sizes,

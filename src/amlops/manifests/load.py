@@ -51,8 +51,14 @@ def load_repository(root: Path) -> tuple[Repository, list[Problem]]:
     for path in _yaml_files(root / "environments"):
         loaded, found = _environment_file(path, root)
         problems += found
-        if loaded:
-            environments[loaded.environment.name] = loaded
+        if loaded is None:
+            continue
+        name = loaded.environment.name
+        if name in environments:
+            other = environments[name].document.path
+            problems.append(loaded.document.problem(("name",), f"environment {name!r} is also defined in {other}"))
+        else:
+            environments[name] = loaded
     models: dict[tuple[str, str], ModelFile] = {}
     for path in sorted(p for folder in _folders(root / "models") for p in _yaml_files(folder)):
         model, found = _model_file(path, root)
