@@ -1,0 +1,186 @@
+"""The plan, pure: a release (desired state) compared with a workspace's live state.
+
+`plan(release, live)` lists what `apply` would do: models to register, endpoints to create, change
+or retire, deployments to add, scale or retire, traffic changes, serverless endpoints. An empty plan
+means `apply` makes no write at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from amlops.release.bundle import EndpointRelease, ModelPin, Release
+from amlops.rollout import record
+from amlops.rollout.live import TERMINAL, LiveEndpoint, LiveState, nonzero
+from amlops.rollout.record import RolloutRecord, Status
+
+
+class Change(str, Enum):
+    add = "add"  # a new deployment beside the live ones (blue/green)
+    recreate = "recreate"  # a deployment of the release whose provisioning failed
+    scale = "scale"  # same spec, another instance count: changed in place
+    retire = "retire"  # not in the release: deleted once it takes no traffic
+    create = "create"
+    replace = "replace"
+    delete = "delete"
+
+
+@dataclass(frozen=True)
+class DeploymentChange:
+    change: Change
+    name: str  # the Azure name
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class EndpointPlan:
+    """One endpoint: what it has, what the release wants, and the changes between."""
+
+    name: str
+    desired: EndpointRelease
+    release_id: str  # the endpoint's part of the release
+    live_release: str | None
+    create: bool
+    deployments: tuple[DeploymentChange, ...]
+    traffic: tuple[dict[str, int], dict[str, int]]  # (live, desired), by Azure name
+    mirror: tuple[dict[str, int], dict[str, int]]
+    resume: RolloutRecord | None = None  # an unfinished rollout to this release, to continue
+    notes: tuple[str, ...] = ()
+
+    @property
+    def new(self) -> tuple[str, ...]:
+        """Deployments to create (or recreate) before traffic may move."""
+        return tuple(c.name for c in self.deployments if c.change in (Change.add, Change.recreate))
+
+    @property
+    def retired(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.deployments if c.change is Change.retire)
+
+    @property
+    def rollout(self) -> bool:
+        """Whether traffic moves onto a deployment that has none yet: that takes gated steps."""
+        live, desired = self.traffic
+        return any(share and not live.get(name) for name, share in desired.items()) or self.resume is not None
+
+    @property
+    def changed(self) -> bool:
+        return (
+            self.create
+            or bool(self.deployments)
+            or self.traffic[0] != self.traffic[1]
+            or self.mirror[0] != self.mirror[1]
+            or self.live_release != self.release_id
+        )
+
+
+@dataclass(frozen=True)
+class ServerlessChange:
+    change: Change
+    name: str
+    model_id: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    environment: str
+    release_id: str
+    alias: str
+    models: tuple[ModelPin, ...] = ()  # model versions to register
+    endpoints: tuple[EndpointPlan, ...] = ()  # every endpoint of the release, changed or not
+    retire_endpoints: tuple[str, ...] = ()  # managed here, no longer in the manifests
+    serverless: tuple[ServerlessChange, ...] = ()
+    conflicts: tuple[str, ...] = ()  # refusals: apply stops before any write
+
+    @property
+    def changed_endpoints(self) -> tuple[EndpointPlan, ...]:
+        return tuple(e for e in self.endpoints if e.changed)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.models or self.changed_endpoints or self.retire_endpoints or self.serverless)
+
+
+def models_to_check(release: Release) -> list[ModelPin]:
+    """The workspace models a release registers: versions from this repository, not registries."""
+    pins = {(d.model.name, d.model.version): d.model for e in release.endpoints.values() for d in e.deployments.values()}
+    return [pin for _, pin in sorted(pins.items()) if pin.registry is None and pin.content_hash is not None]
+
+
+def plan(release: Release, live: LiveState) -> Plan:
+    """What `apply` would do to make `live` serve `release`."""
+    register: list[ModelPin] = []
+    conflicts: list[str] = []
+    for pin in models_to_check(release):
+        existing = live.models.get((pin.name, pin.version))
+        if existing is None:
+            register.append(pin)
+            continue
+        registered = existing.tags.get(record.CONTENT_HASH)
+        if registered != pin.content_hash:
+            found = f"content {registered[:12]}" if registered else "no amlops content hash (registered outside amlops)"
+            conflicts.append(
+                f"model {pin.name}:{pin.version} is registered with {found}, but {pin.path} has content "
+                f"{(pin.content_hash or '')[:12]}: a released version is immutable, give the new content a new version"
+            )
+    endpoints = tuple(_endpoint(release, e, live.endpoints.get(name)) for name, e in sorted(release.endpoints.items()))
+    retire = tuple(
+        sorted(
+            name
+            for name, e in live.endpoints.items()
+            if e.tags.get(record.ENVIRONMENT) == release.environment and name not in release.endpoints
+        )
+    )
+    serverless: list[ServerlessChange] = []
+    for name, wanted in sorted(release.serverless.items()):
+        existing = live.serverless.get(name)
+        if existing is None:
+            serverless.append(ServerlessChange(Change.create, name, wanted.model_id))
+        elif existing.model_id.lower() != wanted.model_id.lower():
+            serverless.append(ServerlessChange(Change.replace, name, wanted.model_id))
+    for name, existing in sorted(live.serverless.items()):
+        if name not in release.serverless and existing.tags.get(record.ENVIRONMENT) == release.environment:
+            serverless.append(ServerlessChange(Change.delete, name, existing.model_id))
+    return Plan(
+        release.environment, release.id, release.alias, tuple(register), endpoints, retire, tuple(serverless), tuple(conflicts)
+    )
+
+
+def _endpoint(release: Release, desired: EndpointRelease, live: LiveEndpoint | None) -> EndpointPlan:
+    release_id = release.endpoint(desired.name).id
+    wanted = {d.azure_name: d for d in desired.deployments.values()}
+    mirror = {desired.deployments[d].azure_name: share for d, share in desired.mirror_traffic.items() if share}
+    traffic = nonzero(desired.azure_traffic())
+    if live is None:
+        changes = tuple(DeploymentChange(Change.add, name, f"model {d.model.reference}") for name, d in sorted(wanted.items()))
+        return EndpointPlan(desired.name, desired, release_id, None, True, changes, ({}, traffic), ({}, mirror))
+    changes: list[DeploymentChange] = []
+    for name, d in sorted(wanted.items()):
+        existing = live.deployments.get(name)
+        if existing is None:
+            changes.append(DeploymentChange(Change.add, name, f"model {d.model.reference}"))
+        elif existing.provisioning_state in TERMINAL and not existing.succeeded:
+            changes.append(DeploymentChange(Change.recreate, name, f"provisioning {existing.provisioning_state}"))
+        elif not existing.succeeded:
+            changes.append(DeploymentChange(Change.add, name, f"provisioning ({existing.provisioning_state}): apply waits for it"))
+        elif existing.instance_count != d.instance_count:
+            changes.append(DeploymentChange(Change.scale, name, f"instances {existing.instance_count} -> {d.instance_count}"))
+    for name in sorted(set(live.deployments) - set(wanted)):
+        changes.append(DeploymentChange(Change.retire, name, f"{live.traffic.get(name, 0)} % traffic now"))
+    current = RolloutRecord.decode(live.tags.get(record.ROLLOUT))
+    resume = current if current and current.status is Status.running and current.to == release_id else None
+    notes = []
+    if current and current.status is Status.rolled_back and live.tags.get(record.RELEASE) != release_id:
+        notes.append(f"rolled back to {live.tags.get(record.RELEASE)}; apply rolls {release_id} out again")
+    return EndpointPlan(
+        desired.name,
+        desired,
+        release_id,
+        live.tags.get(record.RELEASE),
+        False,
+        tuple(changes),
+        (nonzero(live.traffic), traffic),
+        (nonzero(live.mirror_traffic), mirror),
+        resume,
+        tuple(notes),
+    )

@@ -1,0 +1,111 @@
+"""A plan as people and machines read it: a rich table, JSON, or markdown for a PR comment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from amlops.rollout.plan import EndpointPlan, Plan
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "environment": plan.environment,
+        "release": {"id": plan.release_id, "alias": plan.alias},
+        "changed": plan.changed,
+        "conflicts": list(plan.conflicts),
+        "models": [{"name": p.name, "version": p.version, "content_hash": p.content_hash, "path": p.path} for p in plan.models],
+        "endpoints": [_endpoint_json(e) for e in plan.endpoints],
+        "retire_endpoints": list(plan.retire_endpoints),
+        "serverless": [{"change": s.change.value, "name": s.name, "model_id": s.model_id} for s in plan.serverless],
+    }
+
+
+def _endpoint_json(e: EndpointPlan) -> dict[str, Any]:
+    return {
+        "name": e.name,
+        "changed": e.changed,
+        "create": e.create,
+        "release": {"live": e.live_release, "desired": e.release_id},
+        "rollout": e.rollout,
+        "steps": [s.model_dump(exclude_none=True) for s in e.desired.strategy.steps] if e.rollout else [],
+        "deployments": [{"change": c.change.value, "name": c.name, "detail": c.detail} for c in e.deployments],
+        "traffic": {"live": e.traffic[0], "desired": e.traffic[1]},
+        "mirror_traffic": {"live": e.mirror[0], "desired": e.mirror[1]},
+        "resume": e.resume.encode() if e.resume else None,
+        "notes": list(e.notes),
+    }
+
+
+def lines(plan: Plan) -> list[tuple[str, str, str]]:
+    """(subject, change, detail) rows, the same for the table and the markdown."""
+    rows: list[tuple[str, str, str]] = []
+    for pin in plan.models:
+        rows.append((f"model {pin.name}:{pin.version}", "register", f"{pin.path} ({(pin.content_hash or '')[:12]})"))
+    for e in plan.changed_endpoints:
+        subject = f"endpoint {e.name}"
+        if e.create:
+            rows.append((subject, "create", f"release {e.release_id}"))
+        elif e.live_release != e.release_id:
+            rows.append((subject, "release", f"{e.live_release or '(none)'} -> {e.release_id}"))
+        for c in e.deployments:
+            rows.append((f"  deployment {c.name}", c.change.value, c.detail))
+        if e.traffic[0] != e.traffic[1]:
+            how = " by steps: " + ", ".join(_step(s) for s in e.desired.strategy.steps) if e.rollout else ""
+            rows.append(("  traffic", "change", f"{_split(e.traffic[0])} -> {_split(e.traffic[1])}{how}"))
+        if e.mirror[0] != e.mirror[1]:
+            rows.append(("  mirror", "change", f"{_split(e.mirror[0])} -> {_split(e.mirror[1])}"))
+        if e.resume:
+            rows.append(("  rollout", "resume", f"unfinished at step {e.resume.step + 1}"))
+        rows += [("  note", "", note) for note in e.notes]
+    rows += [(f"endpoint {name}", "delete", "no longer in the manifests") for name in plan.retire_endpoints]
+    rows += [(f"serverless {s.name}", s.change.value, s.model_id) for s in plan.serverless]
+    return rows
+
+
+def print_table(plan: Plan, console: Console) -> None:
+    console.print(f"[bold]environment[/] {plan.environment}   [bold]release[/] {plan.alias} ({plan.release_id})")
+    for conflict in plan.conflicts:
+        console.print(f"[red]refused:[/] {conflict}", soft_wrap=True)
+    if not plan.changed:
+        console.print("No changes: the workspace serves this release.")
+        return
+    table = Table(show_header=True, header_style="bold")
+    for column in ("what", "change", "detail"):
+        table.add_column(column)
+    for row in lines(plan):
+        table.add_row(*row)
+    console.print(table)
+    console.print(_counts(plan))
+
+
+def markdown(plan: Plan) -> str:
+    out = [f"### amlops plan: `{plan.environment}`", "", f"Release **{plan.alias}** (`{plan.release_id}`)", ""]
+    out += [f"> :no_entry: **refused:** {c}" for c in plan.conflicts]
+    if not plan.changed:
+        return "\n".join(out + ["No changes: the workspace serves this release.", ""])
+    out += ["| what | change | detail |", "|---|---|---|"]
+    out += [f"| {s.strip()} | {c} | {d.replace('|', '/')} |" for s, c, d in lines(plan)]
+    return "\n".join(out + ["", _counts(plan), ""])
+
+
+def to_json(plan: Plan) -> str:
+    return json.dumps(plan_json(plan), indent=2)
+
+
+def _counts(plan: Plan) -> str:
+    return (
+        f"{len(plan.models)} model version(s) to register, {len(plan.changed_endpoints)} endpoint(s) to change, "
+        f"{len(plan.retire_endpoints)} to delete, {len(plan.serverless)} serverless change(s)."
+    )
+
+
+def _split(split: dict[str, int]) -> str:
+    return ", ".join(f"{n} {s} %" for n, s in sorted(split.items())) or "none"
+
+
+def _step(step: Any) -> str:
+    return f"mirror {step.mirror} %" if step.mirror is not None else f"weight {step.weight} %"

@@ -1,0 +1,132 @@
+"""The plan is pure: the sample release compared with live states built by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from amlops.manifests import validate_repository
+from amlops.release import build_release
+from amlops.rollout import record
+from amlops.rollout.live import LiveDeployment, LiveEndpoint, LiveModel, LiveServerless, LiveState
+from amlops.rollout.plan import Change, plan
+from amlops.rollout.record import RolloutRecord
+from amlops.rollout.render import markdown, plan_json
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def release():
+    repo, problems = validate_repository(REPO, "dev")
+    assert not problems
+    return build_release(repo, "dev")
+
+
+def converged(release) -> LiveState:
+    """The live state a successful apply of `release` leaves behind."""
+    endpoints = {}
+    for name, e in release.endpoints.items():
+        deployments = {
+            d.azure_name: LiveDeployment(d.azure_name, f"azureml:{d.model.reference}", d.instance_type, d.instance_count, "Succeeded")
+            for d in e.deployments.values()
+        }
+        tags = {record.ENVIRONMENT: "dev", record.RELEASE: release.endpoint(name).id}
+        endpoints[name] = LiveEndpoint(name, "Succeeded", e.auth_mode, e.azure_traffic(), {}, tags, deployments)
+    models = {
+        (d.model.name, d.model.version): LiveModel(d.model.name, d.model.version, {record.CONTENT_HASH: d.model.content_hash})
+        for e in release.endpoints.values()
+        for d in e.deployments.values()
+    }
+    serverless = {n: LiveServerless(n, s.model_id, {record.ENVIRONMENT: "dev"}) for n, s in release.serverless.items()}
+    return LiveState(endpoints, models, serverless)
+
+
+def test_an_empty_workspace_gets_everything(release):
+    result = plan(release, LiveState())
+    assert {(p.name, p.version) for p in result.models} == {("churn", "1"), ("credit-risk", "1")}
+    assert [e.name for e in result.changed_endpoints] == ["churn", "churn-gpu", "credit-risk"]
+    assert all(e.create and e.rollout for e in result.endpoints)
+    assert [(s.change, s.name) for s in result.serverless] == [(Change.create, "phi3-chat")]
+    assert result.changed and not result.conflicts
+
+
+def test_a_converged_workspace_has_nothing_to_do(release):
+    result = plan(release, converged(release))
+    assert not result.changed, plan_json(result)
+    assert "No changes" in markdown(result)
+
+
+def test_a_changed_deployment_is_added_beside_the_live_one(release):
+    live = converged(release)
+    churn = live.endpoints["churn"]
+    old = LiveDeployment("main-0badc0de", "azureml:churn:0", "Standard_DS3_v2", 1, "Succeeded")
+    live.endpoints["churn"] = dataclasses.replace(
+        churn, deployments={old.name: old}, traffic={old.name: 100}, tags={**churn.tags, record.RELEASE: "0" * 16}
+    )
+    e = next(e for e in plan(release, live).endpoints if e.name == "churn")
+    new = release.endpoints["churn"].deployments["main"].azure_name
+    assert [(c.change, c.name) for c in e.deployments] == [(Change.add, new), (Change.retire, old.name)]
+    assert e.rollout and e.new == (new,) and e.retired == (old.name,)
+    assert e.traffic == ({old.name: 100}, {new: 100})
+
+
+def test_instance_count_is_scaled_in_place(release):
+    live = converged(release)
+    credit = live.endpoints["credit-risk"]
+    name, d = next(iter(credit.deployments.items()))
+    live.endpoints["credit-risk"] = dataclasses.replace(credit, deployments={name: dataclasses.replace(d, instance_count=3)})
+    e = next(e for e in plan(release, live).endpoints if e.name == "credit-risk")
+    assert [(c.change, c.detail) for c in e.deployments] == [(Change.scale, "instances 3 -> 1")]
+    assert not e.rollout
+
+
+def test_failed_deployments_are_recreated_and_running_ones_awaited(release):
+    live = converged(release)
+    for name, state, change in (("churn", "Failed", Change.recreate), ("credit-risk", "Creating", Change.add)):
+        ep = live.endpoints[name]
+        d = next(iter(ep.deployments.values()))
+        live.endpoints[name] = dataclasses.replace(ep, deployments={d.name: dataclasses.replace(d, provisioning_state=state)})
+        e = next(e for e in plan(release, live).endpoints if e.name == name)
+        assert [c.change for c in e.deployments] == [change]
+
+
+def test_different_content_under_a_registered_version_is_refused(release):
+    live = converged(release)
+    live.models[("churn", "1")] = LiveModel("churn", "1", {record.CONTENT_HASH: "f" * 64})
+    result = plan(release, live)
+    assert len(result.conflicts) == 1 and "churn:1" in result.conflicts[0] and "immutable" in result.conflicts[0]
+    live.models[("churn", "1")] = LiveModel("churn", "1", {})
+    assert "outside amlops" in plan(release, live).conflicts[0]
+
+
+def test_endpoints_managed_here_but_gone_from_the_manifests_are_deleted(release):
+    live = converged(release)
+    gone = LiveEndpoint("old-one", "Succeeded", "key", {}, {}, {record.ENVIRONMENT: "dev"}, {})
+    foreign = LiveEndpoint("not-ours", "Succeeded", "key", {}, {}, {}, {})
+    live.endpoints.update({"old-one": gone, "not-ours": foreign})
+    live.serverless["old-chat"] = LiveServerless("old-chat", "azureml://registries/azureml/models/x", {record.ENVIRONMENT: "dev"})
+    result = plan(release, live)
+    assert result.retire_endpoints == ("old-one",)
+    assert [(s.change, s.name) for s in result.serverless] == [(Change.delete, "old-chat")]
+
+
+def test_an_unfinished_rollout_to_the_same_release_is_resumed(release):
+    live = converged(release)
+    ep = live.endpoints["churn"]
+    desired_id = release.endpoint("churn").id
+    unfinished = RolloutRecord(desired_id, "0" * 16, {"main-0badc0de": 100}, 1, 0)
+    live.endpoints["churn"] = dataclasses.replace(ep, tags={**ep.tags, record.RELEASE: "0" * 16, record.ROLLOUT: unfinished.encode()})
+    e = next(e for e in plan(release, live).endpoints if e.name == "churn")
+    assert e.resume == unfinished and e.changed
+
+
+def test_plan_json_and_markdown_name_every_change(release):
+    result = plan(release, LiveState())
+    data = json.loads(json.dumps(plan_json(result)))
+    assert data["release"]["id"] == release.id
+    text = markdown(result)
+    assert "| model churn:1 | register |" in text and "serverless phi3-chat" in text
