@@ -20,12 +20,13 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach the command modules, one module per command or command group."""
-    from amlops.cli import infra, local, schema, validate
+    from amlops.cli import infra, local, release, schema, validate
 
     app.command("validate")(validate.validate)
     app.command("schema")(schema.schema)
     app.add_typer(infra.app, name="infra")
     app.add_typer(local.app, name="local")
+    app.add_typer(release.app, name="release")
 
 
 _register()
