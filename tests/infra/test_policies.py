@@ -1,0 +1,112 @@
+"""The policy pack, offline: every environment passes, and each policy catches what it is for."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from conftest import ROOT, stack
+
+from amlops.infraplan.inventory import Inventory, evaluate
+from amlops.infraplan.policy import check, load_policies
+
+POLICIES = load_policies(ROOT)
+
+
+def azure_stacks() -> list[str]:
+    """Every environment file with infrastructure, and the shared stack."""
+    from amlops.manifests import load_environment
+
+    names = sorted(p.stem for p in (ROOT / "environments").glob("*.yaml"))
+    return [n for n in names if load_environment(ROOT, n).infrastructure is not None] + ["shared"]
+
+
+def violations(inv: Inventory) -> dict[str, list[str]]:
+    return {r.policy: [f"{v.name}: {v.message}" for v in r.violations] for r in check(inv, ROOT) if not r.passed}
+
+
+def mutated(inv: Inventory, type_token: str, change: Callable[[dict[str, Any]], None]) -> Inventory:
+    """`inv` with one change applied to the inputs of every resource of a type."""
+    resources = []
+    for r in inv.resources:
+        if r.type == type_token:
+            inputs = copy.deepcopy(r.inputs)
+            change(inputs)
+            r = replace(r, inputs=inputs)
+        resources.append(r)
+    return replace(inv, resources=resources)
+
+
+@pytest.mark.parametrize("name", azure_stacks())
+def test_every_environment_passes_every_policy(name: str) -> None:
+    inv = stack(name) if name != "shared" else evaluate(ROOT, "shared")
+    assert violations(inv) == {}
+    assert len(check(inv, ROOT)) == len(POLICIES.POLICIES) >= 10
+
+
+def test_the_repository_has_all_three_environments() -> None:
+    assert {"dev", "staging", "prod"} <= set(azure_stacks())
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(inputs: dict[str, Any]) -> None:
+        *parents, leaf = path.split(".")
+        for key in parents:
+            inputs = inputs.setdefault(key, {})
+        inputs[leaf] = value
+
+    return change
+
+
+def _drop_tag(inputs: dict[str, Any]) -> None:
+    del inputs["tags"]["cost-center"]
+
+
+CASES = [
+    ("no-public-network-access-in-prod", "prod", "azure-native:storage:StorageAccount", _set("publicNetworkAccess", "Enabled")),
+    ("no-public-network-access-in-prod", "prod", "azure-native:keyvault:Vault", _set("properties.publicNetworkAccess", "Enabled")),
+    ("no-public-network-access-in-prod", "prod", "azure-native:machinelearningservices:Workspace", _set("publicNetworkAccess", "Enabled")),
+    ("clusters-scale-to-zero", "dev", "azure-native:machinelearningservices:Compute", _set("properties.properties.scaleSettings.minNodeCount", 1.0)),
+    ("storage-shared-keys-off", "dev", "azure-native:storage:StorageAccount", _set("allowSharedKeyAccess", True)),
+    ("storage-secure-transport", "dev", "azure-native:storage:StorageAccount", _set("minimumTlsVersion", "TLS1_0")),
+    ("key-vault-purge-protection", "staging", "azure-native:keyvault:Vault", _set("properties.enablePurgeProtection", False)),
+    ("key-vault-rbac", "staging", "azure-native:keyvault:Vault", _set("properties.enableRbacAuthorization", False)),
+    ("container-registry-admin-user-off", "dev", "azure-native:containerregistry:Registry", _set("adminUserEnabled", True)),
+    ("required-tags", "dev", "azure-native:machinelearningservices:Compute", _drop_tag),
+    ("no-subscription-scope-roles", "dev", "azure-native:authorization:RoleAssignment", _set("scope", "/subscriptions/00000000-0000-0000-0000-00000000d001")),
+    ("no-public-node-ips", "prod", "azure-native:machinelearningservices:Compute", _set("properties.properties.enableNodePublicIp", True)),
+]
+
+
+@pytest.mark.parametrize(("policy", "env", "type_token", "change"), CASES, ids=[f"{c[0]}:{c[2].rsplit(':', 1)[-1]}" for c in CASES])
+def test_each_policy_catches_its_violation(policy: str, env: str, type_token: str, change: Callable[[dict[str, Any]], None]) -> None:
+    found = violations(mutated(stack(env), type_token, change))
+    assert set(found) == {policy}, found
+
+
+def test_public_node_ips_are_fine_in_the_public_dev_environment() -> None:
+    clusters = stack("dev").of_type("azure-native:machinelearningservices:Compute")
+    assert clusters and all(c.inputs["properties"]["properties"]["enableNodePublicIp"] is True for c in clusters)
+    assert "no-public-node-ips" not in violations(stack("dev"))
+
+
+def test_public_access_is_fine_outside_production() -> None:
+    assert stack("dev").one("azure-native:machinelearningservices:Workspace").inputs["publicNetworkAccess"] == "Enabled"
+    assert violations(stack("dev")) == {}
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod", "shared"])
+def test_every_declared_type_is_classified_for_tags(name: str) -> None:
+    inv = stack(name) if name != "shared" else evaluate(ROOT, "shared")
+    unknown = {r.type for r in inv.azure_resources} - POLICIES.TAGGABLE - POLICIES.UNTAGGABLE
+    assert unknown == set()
+
+
+def test_policy_names_are_unique_and_the_pack_entry_point_uses_them() -> None:
+    names = [p.name for p in POLICIES.POLICIES]
+    assert len(names) == len(set(names))
+    entry = (ROOT / "infra" / "policy" / "__main__.py").read_text()
+    assert "from policies import POLICIES" in entry and "policies=POLICIES" in entry
