@@ -1,0 +1,368 @@
+"""The control plane's process: one threaded HTTP server on 127.0.0.1 that speaks TLS (ARM routes,
+scoring, admin) and, on the same port, plain-text HTTP CONNECT for the blob proxy: blob hosts
+(`<account>.blob.<suffix>`) are tunnelled into this same server, which terminates their TLS with its
+own certificate and answers the blob API (the SDK always builds host-style blob URLs that no resolver
+knows). Also the lifecycle: `start` (a detached process), `stop`, `status`.
+
+Run in the foreground: `python -m amlops.local.server --state-dir DIR --port N`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from amlops.local.admin import Admin
+from amlops.local.arm import REG, WS, ControlPlane
+from amlops.local.blobs import BlobStore
+from amlops.local.certs import ensure_tls
+from amlops.local.connection import CONNECTION_FILE, STORAGE_SUFFIX, Connection, default_state_dir
+from amlops.local.faults import Faults
+from amlops.local.metrics import LoggedRequest, RequestLog, ScoringMetrics
+from amlops.local.router import ScoringRouter
+from amlops.local.serving import EnvCache, Supervisor, reap_stale
+from amlops.local.store import Store
+from amlops.local.web import ArmError, Request, Response, match
+
+MFE_PREFIX = "/mferp/managementfrontend"
+_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+class App:
+    """Dispatches a request to the blob store, the admin routes, the scoring router or the ARM routes,
+    and logs each with its server-side time."""
+
+    def __init__(self, plane: ControlPlane, router: ScoringRouter, admin: Admin, blobs: BlobStore,
+                 requests: RequestLog, faults: Faults) -> None:
+        self.plane, self.router, self.admin, self.blobs = plane, router, admin, blobs
+        self.requests, self.faults = requests, faults
+
+    def handle(self, req: Request, tunnel_host: str | None) -> Response:
+        started = time.perf_counter()
+        route, mutating, api_version = req.path, req.method != "GET", req.query.get("api-version")
+        if tunnel_host:
+            kind = "blob"
+            comp = req.query.get("comp") or req.query.get("restype") or "blob"
+            route = f"{req.method} {comp}"
+            b = self.blobs.handle(tunnel_host, req.method, req.path, req.query, req.headers, req.body)
+            resp = Response(b.status, b.body, b.headers)
+        elif req.path.startswith("/_local/"):
+            kind, resp = "admin", self.admin.handle(req)
+        elif req.path.startswith("/endpoints/"):
+            kind, route, resp = "scoring", "/endpoints/{workspace}/{endpoint}/" + req.path.rsplit("/", 1)[-1], \
+                self.router.handle(req)
+        else:
+            kind = "arm"
+            route, mutating, resp = self._arm(req)
+        duration = (time.perf_counter() - started) * 1000
+        if kind != "admin":
+            self.requests.record(LoggedRequest(time.time(), kind, req.method, route, req.path, api_version,
+                                               resp.status, round(duration, 3), mutating))
+        return resp
+
+    def _arm(self, req: Request) -> tuple[str, bool, Response]:
+        path = req.path[len(MFE_PREFIX):] if req.path.lower().startswith(MFE_PREFIX) else req.path
+        label, mutating = path, req.method != "GET"
+        try:
+            found = match(self.plane.routes, req.method, path)
+            if found is None:
+                raise ArmError(404, "NoRegisteredProviderFound", f"No route for {req.method} {path}.")
+            r, params = found
+            label = f"{r.method} {r.template.replace(WS, '{ws}').replace(REG, '{registry}')}"
+            mutating = r.mutating
+            if not req.headers.get("authorization", "").lower().startswith("bearer ") and \
+                    not path.startswith("/registrymanagement/"):
+                raise ArmError(401, "AuthenticationFailed", "Authentication failed: no bearer token.")
+            fault = self.faults.arm_fault(req.method, label)
+            if fault:
+                headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.status in (429, 503) else {}
+                code = "TooManyRequests" if fault.status == 429 else "InjectedFault"
+                raise ArmError(fault.status, code, f"Injected fault on {label}.", headers)
+            return label, mutating, r.handler(req, **params)
+        except ArmError as exc:
+            return label, mutating, exc.response()
+        except Exception as exc:  # an answer for the client and a trace for us, never a dropped connection
+            traceback.print_exc()
+            return label, mutating, ArmError(500, "InternalServerError", f"{type(exc).__name__}: {exc}").response()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "amlops-local"
+    timeout = 300
+    server: "LocalServer"
+
+    def __init__(self, *args: Any, tunnel_host: str | None = None, **kwargs: Any) -> None:
+        self.tunnel_host = tunnel_host
+        super().__init__(*args, **kwargs)
+
+    def log_message(self, format: str, *args: Any) -> None:  # the RequestLog records requests instead
+        pass
+
+    def do_CONNECT(self) -> None:
+        host, _, port = self.path.rpartition(":")
+        if not host.endswith(f".blob.{self.server.storage_suffix}") or port != "443":
+            self.send_error(502, f"The local control plane only proxies *.blob.{self.server.storage_suffix}")
+            return
+        self.send_response(200, "Connection established")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        try:
+            tls = self.server.ssl_context.wrap_socket(self.connection, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        Handler(tls, self.client_address, self.server, tunnel_host=host)
+
+    def _dispatch(self) -> None:
+        body = self._read_body()
+        parts = urlsplit(self.path)
+        req = Request(
+            method=self.command,
+            path=unquote(parts.path),
+            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            base_url=self.server.base_url,
+        )
+        resp = self.server.app.handle(req, self.tunnel_host)
+        self.send_response(resp.status)
+        headers = {"x-ms-request-id": os.urandom(8).hex(), **resp.headers}
+        for name, value in headers.items():
+            if name.lower() != "content-length" or self.command == "HEAD":
+                self.send_header(name, value)
+        if self.command != "HEAD":
+            self.send_header("Content-Length", str(len(resp.body)))
+        elif "Content-Length" not in headers:
+            self.send_header("Content-Length", "0")
+        self.end_headers()
+        if self.command != "HEAD" and resp.body:
+            self.wfile.write(resp.body)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = do_HEAD = _dispatch
+
+
+class LocalServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, port: int, ssl_context: ssl.SSLContext, storage_suffix: str) -> None:
+        super().__init__(("127.0.0.1", port), Handler)
+        self.ssl_context = ssl_context
+        self.storage_suffix = storage_suffix
+        self.port = self.server_address[1]
+        self.base_url = f"https://127.0.0.1:{self.port}"
+        self.app: App
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """TLS or plain text on one port: a TLS ClientHello starts with byte 0x16 (the proxy's CONNECT
+        is plain text). Runs on the request's own thread, so a slow client blocks nobody."""
+        request.settimeout(30)
+        try:
+            first = request.recv(1, socket.MSG_PEEK)
+            if first == b"\x16":
+                request = self.ssl_context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        request.settimeout(None)
+        Handler(request, client_address, self)
+
+
+def serve(state_dir: Path, port: int, provisioning_delay: float = 0.0) -> None:
+    """Run the control plane in this process until SIGTERM/SIGINT; stops every serving process on exit."""
+    for var in _PROXY_VARS:  # `eval $(amlops local env)` before `up` must not make us proxy ourselves
+        os.environ.pop(var, None)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    reap_stale(state_dir)
+    tls = ensure_tls(state_dir / "tls", STORAGE_SUFFIX)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(tls.server_pem)
+    httpd = LocalServer(port, ctx, STORAGE_SUFFIX)
+    store = Store(state_dir / "state.db")
+    blobs = BlobStore(state_dir / "blobs", STORAGE_SUFFIX)
+    supervisor = Supervisor(state_dir, EnvCache())
+    faults, requests, metrics = Faults(), RequestLog(), ScoringMetrics()
+    plane = ControlPlane(store, blobs, supervisor, faults, httpd.base_url, provisioning_delay)
+    router = ScoringRouter(plane, metrics, faults)
+    restoring: list[threading.Thread] = []
+
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "pid": os.getpid(), "port": httpd.port, "state_dir": str(state_dir),
+                "restoring": sum(t.is_alive() for t in restoring), "provisioning_delay_s": provisioning_delay}
+
+    httpd.app = App(plane, router, Admin(plane, requests, metrics, faults, health), blobs, requests, faults)
+
+    def on_signal(signum: int, frame: Any) -> None:
+        threading.Thread(target=httpd.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        restoring.extend(plane.resume())
+        Connection.for_server(state_dir, httpd.port, tls.ca_bundle).save()
+        print(f"amlops local control plane on {httpd.base_url} (pid {os.getpid()})", flush=True)
+        httpd.serve_forever(poll_interval=0.2)
+    finally:
+        supervisor.stop_all()
+        httpd.server_close()
+        store.close()
+        print("amlops local control plane stopped", flush=True)
+
+
+# -- lifecycle, for the CLI and tests -----------------------------------------------------------------------
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (our exited child not yet reaped) is not alive
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _is_server(pid: int) -> bool:
+    try:
+        return b"amlops.local.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def admin_call(conn: Connection, method: str, path: str, body: Any = None, timeout: float = 10) -> Any:
+    """Call an admin route (`/_local/...`) and return its JSON."""
+    ctx = ssl.create_default_context(cafile=conn.ca_bundle)
+    client = http.client.HTTPSConnection("127.0.0.1", conn.port, context=ctx, timeout=timeout)
+    try:
+        data = json.dumps(body).encode() if body is not None else None
+        client.request(method, path, body=data, headers={"Content-Type": "application/json"})
+        resp = client.getresponse()
+        payload = resp.read()
+        if resp.status >= 400:
+            raise RuntimeError(f"{method} {path}: {resp.status} {payload.decode(errors='replace')}")
+        return json.loads(payload) if payload else None
+    finally:
+        client.close()
+
+
+def status(state_dir: Path | str | None = None) -> dict[str, Any]:
+    """{"running": bool, ...health} for a state dir."""
+    state_dir = Path(state_dir or default_state_dir())
+    try:
+        conn = Connection.load(state_dir)
+    except FileNotFoundError:
+        return {"running": False, "state_dir": str(state_dir)}
+    if not (_alive(conn.pid) and _is_server(conn.pid)):
+        return {"running": False, "state_dir": str(state_dir), "port": conn.port}
+    try:
+        return {"running": True, **admin_call(conn, "GET", "/_local/health", timeout=2)}
+    except (OSError, RuntimeError, ssl.SSLError):
+        return {"running": False, "state_dir": str(state_dir), "port": conn.port, "pid": conn.pid, "starting": True}
+
+
+def start(
+    state_dir: Path | str | None = None,
+    port: int = 0,
+    *,
+    provisioning_delay: float = 0.0,
+    env_cache: Path | str | None = None,
+    timeout: float = 180.0,
+) -> Connection:
+    """Start the control plane as a detached process and return once it answers and has brought back
+    the deployments it was serving. Idempotent: an already running server is returned as is.
+    port 0 reuses the state dir's previous port if there is one, else picks a free port."""
+    state_dir = Path(state_dir or default_state_dir()).expanduser().resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    current = status(state_dir)
+    if current["running"]:
+        conn = Connection.load(state_dir)
+        if port and port != conn.port:
+            raise RuntimeError(f"already running on port {conn.port} for {state_dir}")
+        return conn
+    if not port and (state_dir / CONNECTION_FILE).exists():
+        port = Connection.load(state_dir).port
+    cmd = [sys.executable, "-m", "amlops.local.server", "--state-dir", str(state_dir), "--port", str(port),
+           "--provisioning-delay", str(provisioning_delay)]
+    env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARS}
+    if env_cache:
+        env["AMLOPS_ENV_CACHE"] = str(env_cache)
+    (state_dir / CONNECTION_FILE).unlink(missing_ok=True)
+    with (state_dir / "server.log").open("ab") as log:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True, cwd=state_dir)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = (state_dir / "server.log").read_text(errors="replace").splitlines()[-30:]
+            raise RuntimeError("the local control plane exited at start:\n" + "\n".join(tail))
+        current = status(state_dir)
+        if current["running"] and current.get("pid") == proc.pid and not current.get("restoring"):
+            return Connection.load(state_dir)
+        time.sleep(0.1)
+    stop(state_dir)
+    raise TimeoutError(f"the local control plane did not come up within {timeout:.0f}s")
+
+
+def stop(state_dir: Path | str | None = None, timeout: float = 60.0) -> bool:
+    """Stop the control plane and every serving process it started. True if a server was running."""
+    state_dir = Path(state_dir or default_state_dir()).expanduser().resolve()
+    was_running = False
+    try:
+        conn = Connection.load(state_dir)
+    except FileNotFoundError:
+        conn = None
+    if conn and _alive(conn.pid) and _is_server(conn.pid):
+        was_running = True
+        os.kill(conn.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _alive(conn.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(conn.pid):
+            os.kill(conn.pid, signal.SIGKILL)
+            while _alive(conn.pid):
+                time.sleep(0.05)
+    reap_stale(state_dir)
+    return was_running
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run the amlops local Azure ML control plane (foreground).")
+    parser.add_argument("--state-dir", type=Path, default=default_state_dir())
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--provisioning-delay", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    serve(args.state_dir.expanduser().resolve(), args.port, args.provisioning_delay)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,414 @@
+"""Model serving: a cached Python environment per environment spec, and one `azmlinfsrv` process per
+deployment (the inference server Azure ML's own images run), supervised so that none outlives the
+control plane.
+
+Environment policy (Azure builds a conda image; here a venv on the control plane's own Python):
+- only the conda file's `pip:` dependencies are installed, plus azureml-inference-server-http;
+- the `python=` pin and other conda packages are dropped (logged): a venv cannot change Python, and
+  conda package names are not pip names;
+- the docker image is ignored;
+- if pip fails (e.g. a pin that has no wheel for this Python) the deployment goes Failed and its logs
+  carry pip's output.
+Environments are cached by a hash of (Python version, sorted requirements) under `$AMLOPS_ENV_CACHE`
+(default `~/.cache/amlops/envs/<hash>`), built under a file lock so concurrent builds never race.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import IO, Any
+
+from ruamel.yaml import YAML
+
+SERVER_PACKAGE = "azureml-inference-server-http"
+_MARKER = "AMLOPS_LOCAL_SERVING"  # env var that identifies our serving processes
+_READY = ".amlops-ready"
+_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def default_env_cache() -> Path:
+    return Path(os.environ.get("AMLOPS_ENV_CACHE") or Path.home() / ".cache" / "amlops" / "envs").expanduser()
+
+
+def requirements_from_conda(conda_yaml: str | None) -> tuple[list[str], list[str]]:
+    """(pip requirements, notes on what the policy dropped) for a conda environment file."""
+    if not conda_yaml:
+        return [], []
+    doc = YAML(typ="safe").load(conda_yaml) or {}
+    pip: list[str] = []
+    dropped: list[str] = []
+    for dep in doc.get("dependencies") or []:
+        if isinstance(dep, dict):
+            pip.extend(str(r).strip() for r in dep.get("pip") or [] if str(r).strip())
+        elif str(dep).split("=")[0].strip() not in ("pip",):
+            dropped.append(str(dep))
+    return pip, dropped
+
+
+def with_server(requirements: list[str]) -> list[str]:
+    """The requirements plus the inference server, unless the spec already names it."""
+    named = {r.split(";")[0].strip().lower().replace("_", "-") for r in requirements}
+    if not any(n.startswith(SERVER_PACKAGE) for n in named):
+        requirements = [*requirements, SERVER_PACKAGE]
+    return requirements
+
+
+class EnvBuildError(Exception):
+    pass
+
+
+class EnvCache:
+    def __init__(self, root: Path | None = None, python: str = sys.executable) -> None:
+        self.root = root or default_env_cache()
+        self.python = python
+
+    def spec_hash(self, requirements: list[str]) -> str:
+        spec = {"python": f"{sys.version_info.major}.{sys.version_info.minor}", "requirements": sorted(requirements)}
+        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
+
+    def ensure(self, requirements: list[str], log: IO[str]) -> Path:
+        """The venv for these requirements, built once (under a lock) and reused ever after."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        env = self.root / self.spec_hash(requirements)
+        if (env / _READY).exists():
+            _log(log, f"environment {env.name}: cached")
+            return env
+        with (self.root / f"{env.name}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if (env / _READY).exists():
+                _log(log, f"environment {env.name}: built by another process")
+                return env
+            shutil.rmtree(env, ignore_errors=True)
+            _log(log, f"environment {env.name}: building with pip: {' '.join(requirements)}")
+            started = time.monotonic()
+            try:
+                _run([self.python, "-m", "venv", str(env)], log)
+                _run([str(env / "bin" / "python"), "-m", "pip", "install", "--no-input", *requirements], log)
+            except EnvBuildError:
+                shutil.rmtree(env, ignore_errors=True)
+                raise
+            (env / _READY).write_text(json.dumps({"requirements": requirements}))
+            _log(log, f"environment {env.name}: built in {time.monotonic() - started:.1f}s")
+        return env
+
+
+def _run(cmd: list[str], log: IO[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARS}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, check=False)
+    log.write(proc.stdout)
+    log.flush()
+    if proc.returncode:
+        tail = "\n".join(proc.stdout.strip().splitlines()[-15:])
+        raise EnvBuildError(f"`{' '.join(cmd[:4])} ...` failed with exit code {proc.returncode}:\n{tail}")
+
+
+def _log(log: IO[str], message: str) -> None:
+    log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [amlops-local] {message}\n")
+    log.flush()
+
+
+@dataclass(frozen=True)
+class ServingSpec:
+    """Everything needed to run one deployment, resolved from ARM state to local paths."""
+
+    key: str  # "<workspace id>/<endpoint>/<deployment>"
+    requirements: tuple[str, ...]
+    model_path: Path | None = None  # the registered model folder or file
+    model_name: str = "model"
+    model_version: str = "1"
+    code_dir: Path | None = None
+    scoring_script: str | None = None
+    mlflow_config: dict[str, Any] | None = None  # set for MLflow models served without a user script
+    environment_variables: dict[str, str] = field(default_factory=dict)
+    dropped: tuple[str, ...] = ()  # conda dependencies the environment policy left out
+
+
+class ProvisionError(Exception):
+    pass
+
+
+@dataclass
+class _Running:
+    process: subprocess.Popen[bytes]
+    port: int
+
+
+class Supervisor:
+    """Starts, tracks and stops serving processes. Each runs in its own process group (so its gunicorn
+    workers go with it) and dies with the control plane (PR_SET_PDEATHSIG); their pids are also kept
+    in `serving-pids.json` so a later start or `down` reaps any left by a crash."""
+
+    def __init__(self, state_dir: Path, env_cache: EnvCache, ready_timeout: float = 180.0) -> None:
+        self.state_dir = state_dir
+        self.env_cache = env_cache
+        self.ready_timeout = ready_timeout
+        self._running: dict[str, _Running] = {}
+        self._cond = threading.Condition()
+        # Popen runs on this one long-lived thread: PR_SET_PDEATHSIG fires when the *thread* that
+        # forked the child ends, and provisioning threads are short-lived.
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spawner")
+        self._stopping = False
+
+    # -- paths ----------------------------------------------------------------------------------------
+    def deployment_dir(self, key: str) -> Path:
+        return self.state_dir / "deployments" / key
+
+    def log_path(self, key: str) -> Path:
+        return self.deployment_dir(key) / "deployment.log"
+
+    def read_log(self, key: str, tail: int | None = None) -> str:
+        path = self.log_path(key)
+        if not path.exists():
+            return ""
+        lines = path.read_text(errors="replace").splitlines()
+        return "\n".join(lines[-tail:] if tail else lines) + "\n"
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def provision(self, spec: ServingSpec) -> int:
+        """Build the environment, start the server, wait until it answers; then it replaces any
+        process already serving this deployment (Azure's rolling update). Returns the port."""
+        ddir = self.deployment_dir(spec.key)
+        ddir.mkdir(parents=True, exist_ok=True)
+        with self.log_path(spec.key).open("a") as log:
+            _log(log, f"provisioning {spec.key}")
+            for dep in spec.dropped:
+                _log(log, f"environment policy: dropped conda dependency {dep!r} (pip dependencies only)")
+            try:
+                env = self.env_cache.ensure(list(spec.requirements), log)
+            except EnvBuildError as exc:
+                _log(log, f"environment build failed: {exc}")
+                raise ProvisionError(f"Environment image build failed: {exc}") from exc
+            argv, cwd, child_env = self._command(spec, env, ddir)
+            port = _free_port()
+            argv += ["--port", str(port)]
+            _log(log, f"starting: {' '.join(argv)}")
+            proc = self._spawner.submit(self._spawn, argv, cwd, child_env, log.fileno()).result()
+        self._remember_pid(spec.key, proc.pid)
+        try:
+            self._wait_ready(proc, port)
+        except ProvisionError:
+            _kill_group(proc)
+            self._remember_pid(spec.key, None)
+            with self.log_path(spec.key).open("a") as log:
+                _log(log, "serving process failed to start; see its output above")
+            raise
+        with self._cond:
+            old = self._running.get(spec.key)
+            self._running[spec.key] = _Running(proc, port)
+            self._cond.notify_all()
+        if old:
+            _kill_group(old.process)
+        self._remember_pid(spec.key, proc.pid)
+        with self.log_path(spec.key).open("a") as log:
+            _log(log, f"serving on 127.0.0.1:{port}")
+        return port
+
+    def _command(self, spec: ServingSpec, env: Path, ddir: Path) -> tuple[list[str], Path, dict[str, str]]:
+        model_dir = ddir / "azureml-models" / spec.model_name / spec.model_version
+        model_dir.mkdir(parents=True, exist_ok=True)
+        if spec.model_path is not None:
+            link = model_dir / spec.model_path.name
+            if link.is_symlink() or link.exists():
+                link.unlink()
+            link.symlink_to(spec.model_path, target_is_directory=spec.model_path.is_dir())
+        (ddir / "gunicorn.conf.py").write_text(files("amlops.local").joinpath("gunicorn_conf.py.txt").read_text())
+        child_env = {
+            k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
+        }
+        child_env.update(spec.environment_variables)
+        child_env.update(
+            {
+                "PATH": f"{env / 'bin'}:{child_env.get('PATH', '/usr/bin:/bin')}",
+                "VIRTUAL_ENV": str(env),
+                "AZUREML_MODEL_DIR": str(model_dir),
+                "PYTHONUNBUFFERED": "1",
+                _MARKER: str(self.state_dir),
+            }
+        )
+        if spec.mlflow_config is not None:
+            script = ddir / "mlflow_score.py"
+            script.write_text(files("amlops.local").joinpath("mlflow_score.py.txt").read_text())
+            child_env["AMLOPS_MLFLOW_CONFIG"] = json.dumps(spec.mlflow_config)
+            child_env["AML_APP_ROOT"] = str(ddir)
+        elif spec.code_dir is not None and spec.scoring_script:
+            script = spec.code_dir / spec.scoring_script
+            child_env["AML_APP_ROOT"] = str(spec.code_dir)
+        else:
+            raise ProvisionError("The deployment has no scoring script and its model is not an MLflow model.")
+        if not script.is_file():
+            raise ProvisionError(f"Scoring script {spec.scoring_script!r} not found in the deployment's code.")
+        return [str(env / "bin" / "azmlinfsrv"), "--entry_script", str(script)], ddir, child_env
+
+    @staticmethod
+    def _spawn(argv: list[str], cwd: Path, env: dict[str, str], log_fd: int) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_fd,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+
+    def _wait_ready(self, proc: subprocess.Popen[bytes], port: int) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self._stopping:
+                raise ProvisionError("The control plane is shutting down.")
+            code = proc.poll()
+            if code is not None:
+                raise ProvisionError(
+                    f"User container has crashed or terminated: the inference server exited with code {code}"
+                    " (a failing init() in the scoring script, for example). See the deployment logs."
+                )
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise ProvisionError(f"The inference server did not answer within {self.ready_timeout:.0f}s.")
+
+    def port(self, key: str) -> int | None:
+        with self._cond:
+            running = self._running.get(key)
+        return running.port if running and running.process.poll() is None else None
+
+    def pid(self, key: str) -> int | None:
+        with self._cond:
+            running = self._running.get(key)
+        return running.process.pid if running and running.process.poll() is None else None
+
+    def wait_port(self, key: str, timeout: float) -> int | None:
+        """The port once the deployment serves, waiting up to `timeout` (used while restoring)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while key not in self._running and time.monotonic() < deadline:
+                self._cond.wait(max(0.0, deadline - time.monotonic()))
+        return self.port(key)
+
+    def stop(self, key: str) -> None:
+        with self._cond:
+            running = self._running.pop(key, None)
+        if running:
+            _kill_group(running.process)
+        self._remember_pid(key, None)
+
+    def stop_all(self) -> None:
+        self._stopping = True
+        with self._cond:
+            keys = list(self._running)
+        for key in keys:
+            self.stop(key)
+        self._spawner.shutdown(wait=False)
+
+    # -- crash recovery -------------------------------------------------------------------------------
+    def _pids_file(self) -> Path:
+        return self.state_dir / "serving-pids.json"
+
+    def _remember_pid(self, key: str, pid: int | None) -> None:
+        with self._cond:
+            path = self._pids_file()
+            pids = json.loads(path.read_text()) if path.exists() else {}
+            pids.setdefault(key, [])
+            if pid is None:
+                pids[key] = [p for p in pids[key] if _is_ours(p, self.state_dir)]
+            elif pid not in pids[key]:
+                pids[key].append(pid)
+            pids = {k: v for k, v in pids.items() if v}
+            tmp = path.with_name(".serving-pids.json.tmp")
+            tmp.write_text(json.dumps(pids))
+            tmp.replace(path)
+
+
+def reap_stale(state_dir: Path) -> int:
+    """Kill serving process groups a crashed control plane left behind; returns how many."""
+    path = state_dir / "serving-pids.json"
+    if not path.exists():
+        return 0
+    killed = 0
+    for pids in json.loads(path.read_text()).values():
+        for pid in pids:
+            if _is_ours(pid, state_dir):
+                _kill_pgid(pid)
+                killed += 1
+    path.unlink(missing_ok=True)
+    return killed
+
+
+def _is_ours(pid: int, state_dir: Path) -> bool:
+    """Whether pid is a live serving process of this state dir (pids get reused)."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return f"{_MARKER}={state_dir}".encode() in environ
+
+
+def _kill_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """SIGTERM our child's process group, reap the child, SIGKILL whatever the group still holds."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def _kill_pgid(pgid: int, grace: float = 5.0) -> None:
+    """Like _kill_group for a group whose leader is not our child (left by a crashed control plane)."""
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the control plane dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
