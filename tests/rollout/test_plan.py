@@ -34,7 +34,7 @@ def converged(release) -> LiveState:
             d.azure_name: LiveDeployment(d.azure_name, f"azureml:{d.model.reference}", d.instance_type, d.instance_count, "Succeeded")
             for d in e.deployments.values()
         }
-        tags = {record.ENVIRONMENT: "dev", record.RELEASE: release.endpoint(name).id}
+        tags = {record.ENVIRONMENT: "dev", record.ENDPOINT_RELEASE: release.endpoint(name).id}
         endpoints[name] = LiveEndpoint(name, "Succeeded", e.auth_mode, e.azure_traffic(), {}, tags, deployments)
     models = {
         (d.model.name, d.model.version): LiveModel(d.model.name, d.model.version, {record.CONTENT_HASH: d.model.content_hash})
@@ -65,7 +65,7 @@ def test_a_changed_deployment_is_added_beside_the_live_one(release):
     churn = live.endpoints["churn"]
     old = LiveDeployment("main-0badc0de", "azureml:churn:0", "Standard_DS3_v2", 1, "Succeeded")
     live.endpoints["churn"] = dataclasses.replace(
-        churn, deployments={old.name: old}, traffic={old.name: 100}, tags={**churn.tags, record.RELEASE: "0" * 16}
+        churn, deployments={old.name: old}, traffic={old.name: 100}, tags={**churn.tags, record.ENDPOINT_RELEASE: "0" * 16}
     )
     e = next(e for e in plan(release, live).endpoints if e.name == "churn")
     new = release.endpoints["churn"].deployments["main"].azure_name
@@ -119,7 +119,7 @@ def test_an_unfinished_rollout_to_the_same_release_is_resumed(release):
     ep = live.endpoints["churn"]
     desired_id = release.endpoint("churn").id
     unfinished = RolloutRecord(desired_id, "0" * 16, {"main-0badc0de": 100}, 1, 0)
-    live.endpoints["churn"] = dataclasses.replace(ep, tags={**ep.tags, record.RELEASE: "0" * 16, record.ROLLOUT: unfinished.encode()})
+    live.endpoints["churn"] = dataclasses.replace(ep, tags={**ep.tags, record.ENDPOINT_RELEASE: "0" * 16, record.ROLLOUT: unfinished.encode()})
     e = next(e for e in plan(release, live).endpoints if e.name == "churn")
     assert e.resume == unfinished and e.changed
 

@@ -20,13 +20,18 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach the command modules, one module per command or command group."""
-    from amlops.cli import infra, local, release, schema, validate
+    from amlops.cli import infra, local, promote, release, rollout, schema, validate
 
     app.command("validate")(validate.validate)
     app.command("schema")(schema.schema)
+    app.command("plan")(rollout.plan)
+    app.command("apply")(rollout.apply)
+    app.command("status")(rollout.status)
+    app.command("rollback")(rollout.rollback)
     app.add_typer(infra.app, name="infra")
     app.add_typer(local.app, name="local")
     app.add_typer(release.app, name="release")
+    app.command("promote")(promote.promote)
 
 
 _register()

@@ -133,7 +133,7 @@ class Release:
 
     @property
     def id(self) -> str:
-        return _digest(self.canonical())[:16]
+        return release_id(self.canonical())
 
     @property
     def alias(self) -> str:
@@ -148,6 +148,11 @@ class Release:
             {k: v for k, v in self.endpoints.items() if k == name},
             {k: v for k, v in self.serverless.items() if k == name},
         )
+
+
+def release_id(canonical: dict[str, Any]) -> str:
+    """The id of a release given its canonical form (also rebuilt from a workspace's live tags)."""
+    return _digest(canonical)[:16]
 
 
 def build_release(repo: Repository, environment: str) -> Release:

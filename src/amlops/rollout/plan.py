@@ -123,7 +123,7 @@ def plan(release: Release, live: LiveState) -> Plan:
                 f"model {pin.name}:{pin.version} is registered with {found}, but {pin.path} has content "
                 f"{(pin.content_hash or '')[:12]}: a released version is immutable, give the new content a new version"
             )
-    endpoints = tuple(_endpoint(release, e, live.endpoints.get(name)) for name, e in sorted(release.endpoints.items()))
+    endpoints = tuple(plan_endpoint(release, name, live.endpoints.get(name)) for name in sorted(release.endpoints))
     retire = tuple(
         sorted(
             name
@@ -146,7 +146,9 @@ def plan(release: Release, live: LiveState) -> Plan:
     )
 
 
-def _endpoint(release: Release, desired: EndpointRelease, live: LiveEndpoint | None) -> EndpointPlan:
+def plan_endpoint(release: Release, name: str, live: LiveEndpoint | None) -> EndpointPlan:
+    """One endpoint's plan; a rollout re-plans its endpoint from a fresh read once it holds the lock."""
+    desired = release.endpoints[name]
     release_id = release.endpoint(desired.name).id
     wanted = {d.azure_name: d for d in desired.deployments.values()}
     mirror = {desired.deployments[d].azure_name: share for d, share in desired.mirror_traffic.items() if share}
@@ -170,13 +172,13 @@ def _endpoint(release: Release, desired: EndpointRelease, live: LiveEndpoint | N
     current = RolloutRecord.decode(live.tags.get(record.ROLLOUT))
     resume = current if current and current.status is Status.running and current.to == release_id else None
     notes = []
-    if current and current.status is Status.rolled_back and live.tags.get(record.RELEASE) != release_id:
-        notes.append(f"rolled back to {live.tags.get(record.RELEASE)}; apply rolls {release_id} out again")
+    if current and current.status is Status.rolled_back and live.tags.get(record.ENDPOINT_RELEASE) != release_id:
+        notes.append(f"rolled back to {live.tags.get(record.ENDPOINT_RELEASE)}; apply rolls {release_id} out again")
     return EndpointPlan(
         desired.name,
         desired,
         release_id,
-        live.tags.get(record.RELEASE),
+        live.tags.get(record.ENDPOINT_RELEASE),
         False,
         tuple(changes),
         (nonzero(live.traffic), traffic),

@@ -15,8 +15,9 @@ MAX_TAG = 256
 
 # Endpoint tags.
 ENVIRONMENT = "amlops.environment"  # marks an endpoint as managed by amlops for this environment
-RELEASE = "amlops.release"  # the endpoint's release id now live (set at promotion)
-PREVIOUS = "amlops.previous"  # the release it replaced, `<id>@<commit>`, for rollback
+RELEASE = "amlops.release"  # the environment's release that last rolled this asset out (lineage)
+ENDPOINT_RELEASE = "amlops.endpoint_release"  # the endpoint's part of the release now live (set at promotion)
+PREVIOUS = "amlops.previous"  # the endpoint release it replaced, `<id>@<commit>`, for rollback
 SINCE = "amlops.since"  # when the live release was promoted (epoch seconds)
 COMMIT = "amlops.commit"  # the git commit the live release was applied from
 ROLLOUT = "amlops.rollout"  # the current or last rollout: a RolloutRecord

@@ -1,0 +1,58 @@
+"""An MLClient for an environment: Azure's credential chain, or the local control plane's connection.
+
+Against Azure, `DefaultAzureCredential` covers OIDC in CI (workload identity federation through
+`azure/login`), a developer's `az login`, and managed identities. A `target: local` environment uses
+the local control plane, started on demand, whose state directory is `$AMLOPS_LOCAL_STATE_DIR` when set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from azure.ai.ml import MLClient
+
+from amlops.manifests.environment import Environment, Target
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """An environment's workspace as the rollout side reaches it."""
+
+    environment: Environment
+    client: MLClient
+    local: bool  # the local control plane: no production traffic, metrics from its admin route
+    credential: Any = None  # Azure only: for Azure Monitor's metrics
+    admin_url: str | None = None  # local only: the control plane's base URL for admin routes
+    ca_bundle: str | None = None  # local only: the CA its TLS certificates chain to
+
+    @property
+    def resource_id(self) -> str:
+        c = self.client
+        return (
+            f"/subscriptions/{c.subscription_id}/resourceGroups/{c.resource_group_name}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{c.workspace_name}"
+        )
+
+
+def open_workspace(environment: Environment, state_dir: Path | None = None) -> Workspace:
+    """The workspace of `environment`: for `target: local`, starting the control plane if it is down."""
+    if environment.target is Target.local:
+        return _local(environment, state_dir)
+    from azure.identity import DefaultAzureCredential
+
+    azure = environment.azure
+    assert azure is not None  # the schema requires it for target: azure
+    credential = DefaultAzureCredential()
+    client = MLClient(credential, azure.subscription_id, azure.resource_group, azure.workspace)
+    return Workspace(environment, client, local=False, credential=credential)
+
+
+def _local(environment: Environment, state_dir: Path | None) -> Workspace:
+    from amlops.local import client as local_client
+    from amlops.local import server
+    from amlops.local.connection import default_state_dir
+
+    connection = server.start(state_dir or default_state_dir())  # idempotent: a running one is reused
+    return Workspace(environment, local_client.ml_client(connection), local=True, admin_url=connection.url, ca_bundle=connection.ca_bundle)
