@@ -32,7 +32,6 @@ def _register() -> None:
     app.add_typer(local.app, name="local")
     app.add_typer(release.app, name="release")
     app.command("promote")(promote.promote)
-    app.command("promote")(promote.promote)
 
 
 _register()
