@@ -1,0 +1,44 @@
+"""`amlops validate` as a user runs it: exit codes, one line per problem, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def amlops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "amlops", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+
+
+def test_clean_repository_exits_0():
+    result = amlops("validate", cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "manifests are valid" in result.stderr
+    assert result.stdout == ""
+
+
+def test_problems_exit_1_with_every_problem_and_no_traceback(tmp_path: Path):
+    for folder in ("environments", "models", "endpoints"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    dev = tmp_path / "environments/dev.yaml"
+    dev.write_text(dev.read_text().replace("max_nodes: 4", "max_nodes: many").replace("model: churn:1", "model: churn:3"))
+    (tmp_path / "endpoints/churn/main.yml").write_text("name: main\nname: again\n")
+    result = amlops("validate", cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert "environments/dev.yaml:19:7: infrastructure.clusters[0].max_nodes: Input should be a valid integer, unable to parse string as an integer" in lines
+    assert any(line.startswith("endpoints/churn/main.yml:2:1: (file): ") and "duplicate key" in line for line in lines)
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "3 problems found" in result.stderr or f"{len(lines)} problems found" in result.stderr
+
+
+def test_unknown_environment_is_a_problem_not_a_crash():
+    result = amlops("validate", "--env", "qa", cwd=REPO)
+    assert result.returncode == 1
+    assert "environments/qa.yaml:1:1: (file): no such environment" in result.stdout
