@@ -694,8 +694,7 @@ class ControlPlane:
         time.sleep(self.faults.provisioning_delay(self.provisioning_delay))
         failure = self.faults.take_deployment_failure()
         if failure:
-            with self.supervisor.log_path(self.serving_key(did)).open("a") as log:
-                log.write(f"{now_iso()} [amlops-local] {failure}\n")
+            self.supervisor.log(self.serving_key(did), failure)
             raise ProvisionError(failure)
         doc = self._get(did, "deployment", "deployment")
         self.supervisor.provision(self.serving_spec(doc))
@@ -872,7 +871,7 @@ class ControlPlane:
         sid = f"{self.workspace(p)['id']}/serverlessEndpoints/{p['name']}"
         self._get(sid, "serverless", "serverless endpoint")
         self.store.delete(sid)
-        return Response(200)
+        return Response(204)
 
     def serverless_keys(self, req: Request, **p: str) -> Response:
         sid = f"{self.workspace(p)['id']}/serverlessEndpoints/{p['name']}"
@@ -919,7 +918,7 @@ class ControlPlane:
         op = self.store.get(op_path) or {}
         if op.get("status") == "Succeeded":
             if deleting:
-                return Response(200)
+                return Response(204)
             return Response.json(201 if created else 200, self._get(rid, kind))
         api_version = req.query.get("api-version", "")
         headers = {

@@ -173,6 +173,12 @@ class Supervisor:
     def log_path(self, key: str) -> Path:
         return self.deployment_dir(key) / "deployment.log"
 
+    def log(self, key: str, message: str) -> None:
+        """Append a control-plane line to a deployment's log (what getLogs returns)."""
+        self.deployment_dir(key).mkdir(parents=True, exist_ok=True)
+        with self.log_path(key).open("a") as log:
+            _log(log, message)
+
     def read_log(self, key: str, tail: int | None = None) -> str:
         path = self.log_path(key)
         if not path.exists():
@@ -206,8 +212,7 @@ class Supervisor:
         except ProvisionError:
             _kill_group(proc)
             self._remember_pid(spec.key, None)
-            with self.log_path(spec.key).open("a") as log:
-                _log(log, "serving process failed to start; see its output above")
+            self.log(spec.key, "serving process failed to start; see its output above")
             raise
         with self._cond:
             old = self._running.get(spec.key)
@@ -216,8 +221,7 @@ class Supervisor:
         if old:
             _kill_group(old.process)
         self._remember_pid(spec.key, proc.pid)
-        with self.log_path(spec.key).open("a") as log:
-            _log(log, f"serving on 127.0.0.1:{port}")
+        self.log(spec.key, f"serving on 127.0.0.1:{port}")
         return port
 
     def _command(self, spec: ServingSpec, env: Path, ddir: Path) -> tuple[list[str], Path, dict[str, str]]:
