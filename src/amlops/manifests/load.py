@@ -51,25 +51,14 @@ def load_repository(root: Path) -> tuple[Repository, list[Problem]]:
     for path in _yaml_files(root / "environments"):
         loaded, found = _environment_file(path, root)
         problems += found
-        if loaded is None:
-            continue
-        name = loaded.environment.name
-        if name in environments:
-            other = environments[name].document.path
-            problems.append(loaded.document.problem(("name",), f"environment {name!r} is also defined in {other}"))
-        else:
-            environments[name] = loaded
+        if loaded:
+            problems += _add_once(environments, loaded.environment.name, loaded, "name", f"environment {loaded.environment.name!r}")
     models: dict[tuple[str, str], ModelFile] = {}
     for path in sorted(p for folder in _folders(root / "models") for p in _yaml_files(folder)):
         model, found = _model_file(path, root)
         problems += found
-        if model is None:
-            continue
-        if model.key in models:
-            other = models[model.key].document.path
-            problems.append(model.document.problem(("version",), f"model {model.key[0]}:{model.key[1]} is also defined in {other}"))
-        else:
-            models[model.key] = model
+        if model:
+            problems += _add_once(models, model.key, model, "version", f"model {model.key[0]}:{model.key[1]}")
     endpoints: dict[str, EndpointFolder] = {}
     for folder in _folders(root / "endpoints"):
         endpoint, found = _endpoint_folder(folder, root)
@@ -77,6 +66,14 @@ def load_repository(root: Path) -> tuple[Repository, list[Problem]]:
         if endpoint:
             endpoints[endpoint.name] = endpoint
     return Repository(root, environments, models, endpoints), problems
+
+
+def _add_once(loaded: dict, key: Any, item: Any, field: str, what: str) -> list[Problem]:
+    """Keep the first file that defines `key`; a second one is a duplicate, reported where it stands."""
+    if key in loaded:
+        return [item.document.problem((field,), f"{what} is also defined in {loaded[key].document.path}")]
+    loaded[key] = item
+    return []
 
 
 def _environment_file(path: Path, root: Path) -> tuple[EnvironmentFile | None, list[Problem]]:
@@ -131,13 +128,8 @@ def _endpoint_folder(folder: Path, root: Path) -> tuple[EndpointFolder | None, l
             continue
         deployment, found = _deployment_file(path, root, endpoint.name)
         problems += found
-        if deployment is None:
-            continue
-        if deployment.name in deployments:
-            other = deployments[deployment.name].document.path
-            problems.append(deployment.document.problem(("name",), f"deployment {deployment.name!r} is also defined in {other}"))
-        else:
-            deployments[deployment.name] = deployment
+        if deployment:
+            problems += _add_once(deployments, deployment.name, deployment, "name", f"deployment {deployment.name!r}")
     return EndpointFolder(endpoint.name, folder, endpoint, document, deployments), problems
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from amlops.manifests.environment import DEPLOYMENT_SUFFIX, EndpointChoice, Strategy
 from amlops.manifests.references import parse_model_ref
 from amlops.manifests.repository import DeploymentFile, Repository
+from amlops.manifests.yamlio import plain
 
 #: Deployment-file keys that are part of what a deployment *is*: a change to one is a new deployment.
 SPEC_KEYS = (
@@ -188,7 +189,7 @@ def _deployment(
     repo: Repository, endpoint: str, file: DeploymentFile, model: str, instance_type: str | None, count: int | None
 ) -> DeploymentRelease:
     raw = file.document.data
-    settings = {key: _plain(raw[key]) for key in SPEC_KEYS if key in raw}
+    settings = {key: plain(raw[key]) for key in SPEC_KEYS if key in raw}
     base = (repo.root / file.document.path).parent
     code = raw.get("code_configuration") or {}
     code_hash = None
@@ -224,12 +225,12 @@ def _environment_hash(base: Path, environment: Any) -> str | None:
         return None
     if isinstance(environment, str):
         return _digest(environment)
-    described = {k: _plain(v) for k, v in environment.items() if k != "conda_file"}
+    described = {k: plain(v) for k, v in environment.items() if k != "conda_file"}
     conda = environment.get("conda_file")
     if isinstance(conda, str):
         described["conda_file"] = hash_path(base / conda)
     elif conda is not None:
-        described["conda_file"] = _plain(conda)
+        described["conda_file"] = plain(conda)
     return _digest(described)
 
 
@@ -246,14 +247,6 @@ def hash_path(path: Path) -> str:
 
 def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _relative(root: Path, path: Path) -> str:
