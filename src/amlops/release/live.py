@@ -19,7 +19,7 @@ def evidence_from(live: LiveRelease, release: Release) -> dict[str, LiveEvidence
         s.name: LiveEvidence(
             s.name, s.release, s.healthy, s.since,
             f"provisioning {s.provisioning_state}; traffic "
-            + ", ".join(f"{d.name}={d.traffic}%" for d in s.deployments if d.traffic) or "none",
+            + (", ".join(f"{d.name}={d.traffic}%" for d in s.deployments if d.traffic) or "none"),
         )
         for s in live.endpoints
     }
