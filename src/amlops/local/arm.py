@@ -377,7 +377,7 @@ class ControlPlane:
             props.setdefault("properties", {})
             props["provisioningState"] = "Succeeded"
             doc = {
-                "id": vid,
+                "id": _public_id(vid),
                 "name": version,
                 "type": f"{PROVIDER}/{scope.split('/')[-2]}/{assets}/versions",
                 "properties": props,
@@ -396,7 +396,7 @@ class ControlPlane:
     def _container(self, cid: str, assets: str, name: str) -> Doc:
         doc = self.store.get(cid)
         return doc or {
-            "id": cid,
+            "id": _public_id(cid),
             "name": name,
             "type": f"{PROVIDER}/{cid.split('/')[-4]}/{assets}",
             "properties": {"description": None, "tags": {}, "properties": {}, "isArchived": False,
@@ -964,6 +964,13 @@ class ControlPlane:
         if doc is None:
             doc = self.store.put("/amlops/secret", "secret", {"value": secrets.token_hex(32)})
         return bytes.fromhex(doc["value"])
+
+
+def _public_id(resource_id: str) -> str:
+    """Registry assets are known by `azureml://registries/<r>/...` ids, workspace ones by ARM ids."""
+    m = re.match(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+/registries/(.+)$", resource_id,
+                 re.IGNORECASE)
+    return f"azureml://registries/{m.group(1)}" if m else resource_id
 
 
 def _workspace_prefix(resource_id: str) -> str:
