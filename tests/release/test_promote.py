@@ -193,3 +193,13 @@ def test_a_registry_refusal_shares_nothing(repo: Path) -> None:
     with pytest.raises(Refusal, match="has content"):
         run(repo, registry=registry)
     assert registry.shared == [] and git(repo, "branch", "--list").split() == ["*", "main"]
+
+
+def test_a_failed_share_leaves_no_branch(repo: Path) -> None:
+    class Failing(Registry):
+        def share(self, model):
+            raise RuntimeError("registry unavailable")
+
+    with pytest.raises(RuntimeError):
+        run(repo, registry=Failing())
+    assert git(repo, "branch", "--list").split() == ["*", "main"] and git(repo, "status", "--porcelain") == ""
