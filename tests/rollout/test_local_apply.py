@@ -1,0 +1,190 @@
+"""Rollouts against the local control plane, through the real SDK: fresh apply, no-op re-apply,
+blue/green bump, failed gate, kill and resume, parallel endpoints, locks, broken manifests, rollback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from amlops.manifests import ManifestError
+from amlops.rollout import record
+from amlops.rollout.record import Lock, RolloutRecord, Status
+from amlops.rollout.rollback import rollback
+from amlops.rollout.status import endpoint_status, live_release
+from amlops.workspace.observe import observe_endpoint, observe_managed
+
+from conftest import Plane, bump_churn, commit, make_repo
+
+pytestmark = pytest.mark.slow
+
+
+def azure_name(plane: Plane, root: Path, endpoint: str = "churn") -> str:
+    return plane.session(root).release.endpoints[endpoint].deployments["main"].azure_name
+
+
+def test_fresh_apply_serves_then_a_reapply_makes_no_writes(plane: Plane, tmp_path: Path):
+    root = make_repo(tmp_path)
+    result = plane.apply(root)
+    assert result.ok, result.failures
+    client = plane.client()
+    live = observe_endpoint(client, "churn")
+    new = azure_name(plane, root)
+    assert live.traffic == {new: 100} and set(live.deployments) == {new}
+    model = client.models.get("churn", version="1")
+    assert model.tags[record.CONTENT_HASH] and model.tags[record.COMMIT] and model.tags[record.RELEASE]
+    assert live.deployments[new].tags[record.MANIFEST] == "endpoints/churn/main.yml"
+    session = plane.session(root)
+    served = live_release("local", observe_managed(client, "local"))
+    assert served.release_id == session.release.id and served.healthy and served.since is not None
+
+    plane.admin.reset_requests()
+    again = plane.session(root).plan()
+    assert not again.changed
+    assert plane.apply(root).ok
+    counters = plane.admin.requests(log=0)
+    assert counters["writes"] == 0, counters
+    assert 0 < counters["reads"] <= 20  # proportional to the endpoints, not to history
+
+
+def test_a_model_bump_rolls_out_blue_green_step_by_step(plane: Plane, tmp_path: Path):
+    root = make_repo(tmp_path)
+    assert plane.apply(root).ok
+    old = azure_name(plane, root)
+    bump_churn(root)
+    new = azure_name(plane, root)
+    plan = plane.session(root).plan()
+    assert [(m.name, m.version) for m in plan.models] == [("churn", "2")]
+    plane.events.clear()
+    assert plane.apply(root).ok
+    said = plane.said("churn")
+    steps = [m for m in said if m.startswith("step ")]
+    assert steps == [f"step 1/3: mirror 20 % to {new}", f"step 2/3: weight {new} 50 %, {old} 50 %", f"step 3/3: weight {new} 100 %"]
+    assert any(m.startswith(f"smoke test of {new} passed") for m in said)
+    assert sum(m.startswith("gate passed") for m in said) == 3
+    status = endpoint_status(observe_endpoint(plane.client(), "churn"))
+    assert [d.name for d in status.deployments] == [new] and status.deployments[0].traffic == 100
+    assert status.rollout.status is Status.promoted and status.previous.release != status.release
+    assert [m.step for m in status.measured] == [0, 1, 2] and all(m.measurement.requests >= 5 for m in status.measured)
+
+
+def test_a_failing_gate_rolls_back_with_the_old_deployment_serving(plane: Plane, tmp_path: Path):
+    root = make_repo(tmp_path)
+    assert plane.apply(root).ok
+    old = azure_name(plane, root)
+    bump_churn(root)
+    new = azure_name(plane, root)
+    # every second request to the new deployment fails: its smoke test passes, its first gate does not
+    plane.admin.add_faults(scoring=[{"endpoint": "churn", "deployment": new, "error_rate": 0.5, "status": 500}])
+    result = plane.apply(root)
+    assert not result.ok and result.rolled_back[0].endpoint == "churn"
+    assert "gate failed at step 1" in result.rolled_back[0].reason and "error rate" in result.rolled_back[0].reason
+    live = observe_endpoint(plane.client(), "churn")
+    assert live.traffic == {old: 100} and live.mirror_traffic == {} and set(live.deployments) == {old}
+    status = endpoint_status(live)
+    assert status.rollout.status is Status.aborted and status.measured[0].passed is False
+    assert status.lock is None and "error rate" in status.reason
+
+
+def test_a_failed_deployment_is_removed_and_traffic_never_moves(plane: Plane, tmp_path: Path):
+    root = make_repo(tmp_path)
+    assert plane.apply(root).ok
+    old = azure_name(plane, root)
+    bump_churn(root)
+    plane.admin.add_faults(fail_next_deployments=1)
+    result = plane.apply(root)
+    assert not result.ok and "failed" in result.failures["churn"]
+    live = observe_endpoint(plane.client(), "churn")
+    assert live.traffic == {old: 100} and set(live.deployments) == {old}
+
+
+def test_an_apply_killed_mid_rollout_resumes_and_converges(plane: Plane, tmp_path: Path):
+    root = make_repo(tmp_path)
+    assert plane.apply(root).ok
+    bump_churn(root)
+    new = azure_name(plane, root)
+    # as a fresh shell would have it: MLClient records its (local) cloud in this process's environment
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AZUREML_")} | {"AMLOPS_LOCAL_STATE_DIR": str(plane.state_dir)}
+    command = [sys.executable, "-m", "amlops", "apply", "--env", "local", "--auto-approve", "--repo", str(root)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    client = plane.client()
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        live = observe_endpoint(client, "churn")
+        rollout = RolloutRecord.decode(live.tags.get(record.ROLLOUT))
+        if rollout and rollout.status is Status.running and rollout.step >= 1:
+            break
+        assert process.poll() is None, process.stderr.read().decode()
+        time.sleep(0.2)
+    else:
+        pytest.fail("the rollout never reached its second step")
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed = observe_endpoint(client, "churn")
+    assert all(killed.deployments[n].succeeded for n in killed.traffic)
+    assert plane.session(root).plan().endpoints[0].resume is not None
+    result = plane.apply(root)
+    assert result.ok, result.failures
+    assert any(m.startswith("resuming the rollout at step 2") for m in plane.said("churn"))
+    live = observe_endpoint(client, "churn")
+    assert live.traffic == {new: 100} and set(live.deployments) == {new}
+    assert not plane.session(root).plan().changed
+
+
+def test_two_endpoints_roll_out_in_parallel(plane: Plane, tmp_path: Path):
+    root = make_repo(tmp_path, ("churn", "credit-risk"))
+    plane.admin.add_faults(provisioning_delay_s=3)
+    result = plane.apply(root)
+    assert result.ok, result.failures
+    started = {e: min(t for t, x, m in plane.events if x == e and m.startswith("creating deployment")) for e in ("churn", "credit-risk")}
+    finished = {e: max(t for t, x, m in plane.events if x == e and m.startswith("promoted")) for e in ("churn", "credit-risk")}
+    assert max(started.values()) < min(finished.values()), "the endpoints rolled out one after the other"
+
+
+def test_an_endpoint_locked_by_another_apply_is_refused(plane: Plane, tmp_path: Path):
+    root = make_repo(tmp_path)
+    assert plane.apply(root).ok
+    bump_churn(root)
+    client = plane.client()
+    endpoint = client.online_endpoints.get("churn")
+    endpoint.tags[record.LOCK] = Lock("ci-runner-7/4242/abcd", int(time.time()) + 600).encode()
+    client.online_endpoints.begin_create_or_update(endpoint).result()
+    result = plane.apply(root)
+    assert "being rolled out by ci-runner-7/4242/abcd" in result.failures["churn"]
+    assert len(observe_endpoint(client, "churn").deployments) == 1
+
+
+def test_broken_manifests_stop_before_any_request(plane: Plane, tmp_path: Path):
+    root = make_repo(tmp_path)
+    text = (root / "environments" / "local.yaml").read_text().replace("min_requests: 5", "min_requests: 5\n    max_errors: 3")
+    (root / "environments" / "local.yaml").write_text(text)
+    commit(root, "broken")
+    plane.admin.reset_requests()
+    with pytest.raises(ManifestError) as raised:
+        plane.session(root)
+    assert "environments/local.yaml:" in str(raised.value) and "max_errors" in str(raised.value)
+    counters = plane.admin.requests(log=0)
+    assert counters["writes"] == 0 and counters["reads"] == 0
+
+
+def test_rollback_returns_traffic_to_the_previous_release(plane: Plane, tmp_path: Path):
+    root = make_repo(tmp_path)
+    assert plane.apply(root).ok
+    first = plane.session(root).release.endpoint("churn").id
+    old = azure_name(plane, root)
+    bump_churn(root)
+    assert plane.apply(root).ok
+    session = plane.session(root)
+    result = rollback(session, "churn", lambda e, m: None)
+    assert result.ok, result.failures
+    live = observe_endpoint(plane.client(), "churn")
+    assert live.traffic == {old: 100} and set(live.deployments) == {old}
+    status = endpoint_status(live)
+    assert status.release == first and status.rollout.status is Status.rolled_back and "rolled back from" in status.reason
+    plan = plane.session(root).plan()
+    assert plan.changed and "rolled back" in plan.endpoints[0].notes[0]
