@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import ROOT, edit_environment, stack
+from infra_support import ROOT, edit_environment, stack
 
 from amlops.infraplan.cost import HOURS_PER_MONTH, estimate
 from amlops.infraplan.inventory import evaluate

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, stack
+from infra_support import ROOT, stack
 
 from amlops.infraplan.inventory import ProgramError, RecordingMocks, UnmockedCall, evaluate
 from pulumi.runtime import MockCallArgs

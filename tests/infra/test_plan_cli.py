@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import ROOT, edit_environment
+from infra_support import ROOT, edit_environment
 from typer.testing import CliRunner
 
 from amlops.cli.infra import app

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, edit_environment, stack
+from infra_support import ROOT, edit_environment, stack
 
 from amlops.infraplan.inventory import Inventory, evaluate
 from amlops.infraplan.policy import check, load_policies
