@@ -26,7 +26,7 @@ from urllib.parse import unquote
 from ruamel.yaml import YAML
 
 from amlops.local.blobs import BlobStore
-from amlops.local.connection import LOCATION
+from amlops.local.connection import DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION, LOCATION
 from amlops.local.faults import Faults
 from amlops.local.serving import ProvisionError, ServingSpec, Supervisor, requirements_from_conda, with_server
 from amlops.local.store import Doc, Store, key_of
@@ -269,8 +269,6 @@ class ControlPlane:
     def registry_discovery(self, req: Request, reg: str) -> Response:
         doc = self.registry_by_name(reg)
         if doc is None:
-            from amlops.local.connection import DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION
-
             doc = self.registry({"sub": DEFAULT_SUBSCRIPTION, "rg": DEFAULT_RESOURCE_GROUP, "reg": reg})
         parts = doc["id"].split("/")
         return Response.json(

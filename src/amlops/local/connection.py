@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
-
 CONNECTION_FILE = "connection.json"
 STORAGE_SUFFIX = "core.amlops.localhost"
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -56,7 +54,6 @@ class Connection:
     registry_name: str = DEFAULT_REGISTRY
     no_proxy: str = "127.0.0.1"
     storage_suffix: str = STORAGE_SUFFIX
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def for_server(cls, state_dir: Path, port: int, ca_bundle: Path) -> "Connection":
@@ -76,11 +73,6 @@ class Connection:
         """Read `<state_dir>/connection.json` (FileNotFoundError if the server never ran there)."""
         path = Path(state_dir or default_state_dir()) / CONNECTION_FILE
         return cls(**json.loads(path.read_text()))
-
-    @property
-    def url(self) -> str:
-        """Base URL without the trailing slash, for admin routes."""
-        return self.resource_manager.rstrip("/")
 
     def save(self) -> None:
         path = Path(self.state_dir) / CONNECTION_FILE

@@ -138,7 +138,6 @@ class Handler(BaseHTTPRequestHandler):
             query=dict(parse_qsl(parts.query, keep_blank_values=True)),
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
-            base_url=self.server.base_url,
         )
         resp = self.server.app.handle(req, self.tunnel_host)
         self.send_response(resp.status)

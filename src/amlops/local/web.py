@@ -17,7 +17,6 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]  # lower-cased names
     body: bytes = b""
-    base_url: str = ""  # https://127.0.0.1:PORT, for links in answers
 
     def json(self) -> Any:
         if not self.body:
