@@ -32,8 +32,11 @@ class ApplyResult:
         return not self.failures
 
 
-def apply(ctx: Context, plan: Plan, workers: int = 8) -> ApplyResult:
-    """Make the workspace serve `plan`'s release. A plan without changes makes no write at all."""
+def apply(ctx: Context, plan: Plan, workers: int = 32) -> ApplyResult:
+    """Make the workspace serve `plan`'s release. A plan without changes makes no write at all.
+
+    Rollouts mostly wait on Azure (provisioning, gates), so threads, not cores, bound `workers`.
+    """
     if plan.conflicts:
         raise Refused("\n".join(plan.conflicts))
     result = ApplyResult()

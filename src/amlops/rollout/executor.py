@@ -111,14 +111,20 @@ class EndpointRollout:
             if change.change is Change.scale:
                 self._say(f"scaling {change.name}: {change.detail}")
                 self._create(assets.deployment(self.ctx.repo, self.ctx.release, by_azure[change.name], self.ctx.lineage))
-        if plan.rollout:
-            steps = step_traffic(desired.strategy, base, plan.traffic[1])
+        steps = step_traffic(desired.strategy, base, plan.traffic[1]) if plan.rollout else []
+        if steps and not any(s.judged for s in steps) and not plan.resume:
+            steps = []  # nothing to gate (a new endpoint): promotion sets the traffic in its one write
+        if steps:
             first = min(plan.resume.step, len(steps) - 1) if plan.resume else 0
             if plan.resume:
                 self._say(f"resuming the rollout at step {first + 1} of {len(steps)}")
             for index in range(first, len(steps)):
                 self._step(plan, base, base_mirror, steps, index, measured)
-        for name in sorted(set(self._deployments()) - set(by_azure)):
+        retired = sorted(set(self._deployments()) - set(by_azure))
+        if any(self.traffic.get(n) or self.mirror.get(n) for n in retired):
+            self._require_succeeded(set(plan.traffic[1]) | set(plan.mirror[1]))
+            self._put(traffic=plan.traffic[1], mirror=plan.mirror[1])  # off the retired ones before they go
+        for name in retired:
             self._say(f"deleting retired deployment {name}")
             self.ctx.client.online_deployments.begin_delete(name=name, endpoint_name=self.name).result()
         self._promote(plan, live, measured)
@@ -187,6 +193,7 @@ class EndpointRollout:
             tags[record.SINCE] = str(int(time.time()))
             if plan.live_release:
                 tags[record.PREVIOUS] = Previous(plan.live_release, live.tags.get(record.COMMIT) or None).encode()
+        self._require_succeeded(set(plan.traffic[1]) | set(plan.mirror[1]))
         self._put(traffic=plan.traffic[1], mirror=plan.mirror[1], lock=False, **tags)
         self._say(f"{self.status.value.replace('_', ' ')}: release {plan.release_id} serves {_split(plan.traffic[1])}")
 

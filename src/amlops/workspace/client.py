@@ -55,4 +55,4 @@ def _local(environment: Environment, state_dir: Path | None) -> Workspace:
     from amlops.local.connection import default_state_dir
 
     connection = server.start(state_dir or default_state_dir())  # idempotent: a running one is reused
-    return Workspace(environment, local_client.ml_client(connection), local=True, admin_url=connection.url, ca_bundle=connection.ca_bundle)
+    return Workspace(environment, local_client.ml_client(connection), local=True, admin_url=connection.resource_manager, ca_bundle=connection.ca_bundle)
