@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 import requests
 from azure.ai.ml import MLClient
+from azure.ai.ml.entities import ManagedOnlineDeployment
 from azure.core.exceptions import ResourceNotFoundError
 
 from amlops.manifests.repository import Repository
-from amlops.release.bundle import Release
+from amlops.release.bundle import DeploymentRelease, Release
 from amlops.rollout import assets, record
 from amlops.rollout.live import TERMINAL, LiveEndpoint
 from amlops.rollout.load import SyntheticLoad
@@ -26,8 +27,8 @@ from amlops.rollout.lock import EndpointBusy, is_stale, new_holder
 from amlops.rollout.lineage import Lineage
 from amlops.rollout.metrics import MetricsSource
 from amlops.rollout.plan import Change, EndpointPlan, plan_endpoint
-from amlops.rollout.record import Lock, Previous, RolloutRecord, Status, StepMeasurement
-from amlops.rollout.strategy import Action, StepTraffic, step_traffic, decide
+from amlops.rollout.record import Lock, Measurement, Previous, RolloutRecord, Status, StepMeasurement
+from amlops.rollout.strategy import Action, Decision, StepTraffic, decide, step_traffic
 from amlops.workspace.observe import observe_endpoint, state
 
 Events = Callable[[str, str], None]  # (endpoint, message)
@@ -147,7 +148,7 @@ class EndpointRollout:
             self._undo(plan, base, base_mirror, measured, f"gate failed at step {index + 1} ({step.describe()}): {decision.judgement.reason}")
         self._say(f"gate passed: {decision.judgement.reason}")
 
-    def _gate(self, step: StepTraffic, since: float, last: bool):
+    def _gate(self, step: StepTraffic, since: float, last: bool) -> tuple[Decision, Measurement]:
         settings, strategy = self.ctx.settings, self.ctx.release.endpoints[self.name].strategy
         if settings.synthetic_load:
             self._say("sending the sample request as synthetic load (target: local has no production traffic)")
@@ -160,7 +161,7 @@ class EndpointRollout:
                     return decision, measurement
                 self._renew()
 
-    def _provision(self, name: str, by_azure: dict, base: dict[str, int], measured: list[StepMeasurement], recreate: bool) -> None:
+    def _provision(self, name: str, by_azure: dict[str, DeploymentRelease], base: dict[str, int], measured: list[StepMeasurement], recreate: bool) -> None:
         """Create a new deployment, or wait for one being created, or recreate one that failed."""
         client = self.ctx.client
         if recreate:
@@ -273,7 +274,7 @@ class EndpointRollout:
         entity = assets.endpoint(self.ctx.repo, self.name, self.tags, self.traffic, self.mirror)
         self.ctx.client.online_endpoints.begin_create_or_update(entity).result()
 
-    def _create(self, spec) -> None:
+    def _create(self, spec: ManagedOnlineDeployment) -> None:
         self.ctx.client.online_deployments.begin_create_or_update(spec).result()
         ended = state(self.ctx.client.online_deployments.get(name=spec.name, endpoint_name=self.name).provisioning_state)
         if ended != "Succeeded":
