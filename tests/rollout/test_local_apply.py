@@ -188,3 +188,23 @@ def test_rollback_returns_traffic_to_the_previous_release(plane: Plane, tmp_path
     assert status.release == first and status.rollout.status is Status.rolled_back and "rolled back from" in status.reason
     plan = plane.session(root).plan()
     assert plan.changed and "rolled back" in plan.endpoints[0].notes[0]
+
+
+def test_the_cli_plans_with_detailed_exit_codes_and_applies(plane: Plane, tmp_path: Path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from amlops.cli.main import app
+
+    root = make_repo(tmp_path)
+    monkeypatch.setenv("AMLOPS_LOCAL_STATE_DIR", str(plane.state_dir))
+    runner = CliRunner()
+    planned = runner.invoke(app, ["plan", "--env", "local", "--repo", str(root), "--format", "markdown", "--detailed-exitcode"])
+    assert planned.exit_code == 2, planned.output
+    assert "| model churn:1 | register |" in planned.stdout
+    applied = runner.invoke(app, ["apply", "--env", "local", "--repo", str(root), "--auto-approve"])
+    assert applied.exit_code == 0, applied.output
+    assert "test prediction" in applied.stdout and "/churn/score" in applied.stdout
+    again = runner.invoke(app, ["plan", "--env", "local", "--repo", str(root), "--format", "json", "--detailed-exitcode"])
+    assert again.exit_code == 0 and '"changed": false' in again.stdout
+    status = runner.invoke(app, ["status", "--env", "local", "--repo", str(root)])
+    assert status.exit_code == 0 and "healthy" in status.stdout

@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
 from amlops.cli.common import RepoOption
 from amlops.manifests import ManifestError
 from amlops.rollout import render
@@ -49,7 +51,8 @@ def plan(
 ) -> None:
     """Compare the manifests for ENV with what its workspace has, and show what `apply` would do."""
     session = _session(repo, env)
-    result = session.plan()
+    with _azure_errors(env):
+        result = session.plan()
     if format is Format.json:
         print(render.to_json(result))
     elif format is Format.markdown:
@@ -70,7 +73,8 @@ def apply(
 ) -> None:
     """Carry the plan out: register models, roll endpoints out step by step, gated, in parallel."""
     session = _session(repo, env)
-    result = session.plan()
+    with _azure_errors(env):
+        result = session.plan()
     render.print_table(result, err)
     if result.conflicts:
         raise typer.Exit(1)
@@ -86,7 +90,7 @@ def apply(
     settings = Settings(gate_timeout=gate_timeout or default_timeout, lock_wait=lock_wait)
     started = time.time()
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # the SDK prints polling dots to stdout
+        with _azure_errors(env), contextlib.redirect_stdout(io.StringIO()):  # the SDK prints polling dots to stdout
             outcome = apply_plan(session.context(_progress(started), settings), result)
     except Refused as exc:
         err.print(f"[red]refused:[/] {exc}")
@@ -101,7 +105,8 @@ def status(env: str = EnvOption, repo: Path = RepoOption) -> None:
     """Per endpoint: deployments, models, provisioning, traffic and mirror, the release, the last rollout."""
     session = _session(repo, env)
     desired = {name: session.release.endpoint(name).id for name in session.release.endpoints}
-    live = observe_managed(session.workspace.client, env)
+    with _azure_errors(env):
+        live = observe_managed(session.workspace.client, env)
     if not live.endpoints:
         out.print(f"No endpoints managed by amlops in {env}.")
     for name, endpoint in sorted(live.endpoints.items()):
@@ -119,7 +124,7 @@ def rollback(
     session = _session(repo, env)
     started = time.time()
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # the SDK prints polling dots to stdout
+        with _azure_errors(env), contextlib.redirect_stdout(io.StringIO()):  # the SDK prints polling dots to stdout
             outcome = rollback_endpoint(session, endpoint, _progress(started))
     except (ValueError, EndpointBusy) as exc:
         err.print(f"[red]rollback refused:[/] {exc}")
@@ -128,6 +133,19 @@ def rollback(
     if not outcome.ok:
         raise typer.Exit(1)
     err.print("Git still declares the release rolled back from: revert the change, or the next apply rolls it out again.")
+
+
+@contextlib.contextmanager
+def _azure_errors(env: str):
+    """Azure's refusals as one clear line and exit code 1, not a traceback."""
+    try:
+        yield
+    except ClientAuthenticationError as exc:
+        err.print(f"cannot sign in to Azure for {env}: {str(exc).splitlines()[0]} (in CI: azure/login with OIDC; by hand: az login)", markup=False)
+        raise typer.Exit(1) from exc
+    except HttpResponseError as exc:
+        err.print(f"Azure ML refused a request for {env}: {str(exc).strip().splitlines()[0]}", markup=False)
+        raise typer.Exit(1) from exc
 
 
 def _session(repo: Path, env: str) -> Session:
