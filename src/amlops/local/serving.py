@@ -228,10 +228,7 @@ class Supervisor:
         model_dir = ddir / "azureml-models" / spec.model_name / spec.model_version
         model_dir.mkdir(parents=True, exist_ok=True)
         if spec.model_path is not None:
-            link = model_dir / spec.model_path.name
-            if link.is_symlink() or link.exists():
-                link.unlink()
-            link.symlink_to(spec.model_path, target_is_directory=spec.model_path.is_dir())
+            _place_model(spec.model_path, model_dir / spec.model_path.name)
         (ddir / "gunicorn.conf.py").write_text(files("amlops.local").joinpath("gunicorn_conf.py.txt").read_text())
         child_env = {
             k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
@@ -416,3 +413,26 @@ def _die_with_parent() -> None:
     """In the child before exec: get SIGTERM when the control plane dies, even by SIGKILL."""
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
+def _place_model(source: Path, target: Path) -> None:
+    """Put the model where the scoring script looks, as a real folder, the way Azure downloads it.
+
+    Not a symlink: scoring scripts walk the folder (`os.walk` does not follow links). Files are hard
+    links where the file system allows, so a large model is not copied byte by byte.
+    """
+    if target.is_symlink() or target.is_file():
+        target.unlink()
+    elif target.exists():
+        shutil.rmtree(target)
+    if source.is_dir():
+        shutil.copytree(source, target, copy_function=_link_or_copy)
+    else:
+        _link_or_copy(str(source), str(target))
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
