@@ -1,7 +1,8 @@
 """An MLClient for an environment: Azure's credential chain, or the local control plane's connection.
 
-Against Azure, `DefaultAzureCredential` covers OIDC in CI (workload identity federation through
-`azure/login`), a developer's `az login`, and managed identities. A `target: local` environment uses
+Against Azure, :func:`amlops.auth.azure_credential`: in a GitHub Actions job, the job's OIDC token,
+asked for again whenever the Azure token nears expiry (a long GPU rollout outlives the first one);
+elsewhere `DefaultAzureCredential` (a developer's `az login`, managed identities). A `target: local` environment uses
 the local control plane, started on demand, whose state directory is `$AMLOPS_LOCAL_STATE_DIR` when set.
 """
 
@@ -40,11 +41,11 @@ def open_workspace(environment: Environment, state_dir: Path | None = None) -> W
     """The workspace of `environment`: for `target: local`, starting the control plane if it is down."""
     if environment.target is Target.local:
         return _local(environment, state_dir)
-    from azure.identity import DefaultAzureCredential
+    from amlops.auth import azure_credential
 
     azure = environment.azure
     assert azure is not None  # the schema requires it for target: azure
-    credential = DefaultAzureCredential()
+    credential = azure_credential()
     client = MLClient(credential, azure.subscription_id, azure.resource_group, azure.workspace)
     return Workspace(environment, client, local=False, credential=credential)
 
