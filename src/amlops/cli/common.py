@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
+from typing import TextIO
 
 import typer
 
@@ -14,3 +16,35 @@ RepoOption = typer.Option(
     file_okay=False,
     exists=True,
 )
+
+
+class SdkUploadNoise(io.TextIOBase):
+    """stderr, less what azure-ai-ml prints after every upload even with `show_progress=False`.
+
+    Its blob helper ends each upload with `print(Fore.RESET + "\\n", file=sys.stderr)`: a colour
+    reset and two blank lines between amlops's progress lines. Everything else passes through.
+    """
+
+    _RESET = "\x1b[39m\n"
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+        self._after_reset = False
+
+    def write(self, text: str) -> int:
+        swallowed = text == self._RESET or (self._after_reset and text == "\n")
+        self._after_reset = text == self._RESET
+        return len(text) if swallowed else self._stream.write(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._stream.encoding

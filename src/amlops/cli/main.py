@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import typer
+
+from amlops.cli.common import SdkUploadNoise
 
 # azure-ai-ml announces its experimental classes (serverless endpoints) on every load: noise here.
 logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
@@ -16,6 +19,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def _root() -> None:
+    if not isinstance(sys.stderr, SdkUploadNoise):
+        sys.stderr = SdkUploadNoise(sys.stderr)
 
 
 def _register() -> None:

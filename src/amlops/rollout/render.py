@@ -54,7 +54,11 @@ def lines(plan: Plan) -> list[tuple[str, str, str]]:
         for c in e.deployments:
             rows.append((f"  deployment {c.name}", c.change.value, c.detail))
         if e.traffic[0] != e.traffic[1]:
-            how = " by steps: " + ", ".join(_step(s) for s in e.desired.strategy.steps) if e.rollout else ""
+            how = ""
+            if e.rollout and e.traffic[0]:
+                how = " by steps: " + ", ".join(_step(s) for s in e.desired.strategy.steps)
+            elif e.rollout:
+                how = " at once: no live traffic to protect"
             rows.append(("  traffic", "change", f"{_split(e.traffic[0])} -> {_split(e.traffic[1])}{how}"))
         if e.mirror[0] != e.mirror[1]:
             rows.append(("  mirror", "change", f"{_split(e.mirror[0])} -> {_split(e.mirror[1])}"))
