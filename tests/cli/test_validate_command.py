@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-def amlops(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "amlops", *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+@pytest.fixture
+def amlops(shell_env: dict[str, str]):
+    def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "amlops", *args]
+        return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, env=shell_env)
+
+    return run
 
 
-def test_clean_repository_exits_0():
+def test_clean_repository_exits_0(amlops):
     result = amlops("validate", cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "manifests are valid" in result.stderr
     assert result.stdout == ""
 
 
-def test_problems_exit_1_with_every_problem_and_no_traceback(tmp_path: Path):
+def test_problems_exit_1_with_every_problem_and_no_traceback(amlops, tmp_path: Path):
     for folder in ("environments", "models", "endpoints"):
         shutil.copytree(REPO / folder, tmp_path / folder)
     dev = tmp_path / "environments/dev.yaml"
@@ -38,7 +43,7 @@ def test_problems_exit_1_with_every_problem_and_no_traceback(tmp_path: Path):
     assert "3 problems found" in result.stderr or f"{len(lines)} problems found" in result.stderr
 
 
-def test_unknown_environment_is_a_problem_not_a_crash():
+def test_unknown_environment_is_a_problem_not_a_crash(amlops):
     result = amlops("validate", "--env", "qa", cwd=REPO)
     assert result.returncode == 1
     assert "environments/qa.yaml:1:1: (file): no such environment" in result.stdout

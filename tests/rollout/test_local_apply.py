@@ -3,7 +3,6 @@ blue/green bump, failed gate, kill and resume, parallel endpoints, locks, broken
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -103,13 +102,12 @@ def test_a_failed_deployment_is_removed_and_traffic_never_moves(plane: Plane, tm
     assert live.traffic == {old: 100} and set(live.deployments) == {old}
 
 
-def test_an_apply_killed_mid_rollout_resumes_and_converges(plane: Plane, tmp_path: Path):
+def test_an_apply_killed_mid_rollout_resumes_and_converges(plane: Plane, tmp_path: Path, shell_env: dict[str, str]):
     root = make_repo(tmp_path)
     assert plane.apply(root).ok
     bump_churn(root)
     new = azure_name(plane, root)
-    # as a fresh shell would have it: MLClient records its (local) cloud in this process's environment
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AZUREML_")} | {"AMLOPS_LOCAL_STATE_DIR": str(plane.state_dir)}
+    env = shell_env | {"AMLOPS_LOCAL_STATE_DIR": str(plane.state_dir)}
     command = [sys.executable, "-m", "amlops", "apply", "--env", "local", "--auto-approve", "--repo", str(root)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     client = plane.client()
