@@ -1,9 +1,15 @@
 """The local certificate authority: azure-core sends bearer tokens only over TLS, so the control plane
-serves HTTPS with a CA minted here once per state dir and trusted by clients via REQUESTS_CA_BUNDLE."""
+serves HTTPS with a CA minted here once per state dir and trusted by clients via REQUESTS_CA_BUNDLE.
+
+The bundle clients point REQUESTS_CA_BUNDLE at must still trust everything else they reach: pip in a
+served model's environment build, a corporate proxy's CA. So it holds the system's CAs (where an
+organisation installs its own), certifi's, and the local CA.
+"""
 
 from __future__ import annotations
 
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +21,7 @@ import trustme
 class TlsFiles:
     ca_cert: Path  # the local CA alone
     server_pem: Path  # server key + certificate chain, for ssl.SSLContext.load_cert_chain
-    ca_bundle: Path  # certifi's CAs plus the local CA: what REQUESTS_CA_BUNDLE points to
+    ca_bundle: Path  # the system's and certifi's CAs plus the local CA: what REQUESTS_CA_BUNDLE points to
 
 
 def ensure_tls(tls_dir: Path, storage_suffix: str) -> TlsFiles:
@@ -28,10 +34,17 @@ def ensure_tls(tls_dir: Path, storage_suffix: str) -> TlsFiles:
         cert = ca.issue_cert("127.0.0.1", "localhost", f"*.blob.{storage_suffix}")
         _write_atomic(files.server_pem, cert.private_key_and_cert_chain_pem.bytes())
         _write_atomic(files.ca_cert, ca.cert_pem.bytes())
-    bundle = Path(certifi.where()).read_bytes().rstrip(b"\n") + b"\n" + files.ca_cert.read_bytes()
+    bundle = b"".join(pem.read_bytes().rstrip(b"\n") + b"\n" for pem in (*_trusted(), files.ca_cert))
     if not files.ca_bundle.exists() or files.ca_bundle.read_bytes() != bundle:
         _write_atomic(files.ca_bundle, bundle)
     return files
+
+
+def _trusted() -> list[Path]:
+    """The CA files this machine trusts: the system store (if any), then certifi's."""
+    system = ssl.get_default_verify_paths().cafile
+    found = [Path(system)] if system and Path(system).is_file() else []
+    return found + [Path(certifi.where())]
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
