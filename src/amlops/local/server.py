@@ -37,6 +37,7 @@ from amlops.local.router import ScoringRouter
 from amlops.local.serving import EnvCache, Supervisor, reap_stale
 from amlops.local.store import Store
 from amlops.local.web import ArmError, Request, Response, match
+from amlops.processes import alive
 
 MFE_PREFIX = "/mferp/managementfrontend"
 _PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
@@ -238,19 +239,6 @@ def serve(state_dir: Path, port: int, provisioning_delay: float = 0.0) -> None:
 
 
 # -- lifecycle, for the CLI and tests -----------------------------------------------------------------------
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (our exited child not yet reaped) is not alive
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 def _is_server(pid: int) -> bool:
     try:
         return b"amlops.local.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -281,7 +269,7 @@ def status(state_dir: Path | str | None = None) -> dict[str, Any]:
         conn = Connection.load(state_dir)
     except FileNotFoundError:
         return {"running": False, "state_dir": str(state_dir)}
-    if not (_alive(conn.pid) and _is_server(conn.pid)):
+    if not (alive(conn.pid) and _is_server(conn.pid)):
         return {"running": False, "state_dir": str(state_dir), "port": conn.port}
     try:
         return {"running": True, **admin_call(conn, "GET", "/_local/health", timeout=2)}
@@ -340,15 +328,15 @@ def stop(state_dir: Path | str | None = None, timeout: float = 60.0) -> bool:
         conn = Connection.load(state_dir)
     except FileNotFoundError:
         conn = None
-    if conn and _alive(conn.pid) and _is_server(conn.pid):
+    if conn and alive(conn.pid) and _is_server(conn.pid):
         was_running = True
         os.kill(conn.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _alive(conn.pid) and time.monotonic() < deadline:
+        while alive(conn.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _alive(conn.pid):
+        if alive(conn.pid):
             os.kill(conn.pid, signal.SIGKILL)
-            while _alive(conn.pid):
+            while alive(conn.pid):
                 time.sleep(0.05)
     reap_stale(state_dir)
     return was_running

@@ -13,6 +13,7 @@ import os
 import socket
 import uuid
 
+from amlops.processes import alive
 from amlops.rollout.record import Lock
 
 
@@ -29,14 +30,4 @@ def is_stale(lock: Lock, now: float, host: str | None = None) -> bool:
         return True
     holder_host, _, rest = lock.holder.partition("/")
     pid = rest.partition("/")[0]
-    return holder_host == (host or socket.gethostname()[:60]) and pid.isdigit() and not _alive(int(pid))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return holder_host == (host or socket.gethostname()[:60]) and pid.isdigit() and not alive(int(pid))
