@@ -89,11 +89,8 @@ def _environment_file(path: Path, root: Path) -> tuple[EnvironmentFile | None, l
 
 
 def _model_file(path: Path, root: Path) -> tuple[ModelFile | None, list[Problem]]:
-    document, problems = read_yaml(path, display_path(path, root))
-    if document is None:
-        return None, problems
-    model, problems = _azure_load(document, path, load_model)
-    if model is None:
+    document, model, problems = _read_azure(path, root, load_model)
+    if document is None or model is None:
         return None, problems
     if model.version is None:
         return None, [document.problem(("version",), "a released model needs an explicit version")]
@@ -104,21 +101,15 @@ def _endpoint_folder(folder: Path, root: Path) -> tuple[EndpointFolder | None, l
     problems: list[Problem] = []
     serverless_path, endpoint_path = folder / SERVERLESS_FILE, folder / ENDPOINT_FILE
     if serverless_path.is_file():
-        document, problems = read_yaml(serverless_path, display_path(serverless_path, root))
-        if document is None:
-            return None, problems
-        serverless, problems = _azure_load(document, serverless_path, load_serverless_endpoint)
-        if serverless is None:
+        document, serverless, problems = _read_azure(serverless_path, root, load_serverless_endpoint)
+        if document is None or serverless is None:
             return None, problems
         return EndpointFolder(serverless.name, folder, serverless=serverless, serverless_document=document), []
     if not endpoint_path.is_file():
         shown = display_path(folder, root)
         return None, [Problem(shown, 1, 1, "", f"an endpoint folder needs {ENDPOINT_FILE} or {SERVERLESS_FILE}")]
-    document, problems = read_yaml(endpoint_path, display_path(endpoint_path, root))
-    if document is None:
-        return None, problems
-    endpoint, problems = _azure_load(document, endpoint_path, load_online_endpoint)
-    if endpoint is None:
+    document, endpoint, problems = _read_azure(endpoint_path, root, load_online_endpoint)
+    if document is None or endpoint is None:
         return None, problems
     if not isinstance(endpoint, ManagedOnlineEndpoint):
         return None, [document.problem(("$schema",), "amlops manages managed online endpoints only")]
@@ -196,6 +187,15 @@ def _kind(data: dict) -> str | None:
     if "path" in data and "name" in data:
         return "model"
     return None
+
+
+def _read_azure(path: Path, root: Path, loader: Callable[..., Any]) -> tuple[Document | None, Any, list[Problem]]:
+    """Read a file safely, then load it with an azure-ai-ml loader."""
+    document, problems = read_yaml(path, display_path(path, root))
+    if document is None:
+        return None, None, problems
+    entity, problems = _azure_load(document, path, loader)
+    return document, entity, problems
 
 
 def _azure_load(document: Document, path: Path, loader: Callable[..., Any], **kwargs: Any) -> tuple[Any, list[Problem]]:
