@@ -4,6 +4,9 @@ Against Azure, :func:`amlops.auth.azure_credential`: in a GitHub Actions job, th
 asked for again whenever the Azure token nears expiry (a long GPU rollout outlives the first one);
 elsewhere `DefaultAzureCredential` (a developer's `az login`, managed identities). A `target: local` environment uses
 the local control plane, started on demand, whose state directory is `$AMLOPS_LOCAL_STATE_DIR` when set.
+Each local environment is its own workspace there, named after the environment (the control plane
+creates a workspace on first reference), so `dev` and `staging` on one machine are as separate as in
+Azure, and a release can be promoted from one to the other.
 """
 
 from __future__ import annotations
@@ -56,4 +59,5 @@ def _local(environment: Environment, state_dir: Path | None) -> Workspace:
     from amlops.local.connection import default_state_dir
 
     connection = server.start(state_dir or default_state_dir())  # idempotent: a running one is reused
-    return Workspace(environment, local_client.ml_client(connection), local=True, admin_url=connection.resource_manager, ca_bundle=connection.ca_bundle)
+    client = local_client.ml_client(connection, environment.name)
+    return Workspace(environment, client, local=True, admin_url=connection.resource_manager, ca_bundle=connection.ca_bundle)
