@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from plane_support import Plane
 
 
 @pytest.fixture
@@ -15,3 +21,19 @@ def shell_env() -> dict[str, str]:
     inherits it fails to find that cloud, which it never registered.
     """
     return {k: v for k, v in os.environ.items() if not k.startswith("AZUREML_")} | {"COLUMNS": "200"}
+
+
+@pytest.fixture
+def plane(tmp_path: Path) -> Iterator[Plane]:
+    """A fresh local control plane in the test's tmp dir, stopped with every serving process afterwards."""
+    from amlops.local import server
+    from amlops.local.client import LocalAdmin
+    from amlops.local.serving import default_env_cache
+    from plane_support import Plane  # imported here: the SDK is slow to import for tests that need no plane
+
+    state_dir = (tmp_path / "state").resolve()
+    connection = server.start(state_dir, provisioning_delay=0.2, env_cache=default_env_cache())
+    try:
+        yield Plane(state_dir, LocalAdmin(connection))
+    finally:
+        server.stop(state_dir)

@@ -18,7 +18,7 @@ from amlops.rollout.rollback import rollback
 from amlops.rollout.status import endpoint_status, live_release
 from amlops.workspace.observe import observe_endpoint, observe_managed
 
-from conftest import Plane, bump_churn, commit, make_repo
+from plane_support import Plane, bump_churn, commit, make_repo
 
 pytestmark = pytest.mark.slow
 
