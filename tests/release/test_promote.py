@@ -117,6 +117,27 @@ def test_into_prod_after_the_staging_soak(repo: Path) -> None:
     assert release_of(repo, "prod").id == release_of(repo, "staging").id == release_of(repo, "dev").id
 
 
+def _local(repo: Path, *environments: str) -> None:
+    """Make `environments` local: target local, without the azure and infrastructure sections."""
+    yaml = YAML()
+    for name in environments:
+        path = repo / "environments" / f"{name}.yaml"
+        data = yaml.load(path.read_text())
+        data["target"] = "local"
+        del data["azure"], data["infrastructure"]
+        with path.open("w") as out:
+            yaml.dump(data, out)
+    git(repo, "commit", "-q", "-am", f"{', '.join(environments)} local")
+
+
+def test_local_environments_promote_through_the_control_planes_registry(repo: Path) -> None:
+    _local(repo, "dev", "staging")
+    outcome = run(repo)
+    assert outcome.promotion.registry == "local-registry"
+    staging = YAML(typ="safe").load(show(repo, outcome.promotion.branch, "environments/staging.yaml"))
+    assert staging["endpoints"]["churn"]["deployments"]["main"]["model"] == "azureml://registries/local-registry/models/churn/versions/2"
+
+
 # --- refusals: each with its message, each leaving everything as it was -----------------------------
 
 def _uncommitted(repo: Path) -> None:
@@ -147,6 +168,8 @@ REFUSALS: dict[str, tuple[dict, Callable[[Path], None] | None, str]] = {
     "skipping staging": ({"target": "prod"}, None, "dev -> prod is not a step of the promotion path dev -> staging -> prod"),
     "backwards": ({"source": "staging", "target": "dev"}, None, "not a step of the promotion path"),
     "local target": ({"source": "dev", "target": "local"}, None, "not a step"),
+    "azure to local": ({}, lambda repo: _local(repo, "staging"),
+                       "dev targets azure and staging targets local: a release moves only between environments of one kind"),
     "unknown endpoint": ({"endpoint": "fraud"}, None, "dev serves no endpoint 'fraud'"),
     "not live": ({"live": Live(release_ids={"churn": None})}, None, "churn has no release live in dev: apply dev first"),
     "other release live": ({"live": Live(release_ids={"churn": "0123456789abcdef"})}, None, "churn: dev serves release 0123456789abcdef, but its manifest declares"),

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from amlops.local.connection import DEFAULT_REGISTRY
 from amlops.manifests import Repository
-from amlops.manifests.environment import Target
+from amlops.manifests.environment import Environment, Target
 from amlops.release.bundle import Release, build_release
 
 
@@ -97,19 +98,37 @@ def plan_promotion(
             raise Refusal(f"no environment {name!r} (known: {', '.join(sorted(repo.environments))})")
     if source not in path or target not in path or path.index(target) != path.index(source) + 1:
         raise Refusal(f"{source} -> {target} is not a step of the promotion path {' -> '.join(path)}")
-    infrastructure = repo.environments[target].environment.infrastructure
-    if repo.environments[target].environment.target is not Target.azure or infrastructure is None:
-        raise Refusal(f"{target} is not an Azure environment: it has no registry to promote through")
+    kinds = (repo.environments[source].environment.target, repo.environments[target].environment.target)
+    if kinds[0] is not kinds[1]:
+        raise Refusal(
+            f"{source} targets {kinds[0].value} and {target} targets {kinds[1].value}: "
+            "a release moves only between environments of one kind, through the registry they share"
+        )
+    registry = registry_of(repo.environments[target].environment)
     full = build_release(repo, source)
     release = _narrow(full, endpoint, source)
     if not release.endpoints and not release.serverless:
         raise Refusal(f"{source} serves no endpoints: nothing to promote")
-    models = _models(release, infrastructure.registry)
+    models = _models(release, registry)
     if narrow_to(build_release(repo, target), _names(release)).id == release.id:
         raise Refusal(f"{target} already declares release {release.alias} for {', '.join(_names(release))}: nothing to promote")
     evidence = live(full)
     verified = tuple(_verify(repo, release, source, name, evidence.get(name), now) for name in _names(release))
-    return Promotion(source, target, release, verified, models, infrastructure.registry)
+    return Promotion(source, target, release, verified, models, registry)
+
+
+def registry_of(environment: Environment) -> str:
+    """The registry releases are promoted into `environment` through.
+
+    Its infrastructure's; a local environment without infrastructure uses the local control plane's
+    registry, shared by every local environment on the machine. That name is fixed (the control
+    plane creates a registry on first reference), so the references a promotion commits into a
+    manifest never depend on which state directory the control plane ran in.
+    """
+    if environment.infrastructure is not None:
+        return environment.infrastructure.registry
+    assert environment.target is Target.local  # the schema requires infrastructure for target: azure
+    return DEFAULT_REGISTRY
 
 
 def _names(release: Release) -> list[str]:
