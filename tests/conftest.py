@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,18 @@ def shell_env() -> dict[str, str]:
     inherits it fails to find that cloud, which it never registered.
     """
     return {k: v for k, v in os.environ.items() if not k.startswith("AZUREML_")} | {"COLUMNS": "200"}
+
+
+@pytest.fixture(autouse=True)
+def _unpinned_invoke() -> Iterator[None]:
+    """azure-ai-ml 1.35 `online_endpoints.invoke(deployment_name=...)` writes the deployment header into
+    a class-level dict (EndpointInvokeFields.DEFAULT_HEADER), pinning every later invoke in the process
+    to that deployment (`amlops apply` run in process does, for its test prediction). Undo that leak so
+    each test starts unpinned; a test that never loaded the SDK has nothing to undo."""
+    yield
+    invoke = sys.modules.get("azure.ai.ml.constants._endpoint")
+    if invoke is not None:
+        invoke.EndpointInvokeFields.DEFAULT_HEADER.pop(invoke.EndpointInvokeFields.MODEL_DEPLOYMENT, None)
 
 
 @pytest.fixture

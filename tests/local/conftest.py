@@ -120,17 +120,6 @@ class Local:
         return path
 
 
-@pytest.fixture(autouse=True)
-def _unpinned_invoke() -> Iterator[None]:
-    """azure-ai-ml 1.35 `online_endpoints.invoke(deployment_name=...)` writes the deployment header into
-    a class-level dict (EndpointInvokeFields.DEFAULT_HEADER), pinning every later invoke in the process
-    to that deployment. Undo that leak so each test starts unpinned."""
-    from azure.ai.ml.constants._endpoint import EndpointInvokeFields
-
-    yield
-    EndpointInvokeFields.DEFAULT_HEADER.pop(EndpointInvokeFields.MODEL_DEPLOYMENT, None)
-
-
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory, env_cache: Path) -> Iterator[Local]:
     base = tmp_path_factory.mktemp("local")

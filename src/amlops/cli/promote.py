@@ -69,7 +69,7 @@ def _print(outcome: Outcome, format: Format) -> None:
             "title": promotion_title(p), "description": promotion_description(outcome),
         }))
         return
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True)  # branch names and references stay whole, to copy and paste
     out.print(f"{promotion_title(p)}: release {p.release.id}", markup=False)
     for model in p.models:
         how = "shared into the registry" if model in outcome.shared else "already in the registry"
