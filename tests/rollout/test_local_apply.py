@@ -68,7 +68,7 @@ def test_a_model_bump_rolls_out_blue_green_step_by_step(plane: Plane, tmp_path: 
     assert sum(m.startswith("gate passed") for m in said) == 3
     status = endpoint_status(observe_endpoint(plane.client(), "churn"))
     assert [d.name for d in status.deployments] == [new] and status.deployments[0].traffic == 100
-    assert status.rollout.status is Status.promoted and status.previous.release != status.release
+    assert status.rollout.status is Status.rolled_out and status.previous.release != status.release
     assert [m.step for m in status.measured] == [0, 1, 2] and all(m.measurement.requests >= 5 for m in status.measured)
 
 
@@ -140,7 +140,7 @@ def test_two_endpoints_roll_out_in_parallel(plane: Plane, tmp_path: Path):
     result = plane.apply(root)
     assert result.ok, result.failures
     started = {e: min(t for t, x, m in plane.events if x == e and m.startswith("creating deployment")) for e in ("churn", "credit-risk")}
-    finished = {e: max(t for t, x, m in plane.events if x == e and m.startswith("promoted")) for e in ("churn", "credit-risk")}
+    finished = {e: max(t for t, x, m in plane.events if x == e and m.startswith("rolled out")) for e in ("churn", "credit-risk")}
     assert max(started.values()) < min(finished.values()), "the endpoints rolled out one after the other"
 
 

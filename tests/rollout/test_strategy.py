@@ -59,12 +59,12 @@ def test_decide_waits_for_requests_then_times_out_as_inconclusive():
     assert late.action is Action.abort and "inconclusive" in late.judgement.reason
 
 
-def test_decide_honours_pause_then_advances_or_promotes():
+def test_decide_honours_pause_then_advances_or_finishes():
     step = Step(weight=50, pause_seconds=30)
     good = Measurement(50, 0, 20)
     assert decide(GATE, step, False, 10, good, timeout=600).action is Action.wait
     assert decide(GATE, step, False, 31, good, timeout=600).action is Action.advance
-    assert decide(GATE, step, True, 31, good, timeout=600).action is Action.promote
+    assert decide(GATE, step, True, 31, good, timeout=600).action is Action.finish
 
 
 def test_a_failed_gate_aborts_at_once_even_during_a_pause():

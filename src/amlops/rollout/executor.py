@@ -75,9 +75,9 @@ class Outcome:
 class EndpointRollout:
     """Moves one endpoint from its live release to the desired one, holding its lock throughout."""
 
-    def __init__(self, ctx: Context, name: str, status: Status = Status.promoted, reason: str = "") -> None:
+    def __init__(self, ctx: Context, name: str, status: Status = Status.rolled_out, reason: str = "") -> None:
         self.ctx, self.name = ctx, name
-        self.status, self.reason = status, reason  # how the final record reads: promoted, or rolled back by whom
+        self.status, self.reason = status, reason  # how the final record reads: rolled out, or rolled back by whom
         self.holder = new_holder()
         self.tags: dict[str, str] = {}
         self.traffic: dict[str, int] = {}
@@ -128,7 +128,7 @@ class EndpointRollout:
         for name in retired:
             self._say(f"deleting retired deployment {name}")
             self.ctx.client.online_deployments.begin_delete(name=name, endpoint_name=self.name).result()
-        self._promote(plan, live, measured)
+        self._finish(plan, live, measured)
         return Outcome(self.name, plan.release_id, measured, live.scoring_uri)
 
     def _step(
@@ -180,7 +180,7 @@ class EndpointRollout:
             except Exception as exc:  # the SDK raises several kinds for a failed provisioning
                 self._fail_new(name, base, measured, f"deployment {name} failed: {_first_line(exc)}{self._logs(name)}")
 
-    def _promote(self, plan: EndpointPlan, live: LiveEndpoint, measured: list[StepMeasurement]) -> None:
+    def _finish(self, plan: EndpointPlan, live: LiveEndpoint, measured: list[StepMeasurement]) -> None:
         tags = {
             record.ENDPOINT_RELEASE: plan.release_id,
             record.RELEASE: self.ctx.lineage.release,

@@ -18,7 +18,7 @@ ENVIRONMENT = "amlops.environment"  # marks an endpoint as managed by amlops for
 RELEASE = "amlops.release"  # the environment's release that last rolled this asset out (lineage)
 ENDPOINT_RELEASE = "amlops.endpoint_release"  # the endpoint's part of the release now live (set at promotion)
 PREVIOUS = "amlops.previous"  # the endpoint release it replaced, `<id>@<commit>`, for rollback
-SINCE = "amlops.since"  # when the live release was promoted (epoch seconds)
+SINCE = "amlops.since"  # since when the live release serves (epoch seconds)
 COMMIT = "amlops.commit"  # the git commit the live release was applied from
 ROLLOUT = "amlops.rollout"  # the current or last rollout: a RolloutRecord
 MEASURED = "amlops.measured"  # that rollout's measurements, one per judged step
@@ -34,7 +34,7 @@ CONTENT_HASH = "amlops.content_hash"  # a model's sha256, to tell identical from
 
 class Status(str, Enum):
     running = "running"
-    promoted = "promoted"
+    rolled_out = "rolled_out"  # every step passed: the new release serves
     aborted = "aborted"
     rolled_back = "rolled_back"
 

@@ -1,6 +1,6 @@
 """`rollback`: an endpoint back to its previous release, rebuilt from the commit that released it.
 
-The previous release's deployments were deleted when the new one was promoted, so rolling back is a
+The previous release's deployments were deleted when the new one was rolled out, so rolling back is a
 rollout of the previous release: its manifests are read from git at the recorded commit, its
 deployments recreated and smoke-tested, then traffic moves in one step without gates (that release
 already proved itself). The record says `rolled_back`, and who did it, so `status` and the next

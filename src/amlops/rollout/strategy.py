@@ -90,7 +90,7 @@ def judge(gate: Gate, measured: Measurement) -> Judgement:
 class Action(str, Enum):
     wait = "wait"  # keep measuring this step
     advance = "advance"  # the gate passed: set the next step's traffic
-    promote = "promote"  # the last step's gate passed
+    finish = "finish"  # the last step's gate passed
     abort = "abort"  # the gate failed, or stayed inconclusive past the timeout
 
 
@@ -104,7 +104,7 @@ def decide(gate: Gate, step: Step, last: bool, elapsed: float, measured: Measure
     """After `elapsed` seconds of `step`, with these measurements since it began: what next.
 
     A step lasts at least its `pause_seconds`; a gate still short of `min_requests` after `timeout`
-    seconds fails as inconclusive, since promoting on no evidence is not safe.
+    seconds fails as inconclusive, since finishing a rollout on no evidence is not safe.
     """
     judgement = judge(gate, measured)
     if judgement.verdict is Verdict.failed:
@@ -115,7 +115,7 @@ def decide(gate: Gate, step: Step, last: bool, elapsed: float, measured: Measure
         return Decision(Action.wait, judgement)
     if elapsed < step.pause_seconds:
         return Decision(Action.wait, Judgement(Verdict.pending, f"pausing {step.pause_seconds - elapsed:.0f} s more; {judgement.reason}"))
-    return Decision(Action.promote if last else Action.advance, judgement)
+    return Decision(Action.finish if last else Action.advance, judgement)
 
 
 def _summary(measured: Measurement) -> str:
