@@ -36,6 +36,11 @@ class ModelRef:
         return f"{self.name}{tail}"
 
 
+def registry_model_uri(registry: str, name: str, version: str) -> str:
+    """The URI a workspace deployment names a registry's model version by."""
+    return f"azureml://registries/{registry}/models/{name}/versions/{version}"
+
+
 def parse_model_ref(text: str) -> ModelRef | None:
     """The reference, or None when it is not a model reference at all."""
     text = text.strip()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from amlops.manifests.environment import DEPLOYMENT_SUFFIX, EndpointChoice, Strategy
-from amlops.manifests.references import parse_model_ref
+from amlops.manifests.references import parse_model_ref, registry_model_uri
 from amlops.manifests.repository import DeploymentFile, Repository
 from amlops.manifests.yamlio import plain
 
@@ -47,7 +47,7 @@ class ModelPin:
     @property
     def reference(self) -> str:
         if self.registry:
-            return f"azureml://registries/{self.registry}/models/{self.name}/versions/{self.version}"
+            return registry_model_uri(self.registry, self.name, self.version)
         return f"{self.name}:{self.version}"
 
 

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from amlops.local.connection import DEFAULT_REGISTRY
 from amlops.manifests import Repository
-from amlops.manifests.environment import Environment, Target
+from amlops.manifests.references import registry_model_uri
 from amlops.release.bundle import Release, build_release
+from amlops.workspace.client import registry_name
 
 
 class Refusal(Exception):
@@ -44,7 +44,7 @@ class ModelShare:
 
     @property
     def reference(self) -> str:
-        return f"azureml://registries/{self.registry}/models/{self.name}/versions/{self.version}"
+        return registry_model_uri(self.registry, self.name, self.version)
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def plan_promotion(
             f"{source} targets {kinds[0].value} and {target} targets {kinds[1].value}: "
             "a release moves only between environments of one kind, through the registry they share"
         )
-    registry = registry_of(repo.environments[target].environment)
+    registry = registry_name(repo.environments[target].environment)
     full = build_release(repo, source)
     release = _narrow(full, endpoint, source)
     if not release.endpoints and not release.serverless:
@@ -115,20 +115,6 @@ def plan_promotion(
     evidence = live(full)
     verified = tuple(_verify(repo, release, source, name, evidence.get(name), now) for name in _names(release))
     return Promotion(source, target, release, verified, models, registry)
-
-
-def registry_of(environment: Environment) -> str:
-    """The registry releases are promoted into `environment` through.
-
-    Its infrastructure's; a local environment without infrastructure uses the local control plane's
-    registry, shared by every local environment on the machine. That name is fixed (the control
-    plane creates a registry on first reference), so the references a promotion commits into a
-    manifest never depend on which state directory the control plane ran in.
-    """
-    if environment.infrastructure is not None:
-        return environment.infrastructure.registry
-    assert environment.target is Target.local  # the schema requires infrastructure for target: azure
-    return DEFAULT_REGISTRY
 
 
 def _names(release: Release) -> list[str]:

@@ -61,3 +61,19 @@ def _local(environment: Environment, state_dir: Path | None) -> Workspace:
     connection = server.start(state_dir or default_state_dir())  # idempotent: a running one is reused
     client = local_client.ml_client(connection, environment.name)
     return Workspace(environment, client, local=True, admin_url=connection.resource_manager, ca_bundle=connection.ca_bundle)
+
+
+def registry_name(environment: Environment) -> str:
+    """The registry releases are promoted into `environment` through.
+
+    Its infrastructure's; a local environment without infrastructure uses the local control plane's
+    registry, shared by every local environment on the machine. That name is fixed (the control
+    plane creates a registry on first reference), so the references a promotion commits into a
+    manifest never depend on which state directory the control plane ran in.
+    """
+    if environment.infrastructure is not None:
+        return environment.infrastructure.registry
+    assert environment.target is Target.local  # the schema requires infrastructure for target: azure
+    from amlops.local.connection import DEFAULT_REGISTRY
+
+    return DEFAULT_REGISTRY
