@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from infra_support import ROOT, STACKS, copy_repo, edit_environment, stack
+from infra_support import ROOT, STACKS, edit_environment, stack
 
 from amlops.infraplan.inventory import Inventory, ProgramError, evaluate
 from amlops.manifests import load_environment
