@@ -24,6 +24,7 @@ Default state dir: ``$AMLOPS_LOCAL_STATE_DIR`` or ``~/.local/state/amlops/local`
 environments are cached under ``$AMLOPS_ENV_CACHE`` or ``~/.cache/amlops/envs``.
 
 Modules: certs (local CA), connection, store (SQLite state), blobs (blob API on disk), arm (ARM
-routes), serving (environment cache, process supervisor), router (scoring: auth, traffic, mirror),
-faults, metrics, admin (``/_local/`` routes), server (HTTP/TLS/CONNECT plumbing, lifecycle).
+routes, a module per resource), serving (environment cache, process supervisor), router (scoring:
+auth, traffic, mirror), faults, metrics, admin (``/_local/`` routes), server (HTTP/TLS/CONNECT
+plumbing, lifecycle).
 """
