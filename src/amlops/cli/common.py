@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
+import sys
 from pathlib import Path
 from typing import TextIO
 
@@ -48,3 +50,20 @@ class SdkUploadNoise(io.TextIOBase):
     @property
     def encoding(self) -> str:  # type: ignore[override]
         return self._stream.encoding
+
+
+#: azure-ai-ml loggers whose notes are noise in amlops's output: experimental-class notices (serverless
+#: endpoints), progress notes and VM size advice (which the local target ignores).
+SDK_NOISE_LOGGERS = (
+    "azure.ai.ml._utils._experimental",
+    "azure.ai.ml.operations._online_deployment_operations",
+    "azure.ai.ml.operations._model_operations",
+)
+
+
+def quiet_sdk() -> None:
+    """Keep azure-ai-ml's chatter out of amlops's output (the CLI's, and the benchmarks')."""
+    for name in SDK_NOISE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    if not isinstance(sys.stderr, SdkUploadNoise):
+        sys.stderr = SdkUploadNoise(sys.stderr)

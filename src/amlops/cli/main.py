@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-import sys
-
 import typer
 
-from amlops.cli.common import SdkUploadNoise
-
-# azure-ai-ml announces its experimental classes (serverless endpoints) on every load: noise here.
-logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
+from amlops.cli.common import quiet_sdk
 
 app = typer.Typer(
     name="amlops",
@@ -23,8 +17,7 @@ app = typer.Typer(
 
 @app.callback()
 def _root() -> None:
-    if not isinstance(sys.stderr, SdkUploadNoise):
-        sys.stderr = SdkUploadNoise(sys.stderr)
+    quiet_sdk()
 
 
 def _register() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import sys
 import threading
 import time
@@ -27,10 +26,6 @@ from amlops.rollout.rollback import rollback as rollback_endpoint
 from amlops.rollout.session import Session, open_session
 from amlops.rollout.status import EndpointStatus, endpoint_status
 from amlops.workspace.observe import observe_managed
-
-# azure-ai-ml's own progress notes (and its VM size advice, which the local target ignores) are noise here.
-for _name in ("azure.ai.ml.operations._online_deployment_operations", "azure.ai.ml.operations._model_operations"):
-    logging.getLogger(_name).setLevel(logging.ERROR)
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
