@@ -65,7 +65,7 @@ def bump(root: Path) -> None:
     weights["intercept"] += 0.1
     (root / "models/churn/v2").mkdir()
     (root / "models/churn/v2/weights.json").write_text(json.dumps(weights))
-    spec = (root / "models/churn/v1.yml").read_text().replace('version: "1"', 'version: "2"').replace("path: v1", "path: v2/weights.json")
+    spec = (root / "models/churn/v1.yml").read_text().replace('version: "1"', 'version: "2"').replace("path: v1", "path: v2")
     (root / "models/churn/v2.yml").write_text(spec)
     (root / "environments/local.yaml").write_text((root / "environments/local.yaml").read_text().replace("churn:1", "churn:2"))
 

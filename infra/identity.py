@@ -78,25 +78,18 @@ class Identities(pulumi.ComponentResource):
     def __init__(self, name: str, args: IdentitiesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("amlops:identity:Identities", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.workspace = managedidentity.UserAssignedIdentity(
-            args.workspace_identity_name,
-            resource_name_=args.workspace_identity_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            tags=args.tags,
-            opts=child,
-        )
+
+        def identity(name: str) -> managedidentity.UserAssignedIdentity:
+            return managedidentity.UserAssignedIdentity(
+                name, resource_name_=name, resource_group_name=args.resource_group_name,
+                location=args.location, tags=args.tags, opts=child,
+            )
+
+        self.workspace = identity(args.workspace_identity_name)
         self.ci: managedidentity.UserAssignedIdentity | None = None
         if args.github:
             repository, environment = args.github
-            self.ci = managedidentity.UserAssignedIdentity(
-                args.ci_identity_name,
-                resource_name_=args.ci_identity_name,
-                resource_group_name=args.resource_group_name,
-                location=args.location,
-                tags=args.tags,
-                opts=child,
-            )
+            self.ci = identity(args.ci_identity_name)
             managedidentity.FederatedIdentityCredential(
                 f"{args.ci_identity_name}-github",
                 federated_identity_credential_resource_name=f"github-{environment}"[:120],
