@@ -65,11 +65,17 @@ def _run(conn, base: Path, deployments: int, startup: float) -> None:
     ready_times = []
     for i in range(deployments):
         t0 = time.perf_counter()
-        ml.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
-            name=f"dep{i}", endpoint_name="bench", model="azureml:bench:1",
-            code_configuration=CodeConfiguration(code=str(base / "code"), scoring_script="score.py"),
-            environment=Environment(conda_file=str(base / "conda.yml"), image="ignored:latest"),
-            instance_type="Standard_DS3_v2", instance_count=1)).result()
+        ml.online_deployments.begin_create_or_update(
+            ManagedOnlineDeployment(
+                name=f"dep{i}",
+                endpoint_name="bench",
+                model="azureml:bench:1",
+                code_configuration=CodeConfiguration(code=str(base / "code"), scoring_script="score.py"),
+                environment=Environment(conda_file=str(base / "conda.yml"), image="ignored:latest"),
+                instance_type="Standard_DS3_v2",
+                instance_count=1,
+            )
+        ).result()
         ml.online_endpoints.invoke("bench", request_file=str(base / "request.json"), deployment_name=f"dep{i}")
         ready_times.append(time.perf_counter() - t0)
     # azure-ai-ml 1.35 keeps the last invoke's deployment header in a class-level dict: unpin
@@ -86,10 +92,12 @@ def _run(conn, base: Path, deployments: int, startup: float) -> None:
     print(f"control plane start: {startup * 1000:.0f} ms\n")
     print(f"{'kind':<8} {'route':<86} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for r in sorted(snapshot["routes"], key=lambda r: (r["kind"], r["route"])):
-        print(f"{r['kind']:<8} {r['route'][:86]:<86} {r['count']:>4} {r['p50_ms']:>8.2f} {r['p95_ms']:>8.2f}"
-              f" {r['max_ms']:>8.2f}")
-    print("\nbegin_create_or_update -> first answer (s):", ", ".join(f"{t:.2f}" for t in ready_times),
-          "(the first may include an environment build)")
+        print(f"{r['kind']:<8} {r['route'][:86]:<86} {r['count']:>4} {r['p50_ms']:>8.2f} {r['p95_ms']:>8.2f} {r['max_ms']:>8.2f}")
+    print(
+        "\nbegin_create_or_update -> first answer (s):",
+        ", ".join(f"{t:.2f}" for t in ready_times),
+        "(the first may include an environment build)",
+    )
     scoring = admin.metrics("bench")["deployments"]["dep0"]["latency_ms"]
     print(f"scoring through the router: p50 {scoring['p50']} ms, p95 {scoring['p95']} ms")
 

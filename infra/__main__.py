@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pulumi
 import pulumi_azure_native as azure_native
-from pulumi_azure_native import resources
-
-from amlops.manifests import Environment, load_environment
 from compute import ComputeArgs, ComputeClusters
 from identity import Access, AccessArgs, Identities, IdentitiesArgs, TeamGrant
 from monitoring import Monitoring, MonitoringArgs
 from naming import Names
 from network import VirtualNetwork, VirtualNetworkArgs, posture
+from pulumi_azure_native import resources
 from registry import SHARED_STACK, RegistryArgs, SharedRegistry, shared_registry_id
 from workspace import Workspace, WorkspaceArgs
+
+from amlops.manifests import Environment, load_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,7 +42,9 @@ def deploy_shared() -> None:
     names = {e.infrastructure.registry for e in users}
     owners = {(e.infrastructure.tags.owner, e.infrastructure.tags.cost_center) for e in users}
     if len(names) != 1 or len(owners) != 1:
-        raise ValueError(f"environments must share one registry and one owner; found registries {sorted(names)}, owners {sorted(owners)}")
+        raise ValueError(
+            f"environments must share one registry and one owner; found registries {sorted(names)}, owners {sorted(owners)}"
+        )
     (name,), ((owner, cost_center),) = names, owners
     shared = SharedRegistry(
         "registry",
@@ -57,39 +59,70 @@ def deploy_shared() -> None:
 
 def deploy_environment(env: Environment) -> None:
     if env.azure is None or env.infrastructure is None:
-        raise ValueError(f"environment {env.name!r} targets {env.target.value}: there is no Azure infrastructure to deploy")
+        raise ValueError(f"environment {env.name!r} runs on {env.platform.value}: there is no Azure infrastructure to deploy")
     azure, infra = env.azure, env.infrastructure
-    names = Names(env.name, azure.subscription_id, azure.resource_group, azure.workspace, pulumi.Config().get_int("generation") or 1)
+    names = Names(
+        env.name, azure.subscription_id, azure.resource_group, azure.workspace, pulumi.Config().get_int("generation") or 1
+    )
     tags = required_tags(env.name, infra.tags.owner, infra.tags.cost_center)
-    provider = azure_native.Provider("azure", subscription_id=azure.subscription_id, tenant_id=azure.tenant_id, location=azure.location)
+    provider = azure_native.Provider(
+        "azure", subscription_id=azure.subscription_id, tenant_id=azure.tenant_id, location=azure.location
+    )
     opts = pulumi.ResourceOptions(providers=[provider])
     net = posture(infra.network)
     registry_id = shared_registry_id()
 
     group = resources.ResourceGroup(
-        azure.resource_group, resource_group_name=azure.resource_group, location=azure.location, tags=tags, opts=pulumi.ResourceOptions(provider=provider)
+        azure.resource_group,
+        resource_group_name=azure.resource_group,
+        location=azure.location,
+        tags=tags,
+        opts=pulumi.ResourceOptions(provider=provider),
     )
     vnet = (
-        VirtualNetwork("network", VirtualNetworkArgs(group.name, azure.location, names.virtual_network, infra.network.address_space, tags), opts)
+        VirtualNetwork(
+            "network",
+            VirtualNetworkArgs(group.name, azure.location, names.virtual_network, infra.network.address_space, tags),
+            opts,
+        )
         if net.mode == "vnet"
         else None
     )
-    monitoring = Monitoring("monitoring", MonitoringArgs(group.name, azure.location, names.log_analytics, names.app_insights, tags=tags), opts)
+    monitoring = Monitoring(
+        "monitoring", MonitoringArgs(group.name, azure.location, names.log_analytics, names.app_insights, tags=tags), opts
+    )
     github = (infra.ci.repository, infra.ci.github_environment) if infra.ci else None
-    identities = Identities("identities", IdentitiesArgs(group.name, azure.location, names.workspace_identity, names.ci_identity, github, tags), opts)
+    identities = Identities(
+        "identities", IdentitiesArgs(group.name, azure.location, names.workspace_identity, names.ci_identity, github, tags), opts
+    )
     workspace = Workspace(
         "workspace",
         WorkspaceArgs(
-            names, group.name, azure.location, azure.tenant_id, net,
-            identities.workspace.id, identities.workspace.principal_id, monitoring, vnet, registry_id, tags,
+            names,
+            group.name,
+            azure.location,
+            azure.tenant_id,
+            net,
+            identities.workspace.id,
+            identities.workspace.principal_id,
+            monitoring,
+            vnet,
+            registry_id,
+            tags,
         ),
         opts,
     )
     compute = ComputeClusters(
         "compute",
         ComputeArgs(
-            group.name, workspace.workspace.name, azure.location, list(infra.clusters), identities.workspace.id,
-            node_public_ip=net.node_public_ip, subnet_id=vnet.training_subnet.id if vnet else None, tags=tags,
+            group.name,
+            workspace.workspace.name,
+            azure.location,
+            list(infra.clusters),
+            identities.workspace.id,
+            node_public_ip=net.node_public_ip,
+            subnet_id=vnet.training_subnet.id if vnet else None,
+            tags=tags,
         ),
         opts,
     )
@@ -116,7 +149,14 @@ def deploy_environment(env: Environment) -> None:
     pulumi.export("registry_name", infra.registry)
     pulumi.export("registry_id", registry_id)
     pulumi.export("clusters", {name: cluster.name for name, cluster in compute.clusters.items()})
-    pulumi.export("workspace_identity", {"id": identities.workspace.id, "client_id": identities.workspace.client_id, "principal_id": identities.workspace.principal_id})
+    pulumi.export(
+        "workspace_identity",
+        {
+            "id": identities.workspace.id,
+            "client_id": identities.workspace.client_id,
+            "principal_id": identities.workspace.principal_id,
+        },
+    )
     if identities.ci:
         # GitHub: AZURE_CLIENT_ID of the `azure/login` step in this GitHub environment.
         pulumi.export("ci_identity", {"client_id": identities.ci.client_id, "principal_id": identities.ci.principal_id})

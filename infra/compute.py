@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from pulumi_azure_native import machinelearningservices as ml
-
 from naming import cluster_name
+from pulumi_azure_native import machinelearningservices as ml
 
 
 @dataclass

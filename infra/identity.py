@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import authorization, managedidentity
-
 from naming import role_assignment_name
+from pulumi_azure_native import authorization, managedidentity
 
 #: Built-in role definition ids (the same GUID in every subscription).
 ROLES: dict[str, str] = {
@@ -81,8 +80,12 @@ class Identities(pulumi.ComponentResource):
 
         def identity(name: str) -> managedidentity.UserAssignedIdentity:
             return managedidentity.UserAssignedIdentity(
-                name, resource_name_=name, resource_group_name=args.resource_group_name,
-                location=args.location, tags=args.tags, opts=child,
+                name,
+                resource_name_=name,
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                tags=args.tags,
+                opts=child,
             )
 
         self.workspace = identity(args.workspace_identity_name)
@@ -161,6 +164,6 @@ class Access(pulumi.ComponentResource):
                         principal_type="ServicePrincipal",
                         role="AzureML Registry User",
                         scope=args.registry_id,
-                                parent=self,
+                        parent=self,
                     )
         self.register_outputs({})

@@ -127,7 +127,12 @@ class VirtualNetwork(pulumi.ComponentResource):
         self.zones: dict[str, privatedns.PrivateZone] = {}
         for zone in sorted({z for zones in DNS_ZONES.values() for z in zones}):
             self.zones[zone] = privatedns.PrivateZone(
-                zone, private_zone_name=zone, resource_group_name=args.resource_group_name, location="global", tags=args.tags, opts=child
+                zone,
+                private_zone_name=zone,
+                resource_group_name=args.resource_group_name,
+                location="global",
+                tags=args.tags,
+                opts=child,
             )
             privatedns.VirtualNetworkLink(
                 f"{zone}-link",
@@ -162,7 +167,9 @@ class VirtualNetwork(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self.vnet),
         )
 
-    def connect(self, name: str, resource_id: pulumi.Input[str], subresource: str, parent: pulumi.Resource) -> network.PrivateEndpoint:
+    def connect(
+        self, name: str, resource_id: pulumi.Input[str], subresource: str, parent: pulumi.Resource
+    ) -> network.PrivateEndpoint:
         """A private endpoint for one sub-resource of `resource_id`, registered in its DNS zones."""
         endpoint = network.PrivateEndpoint(
             f"pe-{name}",

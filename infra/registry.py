@@ -55,7 +55,9 @@ class SharedRegistry(pulumi.ComponentResource):
                             )
                         )
                     ],
-                    acr_details=[ml.AcrDetailsArgs(system_created_acr_account=ml.SystemCreatedAcrAccountArgs(acr_account_sku="Premium"))],
+                    acr_details=[
+                        ml.AcrDetailsArgs(system_created_acr_account=ml.SystemCreatedAcrAccountArgs(acr_account_sku="Premium"))
+                    ],
                 )
                 for region in regions
             ],

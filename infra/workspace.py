@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import containerregistry, keyvault, storage
-from pulumi_azure_native import machinelearningservices as ml
-
 from identity import grant
 from monitoring import Monitoring
 from naming import Names
 from network import Posture, VirtualNetwork, managed_network
+from pulumi_azure_native import containerregistry, keyvault, storage
+from pulumi_azure_native import machinelearningservices as ml
 
 
 @dataclass

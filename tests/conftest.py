@@ -39,10 +39,11 @@ def _unpinned_invoke() -> Iterator[None]:
 @pytest.fixture
 def plane(tmp_path: Path) -> Iterator[Plane]:
     """A fresh local control plane in the test's tmp dir, stopped with every serving process afterwards."""
+    from plane_support import Plane  # imported here: the SDK is slow to import for tests that need no plane
+
     from amlops.local import server
     from amlops.local.client import LocalAdmin
     from amlops.local.serving import default_env_cache
-    from plane_support import Plane  # imported here: the SDK is slow to import for tests that need no plane
 
     state_dir = (tmp_path / "state").resolve()
     connection = server.start(state_dir, provisioning_delay=0.2, env_cache=default_env_cache())

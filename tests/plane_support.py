@@ -94,7 +94,9 @@ def bump_churn(root: Path, version: str = "2", coefficients: list[float] | None 
     weights["coefficients"] = coefficients or [c * 1.5 for c in weights["coefficients"]]
     (folder / f"v{version}").mkdir()
     (folder / f"v{version}" / "weights.json").write_text(json.dumps(weights))
-    spec = (folder / "v1.yml").read_text().replace('version: "1"', f'version: "{version}"').replace("path: v1", f"path: v{version}")
+    spec = (
+        (folder / "v1.yml").read_text().replace('version: "1"', f'version: "{version}"').replace("path: v1", f"path: v{version}")
+    )
     (folder / f"v{version}.yml").write_text(spec)
     manifest = root / "environments" / f"{environment}.yaml"
     manifest.write_text(manifest.read_text().replace("model: churn:1", f"model: churn:{version}"))

@@ -32,26 +32,35 @@ CONTAINER_REGISTRY = "azure-native:containerregistry:Registry"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 
 #: Resource types that carry ARM tags: all must have the required ones.
-TAGGABLE = frozenset({
-    "azure-native:resources:ResourceGroup",
-    WORKSPACE, COMPUTE, ML_REGISTRY, STORAGE, VAULT, CONTAINER_REGISTRY,
-    "azure-native:managedidentity:UserAssignedIdentity",
-    "azure-native:operationalinsights:Workspace",
-    "azure-native:applicationinsights:Component",
-    "azure-native:network:VirtualNetwork",
-    "azure-native:network:NetworkSecurityGroup",
-    "azure-native:network:PrivateEndpoint",
-    "azure-native:privatedns:PrivateZone",
-    "azure-native:privatedns:VirtualNetworkLink",
-})
+TAGGABLE = frozenset(
+    {
+        "azure-native:resources:ResourceGroup",
+        WORKSPACE,
+        COMPUTE,
+        ML_REGISTRY,
+        STORAGE,
+        VAULT,
+        CONTAINER_REGISTRY,
+        "azure-native:managedidentity:UserAssignedIdentity",
+        "azure-native:operationalinsights:Workspace",
+        "azure-native:applicationinsights:Component",
+        "azure-native:network:VirtualNetwork",
+        "azure-native:network:NetworkSecurityGroup",
+        "azure-native:network:PrivateEndpoint",
+        "azure-native:privatedns:PrivateZone",
+        "azure-native:privatedns:VirtualNetworkLink",
+    }
+)
 #: Types without ARM tags (sub-resources and extension resources). A type in neither set fails the tests.
-UNTAGGABLE = frozenset({
-    ROLE_ASSIGNMENT,
-    "azure-native:monitor:DiagnosticSetting",
-    "azure-native:managedidentity:FederatedIdentityCredential",
-    "azure-native:network:Subnet",
-    "azure-native:network:PrivateDnsZoneGroup",
-})
+UNTAGGABLE = frozenset(
+    {
+        ROLE_ASSIGNMENT,
+        "azure-native:monitor:DiagnosticSetting",
+        "azure-native:managedidentity:FederatedIdentityCredential",
+        "azure-native:network:Subnet",
+        "azure-native:network:PrivateDnsZoneGroup",
+    }
+)
 
 
 def stack_of(urn: str) -> str:
@@ -73,9 +82,13 @@ def _aml_compute(props: Mapping[str, Any]) -> Mapping[str, Any] | None:
 def _no_public_network_access_in_prod(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if stack_of(args.urn) not in PRODUCTION_STACKS:
         return
-    if args.resource_type in (WORKSPACE, STORAGE, VAULT, CONTAINER_REGISTRY, ML_REGISTRY):
-        if _public_access(args.resource_type, args.props) != "Disabled":
-            report(f"publicNetworkAccess must be 'Disabled' in production (is {_public_access(args.resource_type, args.props)!r})", None)
+    if args.resource_type in (WORKSPACE, STORAGE, VAULT, CONTAINER_REGISTRY, ML_REGISTRY) and (
+        _public_access(args.resource_type, args.props) != "Disabled"
+    ):
+        report(
+            f"publicNetworkAccess must be 'Disabled' in production (is {_public_access(args.resource_type, args.props)!r})",
+            None,
+        )
 
 
 def _clusters_scale_to_zero(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -133,7 +146,10 @@ def _no_public_node_ips(args: StackValidationArgs, report: ReportViolation) -> N
     """Clusters of a private workspace (managed network or no public access) have no public IPs."""
     private = any(
         r.resource_type == WORKSPACE
-        and (r.props.get("publicNetworkAccess") == "Disabled" or (r.props.get("managedNetwork") or {}).get("isolationMode") not in (None, "Disabled"))
+        and (
+            r.props.get("publicNetworkAccess") == "Disabled"
+            or (r.props.get("managedNetwork") or {}).get("isolationMode") not in (None, "Disabled")
+        )
         for r in args.resources
     )
     if not private:
@@ -149,14 +165,41 @@ def _no_public_node_ips(args: StackValidationArgs, report: ReportViolation) -> N
 MANDATORY = EnforcementLevel.MANDATORY
 
 POLICIES = [
-    ResourceValidationPolicy("no-public-network-access-in-prod", "Production workspaces and their storage, vault and registries are not reachable from the internet.", _no_public_network_access_in_prod, MANDATORY),
-    ResourceValidationPolicy("clusters-scale-to-zero", "Every AmlCompute cluster scales down to zero nodes.", _clusters_scale_to_zero, MANDATORY),
-    ResourceValidationPolicy("storage-shared-keys-off", "Storage accounts refuse shared-key (account key and SAS) access.", _storage_shared_keys_off, MANDATORY),
-    ResourceValidationPolicy("storage-secure-transport", "Storage requires TLS 1.2 and allows no anonymous blob access.", _storage_transport, MANDATORY),
-    ResourceValidationPolicy("key-vault-purge-protection", "Key Vaults have purge protection.", _key_vault_purge_protection, MANDATORY),
+    ResourceValidationPolicy(
+        "no-public-network-access-in-prod",
+        "Production workspaces and their storage, vault and registries are not reachable from the internet.",
+        _no_public_network_access_in_prod,
+        MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "clusters-scale-to-zero", "Every AmlCompute cluster scales down to zero nodes.", _clusters_scale_to_zero, MANDATORY
+    ),
+    ResourceValidationPolicy(
+        "storage-shared-keys-off",
+        "Storage accounts refuse shared-key (account key and SAS) access.",
+        _storage_shared_keys_off,
+        MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        "storage-secure-transport", "Storage requires TLS 1.2 and allows no anonymous blob access.", _storage_transport, MANDATORY
+    ),
+    ResourceValidationPolicy(
+        "key-vault-purge-protection", "Key Vaults have purge protection.", _key_vault_purge_protection, MANDATORY
+    ),
     ResourceValidationPolicy("key-vault-rbac", "Key Vaults authorize with Azure RBAC.", _key_vault_rbac, MANDATORY),
-    ResourceValidationPolicy("container-registry-admin-user-off", "Container registries have no admin user.", _registry_admin_user_off, MANDATORY),
-    ResourceValidationPolicy("required-tags", f"Taggable resources carry the tags {', '.join(REQUIRED_TAGS)}.", _required_tags, MANDATORY),
-    ResourceValidationPolicy("no-subscription-scope-roles", "Roles are granted at a resource group or narrower, never the subscription.", _no_subscription_scope, MANDATORY),
-    StackValidationPolicy("no-public-node-ips", "Clusters of private workspaces have no public node IPs or SSH.", _no_public_node_ips, MANDATORY),
+    ResourceValidationPolicy(
+        "container-registry-admin-user-off", "Container registries have no admin user.", _registry_admin_user_off, MANDATORY
+    ),
+    ResourceValidationPolicy(
+        "required-tags", f"Taggable resources carry the tags {', '.join(REQUIRED_TAGS)}.", _required_tags, MANDATORY
+    ),
+    ResourceValidationPolicy(
+        "no-subscription-scope-roles",
+        "Roles are granted at a resource group or narrower, never the subscription.",
+        _no_subscription_scope,
+        MANDATORY,
+    ),
+    StackValidationPolicy(
+        "no-public-node-ips", "Clusters of private workspaces have no public node IPs or SSH.", _no_public_node_ips, MANDATORY
+    ),
 ]

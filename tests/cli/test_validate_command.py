@@ -37,7 +37,10 @@ def test_problems_exit_1_with_every_problem_and_no_traceback(amlops, tmp_path: P
     result = amlops("validate", cwd=tmp_path)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert "environments/dev.yaml:19:7: infrastructure.clusters[0].max_nodes: Input should be a valid integer, unable to parse string as an integer" in lines
+    assert (
+        "environments/dev.yaml:19:7: infrastructure.clusters[0].max_nodes: Input should be a valid integer, unable to parse string as an integer"
+        in lines
+    )
     assert any(line.startswith("endpoints/churn/main.yml:2:1: (file): ") and "duplicate key" in line for line in lines)
     assert "Traceback" not in result.stdout + result.stderr
     assert "3 problems found" in result.stderr or f"{len(lines)} problems found" in result.stderr

@@ -42,7 +42,11 @@ def test_prod_clusters_cost_nothing_idle_and_max_nodes_when_busy() -> None:
 def test_endpoints_cost_instance_type_times_count_with_environment_overrides() -> None:
     lines = {line.name: line for line in estimate(stack("prod"), ROOT, SHEET_NOW).lines}
     churn = lines["churn/main"]  # the deployment file says DS3_v2 x1; prod overrides the count to 2
-    assert (churn.sku, churn.min_count, churn.monthly_min) == ("Standard_DS3_v2", 2, round(price("westeurope", "Standard_DS3_v2") * 2 * HOURS_PER_MONTH, 2))
+    assert (churn.sku, churn.min_count, churn.monthly_min) == (
+        "Standard_DS3_v2",
+        2,
+        round(price("westeurope", "Standard_DS3_v2") * 2 * HOURS_PER_MONTH, 2),
+    )
     assert lines["churn-gpu/main"].sku == "Standard_NC24ads_A100_v4"  # the environment's instance_type wins
     assert (lines["phi3-chat"].kind, lines["phi3-chat"].monthly_max) == ("serverless", 0.0)
 
@@ -66,7 +70,9 @@ def test_missing_deployment_files_and_prices_are_reported_not_guessed(repo: Path
     est = estimate(evaluate(repo, "staging"), repo, SHEET_NOW)
     ghost = next(line for line in est.lines if line.name == "ghost/main")
     assert ghost.hourly is None and "deployment file missing" in ghost.note
-    assert {line.name for line in est.unpriced} >= {"ghost/main"} and all("swedencentral" in line.note for line in est.unpriced if line.sku)
+    assert {line.name for line in est.unpriced} >= {"ghost/main"} and all(
+        "swedencentral" in line.note for line in est.unpriced if line.sku
+    )
 
 
 def test_retail_filter_is_odata() -> None:
@@ -79,7 +85,9 @@ def test_retail_filter_is_odata() -> None:
 def test_a_recorded_page_parses_into_linux_dedicated_and_low_priority_prices() -> None:
     prices, next_link = parse_page(PAGE, "2026-01-02")
     assert {(p.sku, p.priority, p.unit_price) for p in prices} == {
-        ("Standard_DS3_v2", "dedicated", 0.342), ("Standard_DS3_v2", "low_priority", 0.0684), ("Standard_NC24ads_A100_v4", "dedicated", 4.0402),
+        ("Standard_DS3_v2", "dedicated", 0.342),
+        ("Standard_DS3_v2", "low_priority", 0.0684),
+        ("Standard_NC24ads_A100_v4", "dedicated", 4.0402),
     }
     assert all(p.region == "westeurope" and p.date == "2026-01-02" for p in prices)
     assert next_link and "$skip=100" in next_link

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from infra_support import ROOT, stack
+from pulumi.runtime import MockCallArgs
 
 from amlops.infraplan.inventory import ProgramError, RecordingMocks, UnmockedCall, evaluate
-from pulumi.runtime import MockCallArgs
 
 
 def test_unknown_invokes_raise() -> None:
@@ -23,7 +23,10 @@ def _program(root: Path, body: str) -> Path:
 
 
 def test_a_program_that_invokes_fails(tmp_path: Path) -> None:
-    root = _program(tmp_path, "import pulumi\npulumi.export('x', pulumi.runtime.invoke('azure-native:authorization:getClientConfig', {}).value)\n")
+    root = _program(
+        tmp_path,
+        "import pulumi\npulumi.export('x', pulumi.runtime.invoke('azure-native:authorization:getClientConfig', {}).value)\n",
+    )
     with pytest.raises((UnmockedCall, ProgramError), match="getClientConfig"):
         evaluate(root, "dev")
 

@@ -24,7 +24,9 @@ def plan_json(*args: str) -> dict:
 
 
 def git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args], check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args], check=True, capture_output=True
+    )
 
 
 def test_json_lists_resources_by_type_token_and_name() -> None:
@@ -80,7 +82,9 @@ def test_base_without_the_program_shows_everything_as_new(repo: Path) -> None:
     git(repo, "commit", "-qm", "empty")
     plan = make_plan(repo, "dev", "HEAD")
     assert plan.base and plan.base.inventory is None
-    assert {c.action for c in plan.base.resources} == {"create"} and len(plan.base.resources) == len(plan.inventory.azure_resources)
+    assert {c.action for c in plan.base.resources} == {"create"} and len(plan.base.resources) == len(
+        plan.inventory.azure_resources
+    )
     assert plan.base.cost.monthly_max == plan.estimate.monthly_max
 
 

@@ -70,22 +70,51 @@ def _drop_tag(inputs: dict[str, Any]) -> None:
 
 CASES = [
     ("no-public-network-access-in-prod", "prod", "azure-native:storage:StorageAccount", _set("publicNetworkAccess", "Enabled")),
-    ("no-public-network-access-in-prod", "prod", "azure-native:keyvault:Vault", _set("properties.publicNetworkAccess", "Enabled")),
-    ("no-public-network-access-in-prod", "prod", "azure-native:machinelearningservices:Workspace", _set("publicNetworkAccess", "Enabled")),
-    ("clusters-scale-to-zero", "dev", "azure-native:machinelearningservices:Compute", _set("properties.properties.scaleSettings.minNodeCount", 1.0)),
+    (
+        "no-public-network-access-in-prod",
+        "prod",
+        "azure-native:keyvault:Vault",
+        _set("properties.publicNetworkAccess", "Enabled"),
+    ),
+    (
+        "no-public-network-access-in-prod",
+        "prod",
+        "azure-native:machinelearningservices:Workspace",
+        _set("publicNetworkAccess", "Enabled"),
+    ),
+    (
+        "clusters-scale-to-zero",
+        "dev",
+        "azure-native:machinelearningservices:Compute",
+        _set("properties.properties.scaleSettings.minNodeCount", 1.0),
+    ),
     ("storage-shared-keys-off", "dev", "azure-native:storage:StorageAccount", _set("allowSharedKeyAccess", True)),
     ("storage-secure-transport", "dev", "azure-native:storage:StorageAccount", _set("minimumTlsVersion", "TLS1_0")),
     ("key-vault-purge-protection", "staging", "azure-native:keyvault:Vault", _set("properties.enablePurgeProtection", False)),
     ("key-vault-rbac", "staging", "azure-native:keyvault:Vault", _set("properties.enableRbacAuthorization", False)),
     ("container-registry-admin-user-off", "dev", "azure-native:containerregistry:Registry", _set("adminUserEnabled", True)),
     ("required-tags", "dev", "azure-native:machinelearningservices:Compute", _drop_tag),
-    ("no-subscription-scope-roles", "dev", "azure-native:authorization:RoleAssignment", _set("scope", "/subscriptions/00000000-0000-0000-0000-00000000d001")),
-    ("no-public-node-ips", "prod", "azure-native:machinelearningservices:Compute", _set("properties.properties.enableNodePublicIp", True)),
+    (
+        "no-subscription-scope-roles",
+        "dev",
+        "azure-native:authorization:RoleAssignment",
+        _set("scope", "/subscriptions/00000000-0000-0000-0000-00000000d001"),
+    ),
+    (
+        "no-public-node-ips",
+        "prod",
+        "azure-native:machinelearningservices:Compute",
+        _set("properties.properties.enableNodePublicIp", True),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("policy", "env", "type_token", "change"), CASES, ids=[f"{c[0]}:{c[2].rsplit(':', 1)[-1]}" for c in CASES])
-def test_each_policy_catches_its_violation(policy: str, env: str, type_token: str, change: Callable[[dict[str, Any]], None]) -> None:
+@pytest.mark.parametrize(
+    ("policy", "env", "type_token", "change"), CASES, ids=[f"{c[0]}:{c[2].rsplit(':', 1)[-1]}" for c in CASES]
+)
+def test_each_policy_catches_its_violation(
+    policy: str, env: str, type_token: str, change: Callable[[dict[str, Any]], None]
+) -> None:
     found = violations(mutated(stack(env), type_token, change))
     assert set(found) == {policy}, found
 

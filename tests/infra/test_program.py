@@ -16,7 +16,11 @@ STORAGE, VAULT = "azure-native:storage:StorageAccount", "azure-native:keyvault:V
 ACR = "azure-native:containerregistry:Registry"
 ROLE = "azure-native:authorization:RoleAssignment"
 IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
-DATA_SCIENTIST, READER, CONTRIBUTOR = "f6c7c914-8db3-469d-8ca1-694a8f32e121", "acdd72a7-3385-48ef-bd42-f606fba81ae7", "b24988ac-6180-42a0-ab88-20f7382dd24c"
+DATA_SCIENTIST, READER, CONTRIBUTOR = (
+    "f6c7c914-8db3-469d-8ca1-694a8f32e121",
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c",
+)
 
 
 def roles(inv: Inventory, principal: str) -> set[tuple[str, str]]:
@@ -38,7 +42,10 @@ def test_everything_goes_through_the_manifests_subscription(env: str) -> None:
     (provider,) = inv.of_type("pulumi:providers:azure-native")
     assert provider.inputs["subscriptionId"] == manifest.azure.subscription_id
     assert provider.inputs["tenantId"] == manifest.azure.tenant_id
-    assert inv.one("azure-native:resources:ResourceGroup").id == f"/subscriptions/{manifest.azure.subscription_id}/resourceGroups/{manifest.azure.resource_group}"
+    assert (
+        inv.one("azure-native:resources:ResourceGroup").id
+        == f"/subscriptions/{manifest.azure.subscription_id}/resourceGroups/{manifest.azure.resource_group}"
+    )
     assert inv.one(WORKSPACE).azure_name == manifest.azure.workspace
     assert {r.inputs.get("location") for r in inv.azure_resources} <= {manifest.azure.location, "global", None}
 
@@ -46,15 +53,28 @@ def test_everything_goes_through_the_manifests_subscription(env: str) -> None:
 @pytest.mark.parametrize("env", STACKS)
 def test_dependencies_have_no_keys(env: str) -> None:
     inv = stack(env)
-    storage, vault, acr, ws = inv.one(STORAGE).inputs, inv.one(VAULT).inputs["properties"], inv.one(ACR).inputs, inv.one(WORKSPACE).inputs
-    assert (storage["allowSharedKeyAccess"], storage["allowBlobPublicAccess"], storage["minimumTlsVersion"]) == (False, False, "TLS1_2")
+    storage, vault, acr, ws = (
+        inv.one(STORAGE).inputs,
+        inv.one(VAULT).inputs["properties"],
+        inv.one(ACR).inputs,
+        inv.one(WORKSPACE).inputs,
+    )
+    assert (storage["allowSharedKeyAccess"], storage["allowBlobPublicAccess"], storage["minimumTlsVersion"]) == (
+        False,
+        False,
+        "TLS1_2",
+    )
     assert (vault["enableRbacAuthorization"], vault["enablePurgeProtection"]) == (True, True)
     assert acr["adminUserEnabled"] is False
     identity = inv.named(f"id-{env}-workspace").id
     assert ws["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [identity]}
     assert ws["primaryUserAssignedIdentity"] == identity
     assert ws["systemDatastoresAuthMode"] == "identity"
-    assert (ws["storageAccount"], ws["keyVault"], ws["containerRegistry"]) == (inv.one(STORAGE).id, inv.one(VAULT).id, inv.one(ACR).id)
+    assert (ws["storageAccount"], ws["keyVault"], ws["containerRegistry"]) == (
+        inv.one(STORAGE).id,
+        inv.one(VAULT).id,
+        inv.one(ACR).id,
+    )
 
 
 def test_dev_is_public_and_cheap() -> None:
@@ -62,7 +82,10 @@ def test_dev_is_public_and_cheap() -> None:
     ws = inv.one(WORKSPACE).inputs
     assert ws["publicNetworkAccess"] == "Enabled" and "managedNetwork" not in ws
     clusters = {c.name.split("-")[0]: aml(c) for c in inv.of_type(COMPUTE)}
-    assert {n: (c["vmPriority"], c["enableNodePublicIp"]) for n, c in clusters.items()} == {"cpu": ("LowPriority", True), "gpu": ("LowPriority", True)}
+    assert {n: (c["vmPriority"], c["enableNodePublicIp"]) for n, c in clusters.items()} == {
+        "cpu": ("LowPriority", True),
+        "gpu": ("LowPriority", True),
+    }
     assert clusters["gpu"]["scaleSettings"] == {"minNodeCount": 0, "maxNodeCount": 2, "nodeIdleTimeBeforeScaleDown": "PT600S"}
     assert clusters["cpu"]["scaleSettings"] == {"minNodeCount": 0, "maxNodeCount": 4, "nodeIdleTimeBeforeScaleDown": "PT900S"}
 
@@ -88,7 +111,12 @@ def test_prod_allows_only_approved_outbound() -> None:
     assert network["isolationMode"] == "AllowOnlyApprovedOutbound"
     rules = network["outboundRules"]
     assert rules["pypi"] == {"type": "FQDN", "category": "UserDefined", "destination": "pypi.org"}
-    assert rules["azure-monitor"]["destination"] == {"serviceTag": "AzureMonitor", "protocol": "TCP", "portRanges": "443", "action": "Allow"}
+    assert rules["azure-monitor"]["destination"] == {
+        "serviceTag": "AzureMonitor",
+        "protocol": "TCP",
+        "portRanges": "443",
+        "action": "Allow",
+    }
     registry = rules["shared-registry"]["destination"]
     assert (registry["subresourceTarget"], registry["serviceResourceId"]) == ("amlregistry", stack("prod").outputs["registry_id"])
     assert set(rules) == {"pypi", "pythonhosted", "azure-monitor", "shared-registry"}
@@ -113,7 +141,10 @@ def test_ci_signs_in_with_oidc_and_gets_least_privilege(env: str) -> None:
     assert credential.inputs["audiences"] == ["api://AzureADTokenExchange"]
     assert credential.inputs["resourceName"] == f"id-{env}-github"
     ci = inv.outputs["ci_identity"]["principal_id"]
-    assert roles(inv, ci) == {(DATA_SCIENTIST, inv.one(WORKSPACE).id), ("1823dd4f-9b8c-4ab6-ab4e-7397a3684615", inv.outputs["registry_id"])}
+    assert roles(inv, ci) == {
+        (DATA_SCIENTIST, inv.one(WORKSPACE).id),
+        ("1823dd4f-9b8c-4ab6-ab4e-7397a3684615", inv.outputs["registry_id"]),
+    }
 
 
 @pytest.mark.parametrize("env", STACKS)
@@ -138,7 +169,10 @@ def test_outputs_for_the_rollout(env: str) -> None:
     inv, manifest = stack(env), load_environment(ROOT, env)
     out = inv.outputs
     assert (out["subscription_id"], out["resource_group"], out["workspace_name"], out["registry_name"]) == (
-        manifest.azure.subscription_id, manifest.azure.resource_group, manifest.azure.workspace, manifest.infrastructure.registry,
+        manifest.azure.subscription_id,
+        manifest.azure.resource_group,
+        manifest.azure.workspace,
+        manifest.infrastructure.registry,
     )
     assert out["workspace_identity"]["client_id"] and out["ci_identity"]["client_id"]
     assert set(out["clusters"]) == {c.name for c in manifest.infrastructure.clusters}
@@ -164,18 +198,29 @@ def test_a_new_generation_takes_new_names_for_soft_deleted_resources(repo: Path)
 
 
 def test_vnet_mode_builds_private_endpoints_and_dns(repo: Path) -> None:
-    edit_environment(repo, "staging", lambda d: d["infrastructure"].update(network={"mode": "vnet", "address_space": "10.20.0.0/16"}))
+    edit_environment(
+        repo, "staging", lambda d: d["infrastructure"].update(network={"mode": "vnet", "address_space": "10.20.0.0/16"})
+    )
     inv = evaluate(repo, "staging")
     subnets = {s.inputs["subnetName"]: s for s in inv.of_type("azure-native:network:Subnet")}
-    assert {n: s.inputs["addressPrefix"] for n, s in subnets.items()} == {"training": "10.20.0.0/24", "private-endpoints": "10.20.1.0/24"}
+    assert {n: s.inputs["addressPrefix"] for n, s in subnets.items()} == {
+        "training": "10.20.0.0/24",
+        "private-endpoints": "10.20.1.0/24",
+    }
     assert all(s.inputs["networkSecurityGroup"]["id"].endswith(f"nsg-vnet-staging-{n}") for n, s in subnets.items())
     endpoints = {
-        (e.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"], e.inputs["privateLinkServiceConnections"][0]["groupIds"][0])
+        (
+            e.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"],
+            e.inputs["privateLinkServiceConnections"][0]["groupIds"][0],
+        )
         for e in inv.of_type("azure-native:network:PrivateEndpoint")
     }
     assert endpoints == {
-        (inv.one(WORKSPACE).id, "amlworkspace"), (inv.one(STORAGE).id, "blob"), (inv.one(STORAGE).id, "file"),
-        (inv.one(VAULT).id, "vault"), (inv.one(ACR).id, "registry"),
+        (inv.one(WORKSPACE).id, "amlworkspace"),
+        (inv.one(STORAGE).id, "blob"),
+        (inv.one(STORAGE).id, "file"),
+        (inv.one(VAULT).id, "vault"),
+        (inv.one(ACR).id, "registry"),
     }
     zones = {z.azure_name for z in inv.of_type("azure-native:privatedns:PrivateZone")}
     assert "privatelink.api.azureml.ms" in zones and len(zones) == 6

@@ -71,7 +71,10 @@ class Local:
         and reports `WHO` (set per deployment) so tests see which deployment answered."""
         path = self.assets / "code" / name
         path.mkdir(parents=True, exist_ok=True)
-        (path / "score.py").write_text(textwrap.dedent(body or '''
+        (path / "score.py").write_text(
+            textwrap.dedent(
+                body
+                or """
             import glob, json, os
             factor = None
 
@@ -82,14 +85,15 @@ class Local:
 
             def run(raw):
                 return {"y": [x * factor for x in json.loads(raw)["data"]], "who": os.environ.get("WHO")}
-        '''))
+        """
+            )
+        )
         return path
 
     def conda_file(self) -> Path:
         """The smallest environment: the inference server only (python pin dropped by the policy)."""
         path = self.assets / "conda.yml"
-        path.write_text("name: t\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n"
-                        "    - azureml-inference-server-http\n")
+        path.write_text("name: t\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n    - azureml-inference-server-http\n")
         return path
 
     def deployment(self, endpoint: str, name: str, model: str, **kwargs):
@@ -103,8 +107,7 @@ class Local:
             code_configuration=kwargs.pop("code_configuration", None)
             or CodeConfiguration(code=str(self.code_dir()), scoring_script="score.py"),
             environment=kwargs.pop("environment", None)
-            or Environment(conda_file=str(self.conda_file()),
-                           image="mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"),
+            or Environment(conda_file=str(self.conda_file()), image="mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"),
             instance_type="Standard_DS3_v2",
             instance_count=1,
             environment_variables={"WHO": name},
@@ -130,5 +133,3 @@ def local(tmp_path_factory: pytest.TempPathFactory, env_cache: Path) -> Iterator
     finally:
         server.stop(state_dir)
         assert processes_of(state_dir) == [], "the control plane left processes behind"
-
-

@@ -35,10 +35,18 @@ def _endpoint(ml, name: str, auth_mode: str = "key"):
 
 
 def _arm(local, method: str, path: str, **kwargs) -> requests.Response:
-    ws = (f"subscriptions/{local.conn.subscription_id}/resourceGroups/{local.conn.resource_group}"
-          f"/providers/Microsoft.MachineLearningServices/workspaces/{local.conn.workspace_name}")
-    return requests.request(method, f"{local.conn.resource_manager}{ws}{path}", verify=local.conn.ca_bundle,
-                            params={"api-version": "2024-04-01"}, timeout=30, **kwargs)
+    ws = (
+        f"subscriptions/{local.conn.subscription_id}/resourceGroups/{local.conn.resource_group}"
+        f"/providers/Microsoft.MachineLearningServices/workspaces/{local.conn.workspace_name}"
+    )
+    return requests.request(
+        method,
+        f"{local.conn.resource_manager}{ws}{path}",
+        verify=local.conn.ca_bundle,
+        params={"api-version": "2024-04-01"},
+        timeout=30,
+        **kwargs,
+    )
 
 
 def test_missing_resources_are_404_resource_not_found(local, ml) -> None:
@@ -58,15 +66,21 @@ def test_requests_without_a_bearer_token_are_401(local) -> None:
 
 @pytest.mark.parametrize("name", ["ab", "a" * 33, "1abc", "bad_name"])
 def test_endpoint_names_are_validated(local, name: str) -> None:
-    resp = _arm(local, "PUT", f"/onlineEndpoints/{name}", headers={"Authorization": "Bearer x"},
-                json={"location": "local", "properties": {"authMode": "Key"}})
+    resp = _arm(
+        local,
+        "PUT",
+        f"/onlineEndpoints/{name}",
+        headers={"Authorization": "Bearer x"},
+        json={"location": "local", "properties": {"authMode": "Key"}},
+    )
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "BadArgument"
 
 
 def test_traffic_validation_and_deleting_a_live_deployment(local, ml, model) -> None:
     _endpoint(ml, "traffic-checks")
     ml.online_deployments.begin_create_or_update(
-        local.deployment("traffic-checks", "blue", f"azureml:api-model:{model.version}")).result()
+        local.deployment("traffic-checks", "blue", f"azureml:api-model:{model.version}")
+    ).result()
     endpoint = ml.online_endpoints.get("traffic-checks")
     for traffic, message in (({"blue": 50, "ghost": 50}, "do not exist"), ({"blue": 101}, "between 0 and 100")):
         endpoint.traffic = traffic
@@ -83,16 +97,18 @@ def test_traffic_validation_and_deleting_a_live_deployment(local, ml, model) -> 
 
 def test_model_versions_are_immutable_but_archivable(local, ml, model) -> None:
     with pytest.raises(HttpResponseError) as err:
-        ml.models.create_or_update(Model(name="api-model", version=model.version, path=str(local.model_dir(factor=9)),
-                                         type="custom_model"))
+        ml.models.create_or_update(
+            Model(name="api-model", version=model.version, path=str(local.model_dir(factor=9)), type="custom_model")
+        )
     assert err.value.status_code == 409
-    ml.models.create_or_update(Model(name="api-model", version="7", path=str(local.model_dir(factor=7)),
-                                     type="custom_model"))
+    ml.models.create_or_update(Model(name="api-model", version="7", path=str(local.model_dir(factor=7)), type="custom_model"))
     ml.models.archive("api-model", "7")
     assert [m.version for m in ml.models.list("api-model")] == [model.version]
     assert ml.models.get("api-model", "7").stage is None or True  # still readable when archived
-    assert ml.models.create_or_update(Model(name="api-model", path=str(local.model_dir(factor=8)),
-                                            type="custom_model")).version == "8"
+    assert (
+        ml.models.create_or_update(Model(name="api-model", path=str(local.model_dir(factor=8)), type="custom_model")).version
+        == "8"
+    )
 
 
 def test_counters_count_reads_and_writes_and_reset(local, ml, model) -> None:
@@ -132,17 +148,24 @@ def test_failed_deployment_fault_and_failing_init(local, ml, model) -> None:
     local.admin.add_faults(fail_next_deployments=1, fail_message="Injected: quota exceeded")
     with pytest.raises(HttpResponseError) as err:
         ml.online_deployments.begin_create_or_update(
-            local.deployment("failing", "injected", f"azureml:api-model:{model.version}")).result()
+            local.deployment("failing", "injected", f"azureml:api-model:{model.version}")
+        ).result()
     assert "quota exceeded" in str(err.value)
     assert ml.online_deployments.get("injected", "failing").provisioning_state == "Failed"
     assert "quota exceeded" in ml.online_deployments.get_logs("injected", "failing", lines=20)
 
-    broken = local.code_dir("def init():\n    raise RuntimeError('weights are corrupt')\n\n"
-                            "def run(raw):\n    return raw\n", name="broken")
+    broken = local.code_dir(
+        "def init():\n    raise RuntimeError('weights are corrupt')\n\ndef run(raw):\n    return raw\n", name="broken"
+    )
     with pytest.raises(HttpResponseError):
-        ml.online_deployments.begin_create_or_update(local.deployment(
-            "failing", "broken", f"azureml:api-model:{model.version}",
-            code_configuration=CodeConfiguration(code=str(broken), scoring_script="score.py"))).result()
+        ml.online_deployments.begin_create_or_update(
+            local.deployment(
+                "failing",
+                "broken",
+                f"azureml:api-model:{model.version}",
+                code_configuration=CodeConfiguration(code=str(broken), scoring_script="score.py"),
+            )
+        ).result()
     assert ml.online_deployments.get("broken", "failing").provisioning_state == "Failed"
     assert "weights are corrupt" in ml.online_deployments.get_logs("broken", "failing", lines=200)
     ml.online_endpoints.begin_delete("failing").result()
@@ -152,7 +175,8 @@ def test_auth_mirror_and_scoring_faults(local, ml, model) -> None:
     _endpoint(ml, "scored")
     for name in ("live", "shadow"):
         ml.online_deployments.begin_create_or_update(
-            local.deployment("scored", name, f"azureml:api-model:{model.version}")).result()
+            local.deployment("scored", name, f"azureml:api-model:{model.version}")
+        ).result()
     endpoint = ml.online_endpoints.get("scored")
     endpoint.traffic, endpoint.mirror_traffic = {"live": 100}, {"shadow": 20}
     ml.online_endpoints.begin_create_or_update(endpoint).result()
@@ -163,17 +187,30 @@ def test_auth_mirror_and_scoring_faults(local, ml, model) -> None:
         assert json.loads(ml.online_endpoints.invoke("scored", request_file=str(request)))["who"] == "live"
     uri = ml.online_endpoints.get("scored").scoring_uri
     keys = ml.online_endpoints.get_keys("scored")
-    wrong = requests.post(uri, json={"data": [1]}, headers={"Authorization": "Bearer wrong"},
-                          verify=local.conn.ca_bundle, timeout=30)
+    wrong = requests.post(
+        uri, json={"data": [1]}, headers={"Authorization": "Bearer wrong"}, verify=local.conn.ca_bundle, timeout=30
+    )
     assert wrong.status_code == 401
-    right = requests.post(uri, json={"data": [1]}, headers={"Authorization": f"Bearer {keys.secondary_key}"},
-                          verify=local.conn.ca_bundle, timeout=30)
+    right = requests.post(
+        uri,
+        json={"data": [1]},
+        headers={"Authorization": f"Bearer {keys.secondary_key}"},
+        verify=local.conn.ca_bundle,
+        timeout=30,
+    )
     assert right.status_code == 200 and right.headers["azureml-model-deployment"] == "live"
 
-    local.admin.add_faults(scoring=[{"endpoint": "scored", "deployment": "live", "error_rate": 0.5,
-                                     "latency_ms": 50}])
-    statuses = [requests.post(uri, json={"data": [1]}, headers={"Authorization": f"Bearer {keys.primary_key}"},
-                              verify=local.conn.ca_bundle, timeout=30).status_code for _ in range(4)]
+    local.admin.add_faults(scoring=[{"endpoint": "scored", "deployment": "live", "error_rate": 0.5, "latency_ms": 50}])
+    statuses = [
+        requests.post(
+            uri,
+            json={"data": [1]},
+            headers={"Authorization": f"Bearer {keys.primary_key}"},
+            verify=local.conn.ca_bundle,
+            timeout=30,
+        ).status_code
+        for _ in range(4)
+    ]
     assert statuses.count(500) == 2
     metrics = local.admin.metrics("scored")["deployments"]
     assert metrics["live"]["requests"] == 15 and metrics["live"]["errors"] == 2
@@ -192,19 +229,25 @@ def test_auth_mirror_and_scoring_faults(local, ml, model) -> None:
 def test_aml_token_auth(local, ml, model) -> None:
     _endpoint(ml, "tokened", auth_mode="aml_token")
     ml.online_deployments.begin_create_or_update(
-        local.deployment("tokened", "only", f"azureml:api-model:{model.version}")).result()
+        local.deployment("tokened", "only", f"azureml:api-model:{model.version}")
+    ).result()
     request = local.request_file({"data": [4]})
     answer = ml.online_endpoints.invoke("tokened", request_file=str(request), deployment_name="only")
     assert json.loads(answer) == {"y": [8], "who": "only"}
     uri = ml.online_endpoints.get("tokened").scoring_uri
-    assert requests.post(uri, json={"data": [1]}, headers={"Authorization": "Bearer forged.token"},
-                         verify=local.conn.ca_bundle, timeout=30).status_code == 401
+    assert (
+        requests.post(
+            uri, json={"data": [1]}, headers={"Authorization": "Bearer forged.token"}, verify=local.conn.ca_bundle, timeout=30
+        ).status_code
+        == 401
+    )
     ml.online_endpoints.begin_delete("tokened").result()
 
 
 def test_serverless_endpoint(local, ml) -> None:
-    created = ml.serverless_endpoints.begin_create_or_update(ServerlessEndpoint(
-        name="phi3-chat", model_id="azureml://registries/azureml/models/Phi-3-mini-4k-instruct")).result()
+    created = ml.serverless_endpoints.begin_create_or_update(
+        ServerlessEndpoint(name="phi3-chat", model_id="azureml://registries/azureml/models/Phi-3-mini-4k-instruct")
+    ).result()
     assert created.provisioning_state.lower() == "succeeded"
     assert [e.name for e in ml.serverless_endpoints.list()] == ["phi3-chat"]
     assert ml.serverless_endpoints.get_keys("phi3-chat").primary_key

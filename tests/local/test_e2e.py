@@ -9,7 +9,6 @@ import pytest
 from azure.ai.ml.entities import ManagedOnlineEndpoint, Model
 from azure.core.exceptions import ResourceNotFoundError
 
-
 pytestmark = pytest.mark.slow
 
 
@@ -17,8 +16,7 @@ def test_model_endpoint_two_deployments_restart_delete(local) -> None:
     ml = local.client()
     model = ml.models.create_or_update(Model(name="churn", path=str(local.model_dir()), type="custom_model"))
     assert model.version == "1"
-    again = ml.models.create_or_update(Model(name="churn", path=str(local.model_dir(factor=3)),
-                                             type="custom_model"))
+    again = ml.models.create_or_update(Model(name="churn", path=str(local.model_dir(factor=3)), type="custom_model"))
     assert again.version == "2"  # auto-incremented from the container's nextVersion
     assert sorted(m.version for m in ml.models.list(name="churn")) == ["1", "2"]
 
@@ -53,8 +51,10 @@ def test_model_endpoint_two_deployments_restart_delete(local) -> None:
     local.restart()
     ml = local.client()
     assert ml.online_endpoints.get("churn").traffic == {"blue": 90, "green": 10}
-    assert json.loads(ml.online_endpoints.invoke("churn", request_file=str(request),
-                                                 deployment_name="blue")) == {"y": [2, 4], "who": "blue"}
+    assert json.loads(ml.online_endpoints.invoke("churn", request_file=str(request), deployment_name="blue")) == {
+        "y": [2, 4],
+        "who": "blue",
+    }
     assert ml.models.get("churn", "2").version == "2"
 
     endpoint.traffic = {"blue": 0, "green": 100}

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 from azure.ai.ml.entities import ManagedOnlineEndpoint, Model
@@ -26,18 +27,25 @@ def test_cli_up_status_env_down(tmp_path, env_cache) -> None:
         assert up.exit_code == 0, up.output
         conn = Connection.load(state)
         doc = json.loads((state / "connection.json").read_text())
-        for field in ("resource_manager", "ca_bundle", "proxy", "cloud_name", "cloud_metadata", "subscription_id",
-                      "resource_group", "workspace_name"):
+        for field in (
+            "resource_manager",
+            "ca_bundle",
+            "proxy",
+            "cloud_name",
+            "cloud_metadata",
+            "subscription_id",
+            "resource_group",
+            "workspace_name",
+        ):
             assert doc[field], field
         assert str(conn.port) in conn.cloud_name
-        assert "-----BEGIN CERTIFICATE-----" in open(conn.ca_bundle).read()
+        assert "-----BEGIN CERTIFICATE-----" in Path(conn.ca_bundle).read_text()
         status = runner.invoke(app, ["local", "status", "--state-dir", str(state)])
         assert status.exit_code == 0 and json.loads(status.output)["running"] is True
         env = runner.invoke(app, ["local", "env", "--state-dir", str(state)]).output
         assert "export NO_PROXY=127.0.0.1" in env and f"export HTTPS_PROXY=http://127.0.0.1:{conn.port}" in env
         assert "REQUESTS_CA_BUNDLE=" in env
-        fault = runner.invoke(app, ["local", "fault", "arm", "--status", "503", "--rate", "0.25", "--state-dir",
-                                    str(state)])
+        fault = runner.invoke(app, ["local", "fault", "arm", "--status", "503", "--rate", "0.25", "--state-dir", str(state)])
         assert fault.exit_code == 0 and json.loads(fault.output)["arm"][0]["status"] == 503
     finally:
         down = runner.invoke(app, ["local", "down", "--state-dir", str(state)])
@@ -62,8 +70,7 @@ def test_killed_control_plane_leaves_no_orphans_and_restores(local) -> None:
     local.conn = server.start(local.state_dir, env_cache=local.env_cache)
     ml = local.client()
     assert ml.online_deployments.get("main", "survivor").provisioning_state == "Succeeded"
-    answer = ml.online_endpoints.invoke("survivor", request_file=str(local.request_file({"data": [1]})),
-                                        deployment_name="main")
+    answer = ml.online_endpoints.invoke("survivor", request_file=str(local.request_file({"data": [1]})), deployment_name="main")
     assert json.loads(answer)["who"] == "main"
 
 

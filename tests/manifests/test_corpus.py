@@ -44,7 +44,9 @@ def sibling_endpoint(path: Path) -> str:
 
 def test_every_azure_ml_file_in_the_corpus_loads():
     files = [p for p in corpus_files() if kind_of(p) in set(LOADERS) | {"template"}]
-    assert len(files) >= 62, f"expected the corpus's 62 endpoint, deployment, model, compute and serverless files, found {len(files)}"
+    assert len(files) >= 62, (
+        f"expected the corpus's 62 endpoint, deployment, model, compute and serverless files, found {len(files)}"
+    )
     rejected, loaded = {}, 0
     for path in files:
         relative = path.relative_to(CORPUS).as_posix()

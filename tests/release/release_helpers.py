@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from amlops.release.bundle import Release
 from amlops.release.promotion import LiveEvidence, ModelShare
 
 REPO = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
 def git(root: Path, *args: str) -> str:

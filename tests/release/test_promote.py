@@ -8,15 +8,21 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from release_helpers import NOW, Live, Registry, git, release_of, repo  # noqa: F401 (repo is a fixture)
 from ruamel.yaml import YAML
 
 from amlops.release.promote import promote
 from amlops.release.promotion import Refusal
-from release_helpers import NOW, Live, Registry, git, release_of, repo  # noqa: F401 (repo is a fixture)
 
 
-def run(repo: Path, source: str = "dev", target: str = "staging", endpoint: str | None = None,
-        live: Live | None = None, registry: Registry | None = None):
+def run(
+    repo: Path,
+    source: str = "dev",
+    target: str = "staging",
+    endpoint: str | None = None,
+    live: Live | None = None,
+    registry: Registry | None = None,
+):
     registry = registry if registry is not None else Registry()
     return promote(repo, source, target, endpoint, live or Live(), lambda _: registry, "Ada Tester <ada@example.com>", NOW)
 
@@ -33,7 +39,10 @@ def test_promotion_commits_the_same_release_on_a_branch(repo: Path) -> None:
     # The work tree and the checked-out branch are untouched; the branch holds one commit on top of main.
     assert git(repo, "status", "--porcelain") == "" and git(repo, "branch", "--show-current") == "main"
     assert git(repo, "rev-list", "--count", f"main..{p.branch}") == "1"
-    assert git(repo, "diff", "--name-only", "main", p.branch).splitlines() == ["environments/staging.yaml", "releases/history/staging.yaml"]
+    assert git(repo, "diff", "--name-only", "main", p.branch).splitlines() == [
+        "environments/staging.yaml",
+        "releases/history/staging.yaml",
+    ]
     # Only models that the registry lacked were shared; every one was checked first.
     assert [(m.name, m.version) for m in registry.shared] == [("churn", "2")]
     assert {(m.name, m.version) for m in registry.checked} == {("churn", "2"), ("credit-risk", "1")}
@@ -41,15 +50,19 @@ def test_promotion_commits_the_same_release_on_a_branch(repo: Path) -> None:
     git(repo, "switch", "-q", p.branch)
     staging, dev = release_of(repo, "staging"), release_of(repo, "dev")
     assert staging.id == dev.id == p.release.id
-    assert staging.endpoints["churn"].deployments["main"].model.reference == "azureml://registries/amlopsreg/models/churn/versions/2"
+    assert (
+        staging.endpoints["churn"].deployments["main"].model.reference == "azureml://registries/amlopsreg/models/churn/versions/2"
+    )
 
 
 def test_the_rewrite_changes_model_lines_only_and_keeps_comments(repo: Path) -> None:
     staging = repo / "environments" / "staging.yaml"
-    staging.write_text(staging.read_text().replace(
-        "  churn:\n    deployments:\n      main:\n        model: churn:1\n",
-        "  churn:\n    deployments:\n      # the CPU scorer\n      main:\n        model: churn:1  # promoted from dev\n",
-    ))
+    staging.write_text(
+        staging.read_text().replace(
+            "  churn:\n    deployments:\n      main:\n        model: churn:1\n",
+            "  churn:\n    deployments:\n      # the CPU scorer\n      main:\n        model: churn:1  # promoted from dev\n",
+        )
+    )
     git(repo, "commit", "-q", "-am", "comments")
     before = staging.read_text()
     branch = run(repo).promotion.branch
@@ -103,10 +116,12 @@ def test_an_endpoint_new_to_the_target_is_added_without_the_sources_sizes(repo: 
     staging = repo / "environments" / "staging.yaml"
     text = staging.read_text()
     gpu = text.index("  churn-gpu:")
-    staging.write_text(text[:gpu] + text[text.index("  phi3-chat:"):])
+    staging.write_text(text[:gpu] + text[text.index("  phi3-chat:") :])
     git(repo, "commit", "-q", "-am", "staging without churn-gpu")
     after = YAML(typ="safe").load(show(repo, run(repo).promotion.branch, "environments/staging.yaml"))
-    assert after["endpoints"]["churn-gpu"] == {"deployments": {"main": {"model": "azureml://registries/amlopsreg/models/churn/versions/2"}}}
+    assert after["endpoints"]["churn-gpu"] == {
+        "deployments": {"main": {"model": "azureml://registries/amlopsreg/models/churn/versions/2"}}
+    }
 
 
 def test_into_prod_after_the_staging_soak(repo: Path) -> None:
@@ -123,7 +138,7 @@ def _local(repo: Path, *environments: str) -> None:
     for name in environments:
         path = repo / "environments" / f"{name}.yaml"
         data = yaml.load(path.read_text())
-        data["target"] = "local"
+        data["platform"] = "local"
         del data["azure"], data["infrastructure"]
         with path.open("w") as out:
             yaml.dump(data, out)
@@ -135,10 +150,14 @@ def test_local_environments_promote_through_the_control_planes_registry(repo: Pa
     outcome = run(repo)
     assert outcome.promotion.registry == "local-registry"
     staging = YAML(typ="safe").load(show(repo, outcome.promotion.branch, "environments/staging.yaml"))
-    assert staging["endpoints"]["churn"]["deployments"]["main"]["model"] == "azureml://registries/local-registry/models/churn/versions/2"
+    assert (
+        staging["endpoints"]["churn"]["deployments"]["main"]["model"]
+        == "azureml://registries/local-registry/models/churn/versions/2"
+    )
 
 
 # --- refusals: each with its message, each leaving everything as it was -----------------------------
+
 
 def _uncommitted(repo: Path) -> None:
     (repo / "environments" / "staging.yaml").write_text((repo / "environments" / "staging.yaml").read_text() + "# edited\n")
@@ -153,7 +172,9 @@ def _already_promoted(repo: Path) -> None:
 
 
 def _invalid_manifest(repo: Path) -> None:
-    (repo / "environments" / "dev.yaml").write_text((repo / "environments" / "dev.yaml").read_text().replace("model: churn:2", "model: churn:9", 1))
+    (repo / "environments" / "dev.yaml").write_text(
+        (repo / "environments" / "dev.yaml").read_text().replace("model: churn:2", "model: churn:9", 1)
+    )
     git(repo, "commit", "-q", "-am", "broken")
 
 
@@ -168,14 +189,24 @@ REFUSALS: dict[str, tuple[dict, Callable[[Path], None] | None, str]] = {
     "skipping staging": ({"target": "prod"}, None, "dev -> prod is not a step of the promotion path dev -> staging -> prod"),
     "backwards": ({"source": "staging", "target": "dev"}, None, "not a step of the promotion path"),
     "local target": ({"source": "dev", "target": "local"}, None, "not a step"),
-    "azure to local": ({}, lambda repo: _local(repo, "staging"),
-                       "dev targets azure and staging targets local: a release moves only between environments of one kind"),
+    "azure to local": (
+        {},
+        lambda repo: _local(repo, "staging"),
+        "dev runs on azure and staging on local: a release moves only between environments of one kind",
+    ),
     "unknown endpoint": ({"endpoint": "fraud"}, None, "dev serves no endpoint 'fraud'"),
     "not live": ({"live": Live(release_ids={"churn": None})}, None, "churn has no release live in dev: apply dev first"),
-    "other release live": ({"live": Live(release_ids={"churn": "0123456789abcdef"})}, None, "churn: dev serves release 0123456789abcdef, but its manifest declares"),
+    "other release live": (
+        {"live": Live(release_ids={"churn": "0123456789abcdef"})},
+        None,
+        "churn: dev serves release 0123456789abcdef, but its manifest declares",
+    ),
     "unhealthy": ({"live": Live(healthy=False)}, None, "is not healthy in dev: traffic main=100%"),
-    "not soaked": ({"source": "staging", "target": "prod", "live": Live(since=NOW - timedelta(minutes=25))}, _already_promoted,
-                   "has been live in staging for 25 of the 60 minutes its manifest requires before promotion; it may be promoted from 2026-03-02T12:35+00:00"),
+    "not soaked": (
+        {"source": "staging", "target": "prod", "live": Live(since=NOW - timedelta(minutes=25))},
+        _already_promoted,
+        "has been live in staging for 25 of the 60 minutes its manifest requires before promotion; it may be promoted from 2026-03-02T12:35+00:00",
+    ),
     "nothing to promote": ({}, _already_promoted, "staging already declares release"),
     "uncommitted changes": ({}, _uncommitted, "uncommitted changes in environments/staging.yaml"),
     "branch exists": ({}, _branch_exists, "already exists: this promotion is under way"),
@@ -195,7 +226,11 @@ def test_refusal_changes_nothing(repo: Path, case: str) -> None:
         run(repo, registry=registry, **kwargs)
     assert message in str(refused.value)
     assert registry.shared == []
-    assert (git(repo, "status", "--porcelain"), git(repo, "branch", "--list"), git(repo, "rev-parse", "HEAD")) == (status, branches, head)
+    assert (git(repo, "status", "--porcelain"), git(repo, "branch", "--list"), git(repo, "rev-parse", "HEAD")) == (
+        status,
+        branches,
+        head,
+    )
 
 
 def test_the_workspace_is_not_asked_when_the_manifests_already_refuse(repo: Path) -> None:

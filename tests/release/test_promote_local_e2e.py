@@ -1,6 +1,6 @@
 """Promotion end to end between two local environments, as a user runs it, through the real SDK.
 
-`dev` and `staging` are `target: local`: two workspaces on one local control plane, promoting
+`dev` and `staging` are `platform: local`: two workspaces on one local control plane, promoting
 through its registry. Apply dev, `amlops promote --from dev --to staging`, check out the promotion
 branch, apply staging: staging then serves dev's release, the same model bytes, and answers.
 """
@@ -11,13 +11,13 @@ import json
 from pathlib import Path
 
 import pytest
+from plane_support import Plane, bump_churn, commit, git, make_repo, write_environment
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from amlops.cli.main import app
 from amlops.local.client import ml_client
 from amlops.workspace import live_release
-from plane_support import Plane, bump_churn, commit, git, make_repo, write_environment
 
 pytestmark = pytest.mark.slow
 

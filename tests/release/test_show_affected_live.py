@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -42,20 +42,23 @@ def test_show_table_names_the_release() -> None:
 
 def test_show_refuses_invalid_manifests(tmp_path: Path) -> None:
     (tmp_path / "environments").mkdir()
-    (tmp_path / "environments" / "dev.yaml").write_text("name: dev\ntarget: nowhere\n")
+    (tmp_path / "environments" / "dev.yaml").write_text("name: dev\nplatform: nowhere\n")
     result = CliRunner().invoke(app, ["show", "--env", "dev", "--repo", str(tmp_path)])
     assert result.exit_code == 1 and "fix them first" in result.stderr
 
 
-@pytest.mark.parametrize(("changed", "stacks"), [
-    (["environments/staging.yaml", "releases/history/staging.yaml"], ["staging"]),
-    (["environments/local.yaml", "README.md", ".github/workflows/pr.yml", "tests/x.py"], []),
-    (["endpoints/credit-risk/main.yml"], ["dev", "prod"]),
-    (["models/churn/v2.yml"], ["dev", "prod", "staging"]),
-    (["infra/compute.py"], ["dev", "prod", "shared", "staging"]),
-    (["src/amlops/rollout/plan.py"], ["dev", "prod", "shared", "staging"]),
-    (["Pulumi.prod.yaml", "Pulumi.shared.yaml"], ["prod", "shared"]),
-])
+@pytest.mark.parametrize(
+    ("changed", "stacks"),
+    [
+        (["environments/staging.yaml", "releases/history/staging.yaml"], ["staging"]),
+        (["environments/local.yaml", "README.md", ".github/workflows/pr.yml", "tests/x.py"], []),
+        (["endpoints/credit-risk/main.yml"], ["dev", "prod"]),
+        (["models/churn/v2.yml"], ["dev", "prod", "staging"]),
+        (["infra/compute.py"], ["dev", "prod", "shared", "staging"]),
+        (["src/amlops/rollout/plan.py"], ["dev", "prod", "shared", "staging"]),
+        (["Pulumi.prod.yaml", "Pulumi.shared.yaml"], ["prod", "shared"]),
+    ],
+)
 def test_affected_stacks(changed: list[str], stacks: list[str]) -> None:
     assert affected_stacks(changed, SERVES) == stacks
 
@@ -67,9 +70,11 @@ def test_affected_command_lists_every_azure_stack_without_a_base() -> None:
 
 def test_evidence_from_the_workspace() -> None:
     release = build_release(load_repository(REPO)[0], "staging")
-    since = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    since = datetime(2026, 3, 1, tzinfo=UTC)
     serving = (DeploymentStatus("main-1", "main", "churn:1", "Succeeded", "1 x DS3", 100, 0),)
-    churn = EndpointStatus("churn", release.endpoint("churn").id, None, since, None, None, serving, None, (), None, None, None, "Succeeded")
+    churn = EndpointStatus(
+        "churn", release.endpoint("churn").id, None, since, None, None, serving, None, (), None, None, None, "Succeeded"
+    )
     evidence = evidence_from(LiveRelease(release.id, True, since, (churn,)), release)
     assert evidence["churn"].release_id == release.endpoint("churn").id and evidence["churn"].healthy
     assert evidence["churn"].detail == "provisioning Succeeded; traffic main-1=100%"

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from plane_support import Plane, bump_churn, commit, make_repo
 
 from amlops.manifests import ManifestError
 from amlops.rollout import record
@@ -17,8 +18,6 @@ from amlops.rollout.record import Lock, RolloutRecord, Status
 from amlops.rollout.rollback import rollback
 from amlops.rollout.status import endpoint_status, live_release
 from amlops.workspace.observe import observe_endpoint, observe_managed
-
-from plane_support import Plane, bump_churn, commit, make_repo
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +62,11 @@ def test_a_model_bump_rolls_out_blue_green_step_by_step(plane: Plane, tmp_path: 
     assert plane.apply(root).ok
     said = plane.said("churn")
     steps = [m for m in said if m.startswith("step ")]
-    assert steps == [f"step 1/3: mirror 20 % to {new}", f"step 2/3: weight {new} 50 %, {old} 50 %", f"step 3/3: weight {new} 100 %"]
+    assert steps == [
+        f"step 1/3: mirror 20 % to {new}",
+        f"step 2/3: weight {new} 50 %, {old} 50 %",
+        f"step 3/3: weight {new} 100 %",
+    ]
     assert any(m.startswith(f"smoke test of {new} passed") for m in said)
     assert sum(m.startswith("gate passed") for m in said) == 3
     status = endpoint_status(observe_endpoint(plane.client(), "churn"))
@@ -139,7 +142,9 @@ def test_two_endpoints_roll_out_in_parallel(plane: Plane, tmp_path: Path):
     plane.admin.add_faults(provisioning_delay_s=3)
     result = plane.apply(root)
     assert result.ok, result.failures
-    started = {e: min(t for t, x, m in plane.events if x == e and m.startswith("creating deployment")) for e in ("churn", "credit-risk")}
+    started = {
+        e: min(t for t, x, m in plane.events if x == e and m.startswith("creating deployment")) for e in ("churn", "credit-risk")
+    }
     finished = {e: max(t for t, x, m in plane.events if x == e and m.startswith("rolled out")) for e in ("churn", "credit-risk")}
     assert max(started.values()) < min(finished.values()), "the endpoints rolled out one after the other"
 

@@ -30,7 +30,10 @@ def test_azure_monitor_answers_are_summed_with_5xx_as_errors_and_the_worst_p95()
 
     body = {
         "value": [
-            {"name": {"value": REQUESTS_METRIC}, "timeseries": [series("2xx", [30, 40]), series("5xx", [1, 0]), series("4xx", [2, None])]},
+            {
+                "name": {"value": REQUESTS_METRIC},
+                "timeseries": [series("2xx", [30, 40]), series("5xx", [1, 0]), series("4xx", [2, None])],
+            },
             {"name": {"value": LATENCY_METRIC}, "timeseries": [{"data": [{"average": 120.0}, {"average": 310.5}, {}]}]},
         ]
     }

@@ -31,7 +31,9 @@ def converged(release) -> LiveState:
     endpoints = {}
     for name, e in release.endpoints.items():
         deployments = {
-            d.azure_name: LiveDeployment(d.azure_name, f"azureml:{d.model.reference}", d.instance_type, d.instance_count, "Succeeded")
+            d.azure_name: LiveDeployment(
+                d.azure_name, f"azureml:{d.model.reference}", d.instance_type, d.instance_count, "Succeeded"
+            )
             for d in e.deployments.values()
         }
         tags = {record.ENVIRONMENT: "dev", record.ENDPOINT_RELEASE: release.endpoint(name).id}
@@ -119,7 +121,9 @@ def test_an_unfinished_rollout_to_the_same_release_is_resumed(release):
     ep = live.endpoints["churn"]
     desired_id = release.endpoint("churn").id
     unfinished = RolloutRecord(desired_id, "0" * 16, {"main-0badc0de": 100}, 1, 0)
-    live.endpoints["churn"] = dataclasses.replace(ep, tags={**ep.tags, record.ENDPOINT_RELEASE: "0" * 16, record.ROLLOUT: unfinished.encode()})
+    live.endpoints["churn"] = dataclasses.replace(
+        ep, tags={**ep.tags, record.ENDPOINT_RELEASE: "0" * 16, record.ROLLOUT: unfinished.encode()}
+    )
     e = next(e for e in plan(release, live).endpoints if e.name == "churn")
     assert e.resume == unfinished and e.changed
 

@@ -47,7 +47,10 @@ class Handler(BaseHTTPRequestHandler):
         form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
         assert self.path.startswith(f"/{TENANT}/oauth2/v2.0/token")
         self.server.exchanges.append(form)
-        self._json(200, {"access_token": f"azure-{len(self.server.exchanges)}", "expires_in": self.server.expires_in, "token_type": "Bearer"})
+        self._json(
+            200,
+            {"access_token": f"azure-{len(self.server.exchanges)}", "expires_in": self.server.expires_in, "token_type": "Bearer"},
+        )
 
     def _json(self, status: int, body: dict) -> None:
         data = json.dumps(body).encode()

@@ -128,10 +128,7 @@ _CALL = re.compile(r"(?:^|[\s;&|$(])amlops((?:\s+[a-z][a-z-]*)+)([^\n;|>)]*)")
 def amlops_calls(text: str) -> list[tuple[tuple[str, ...], set[str]]]:
     """`(command words, options)` for every amlops call in a shell script."""
     text = text.replace("\\\n", " ")
-    return [
-        (tuple(words.split()), set(re.findall(r"--[a-z][a-z-]*", rest)))
-        for words, rest in _CALL.findall(text)
-    ]
+    return [(tuple(words.split()), set(re.findall(r"--[a-z][a-z-]*", rest))) for words, rest in _CALL.findall(text)]
 
 
 def test_amlops_calls_are_parsed() -> None:

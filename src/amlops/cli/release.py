@@ -12,7 +12,7 @@ from rich.console import Console
 
 from amlops.cli.common import RepoOption
 from amlops.manifests import Repository, load_repository, validate_repository
-from amlops.manifests.environment import Target
+from amlops.manifests.environment import Platform
 from amlops.release import build_release
 from amlops.release.affected import affected_stacks, all_stacks
 from amlops.release.render import release_document, release_table
@@ -62,7 +62,7 @@ def affected(
     serves = {
         name: set(file.environment.endpoints)
         for name, file in repository.environments.items()
-        if file.environment.target is Target.azure
+        if file.environment.platform is Platform.azure
     }
     changed = _changed_paths(repo, base) if base else None
     stacks = all_stacks(serves) if changed is None else affected_stacks(changed, serves)

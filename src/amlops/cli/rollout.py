@@ -11,15 +11,15 @@ from enum import Enum
 from pathlib import Path
 
 import typer
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from rich.console import Console
 from rich.table import Table
-
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
 from amlops.cli.common import RepoOption
 from amlops.manifests import ManifestError
 from amlops.rollout import render
-from amlops.rollout.apply import ApplyResult, Refused, apply as apply_plan
+from amlops.rollout.apply import ApplyResult, Refused
+from amlops.rollout.apply import apply as apply_plan
 from amlops.rollout.executor import Settings
 from amlops.rollout.lock import EndpointBusy
 from amlops.rollout.rollback import rollback as rollback_endpoint
@@ -136,7 +136,10 @@ def _azure_errors(env: str):
     try:
         yield
     except ClientAuthenticationError as exc:
-        err.print(f"cannot sign in to Azure for {env}: {str(exc).splitlines()[0]} (in CI: azure/login with OIDC; by hand: az login)", markup=False)
+        err.print(
+            f"cannot sign in to Azure for {env}: {str(exc).splitlines()[0]} (in CI: azure/login with OIDC; by hand: az login)",
+            markup=False,
+        )
         raise typer.Exit(1) from exc
     except HttpResponseError as exc:
         err.print(f"Azure ML refused a request for {env}: {str(exc).strip().splitlines()[0]}", markup=False)
@@ -163,7 +166,9 @@ def _progress(started: float):
     def event(endpoint: str, message: str) -> None:
         with lock:
             colour = colours.setdefault(endpoint, _COLOURS[len(colours) % len(_COLOURS)])
-            err.print(f"[dim]{time.time() - started:6.1f}s[/] [{colour}]{endpoint:>14}[/] {message}", markup=True, highlight=False)
+            err.print(
+                f"[dim]{time.time() - started:6.1f}s[/] [{colour}]{endpoint:>14}[/] {message}", markup=True, highlight=False
+            )
 
     return event
 
@@ -177,7 +182,9 @@ def _report(result: ApplyResult, seconds: float) -> None:
         if all(f.endpoint != name for f in result.rolled_back):
             err.print(f"[red]{name}: failed[/]: {message}")
     done = len(result.outcomes)
-    err.print(f"{done} endpoint(s) rolled out, {len(result.failures)} failed, {len(result.registered)} model version(s) registered in {seconds:.1f} s")
+    err.print(
+        f"{done} endpoint(s) rolled out, {len(result.failures)} failed, {len(result.registered)} model version(s) registered in {seconds:.1f} s"
+    )
 
 
 def _print_endpoints(session: Session) -> None:
@@ -191,7 +198,9 @@ def _print_endpoints(session: Session) -> None:
         out.print(f"[bold]{name}[/]  {endpoint.scoring_uri}")
         if desired.sample_request and endpoint.traffic and any(endpoint.traffic.values()):
             deployment = max(endpoint.traffic, key=lambda d: endpoint.traffic[d])
-            answer = client.online_endpoints.invoke(name, request_file=str(session.repo.root / desired.sample_request), deployment_name=deployment)
+            answer = client.online_endpoints.invoke(
+                name, request_file=str(session.repo.root / desired.sample_request), deployment_name=deployment
+            )
             out.print(f"    test prediction: {answer.strip()[:200]}", markup=False)
 
 

@@ -102,7 +102,18 @@ def _endpoints(stack: str, root: Path, sheet: PriceSheet) -> list[CostLine]:
             sku = deployment.instance_type or (spec.instance_type if spec else None)
             count = deployment.instance_count or (spec.instance_count if spec else None) or 1
             if not sku:
-                lines.append(CostLine("endpoint", f"{endpoint}/{name}", "", DEDICATED, count, count, None, "no instance type: deployment file missing"))
+                lines.append(
+                    CostLine(
+                        "endpoint",
+                        f"{endpoint}/{name}",
+                        "",
+                        DEDICATED,
+                        count,
+                        count,
+                        None,
+                        "no instance type: deployment file missing",
+                    )
+                )
                 continue
             lines.append(_priced("endpoint", f"{endpoint}/{name}", sku, DEDICATED, (count, count), region, sheet))
     return lines

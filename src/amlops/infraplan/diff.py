@@ -50,7 +50,11 @@ def resources(base: Inventory | None, head: Inventory) -> list[ResourceChange]:
 def cost(base: Estimate | None, head: Estimate) -> CostChange:
     old = {(line.kind, line.name): line.monthly_max for line in base.lines} if base else {}
     new = {(line.kind, line.name): line.monthly_max for line in head.lines}
-    lines = [(kind, name, old.get((kind, name), 0.0), new.get((kind, name), 0.0)) for kind, name in sorted(old.keys() | new.keys()) if old.get((kind, name)) != new.get((kind, name))]
+    lines = [
+        (kind, name, old.get((kind, name), 0.0), new.get((kind, name), 0.0))
+        for kind, name in sorted(old.keys() | new.keys())
+        if old.get((kind, name)) != new.get((kind, name))
+    ]
     return CostChange(
         round(head.monthly_min - (base.monthly_min if base else 0.0), 2),
         round(head.monthly_max - (base.monthly_max if base else 0.0), 2),

@@ -129,7 +129,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
             self.subscriptions[provider_id] = str(args.inputs.get("subscriptionId", "00000000-0000-0000-0000-000000000000"))
             return provider_id, dict(args.inputs)
         if args.typ == STACK_REFERENCE:
-            return args.inputs["name"], {"name": args.inputs["name"], "outputs": stack_reference_outputs(args.inputs["name"]), "secretOutputNames": []}
+            return args.inputs["name"], {
+                "name": args.inputs["name"],
+                "outputs": stack_reference_outputs(args.inputs["name"]),
+                "secretOutputNames": [],
+            }
         name = str(args.inputs.get(NAME_INPUTS.get(args.typ, ""), args.name))
         subscription = self.subscriptions.get((args.provider or "").rsplit("::", 1)[-1], "00000000-0000-0000-0000-000000000000")
         state = {**args.inputs, "name": name}

@@ -70,7 +70,9 @@ def checkout(root: Path, ref: str) -> Iterator[Path]:
     left behind. Prices come from the current sheet so that a diff shows changes, not repricing.
     """
     listed = _git(root, "ls-tree", "--name-only", ref).decode().split()
-    paths = [p for p in TREE if p in listed] + [p for p in listed if p.startswith("Pulumi.") and p.endswith(".yaml") and p != "Pulumi.yaml"]
+    paths = [p for p in TREE if p in listed] + [
+        p for p in listed if p.startswith("Pulumi.") and p.endswith(".yaml") and p != "Pulumi.yaml"
+    ]
     with tempfile.TemporaryDirectory(prefix="amlops-base-") as tmp:
         if paths:
             with tarfile.open(fileobj=io.BytesIO(_git(root, "archive", "--format=tar", ref, "--", *paths))) as archive:

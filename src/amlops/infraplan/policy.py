@@ -71,7 +71,9 @@ def check(inventory: Inventory, root: Path) -> list[PolicyResult]:
     for policy in load_policies(root).POLICIES:
         violations: list[Violation] = []
 
-        def report(message: str, urn: str | None = None, resource: Resource | None = None) -> None:
+        def report(
+            message: str, urn: str | None = None, resource: Resource | None = None, violations: list[Violation] = violations
+        ) -> None:
             target = by_urn.get(urn or "") or resource
             violations.append(Violation(target.type if target else "", target.name if target else "", message))
 

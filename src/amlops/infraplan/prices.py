@@ -56,7 +56,9 @@ class PriceSheet:
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(FIELDS)
             for p in self.prices:
-                writer.writerow([p.region, p.sku, p.priority, f"{p.unit_price:.4f}", p.currency, p.unit, p.date, p.source, p.note])
+                writer.writerow(
+                    [p.region, p.sku, p.priority, f"{p.unit_price:.4f}", p.currency, p.unit, p.date, p.source, p.note]
+                )
 
     def lookup(self, region: str, sku: str, priority: str = DEDICATED) -> Price | None:
         return self._index.get((region, sku.lower(), priority))
@@ -110,7 +112,10 @@ def fetch(regions: Iterable[str], skus: Iterable[str], get: Callable[..., Any] |
     for region in regions:
         for start in range(0, len(skus), batch):
             url: str | None = RETAIL_API
-            params: dict[str, str] | None = {"api-version": "2023-01-01-preview", "$filter": retail_filter(region, skus[start : start + batch])}
+            params: dict[str, str] | None = {
+                "api-version": "2023-01-01-preview",
+                "$filter": retail_filter(region, skus[start : start + batch]),
+            }
             while url:
                 try:
                     response = get(url, params=params, timeout=30)

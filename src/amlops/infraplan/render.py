@@ -17,21 +17,35 @@ from amlops.infraplan.plan import Plan
 #: The settings a reviewer looks at first, per type: label -> input path.
 KEY_SETTINGS: dict[str, dict[str, str]] = {
     "azure-native:machinelearningservices:Workspace": {
-        "public access": "publicNetworkAccess", "isolation": "managedNetwork.isolationMode", "datastore auth": "systemDatastoresAuthMode",
+        "public access": "publicNetworkAccess",
+        "isolation": "managedNetwork.isolationMode",
+        "datastore auth": "systemDatastoresAuthMode",
     },
     "azure-native:machinelearningservices:Compute": {
-        "size": "properties.properties.vmSize", "priority": "properties.properties.vmPriority",
-        "min": "properties.properties.scaleSettings.minNodeCount", "max": "properties.properties.scaleSettings.maxNodeCount",
-        "idle": "properties.properties.scaleSettings.nodeIdleTimeBeforeScaleDown", "node public IP": "properties.properties.enableNodePublicIp",
+        "size": "properties.properties.vmSize",
+        "priority": "properties.properties.vmPriority",
+        "min": "properties.properties.scaleSettings.minNodeCount",
+        "max": "properties.properties.scaleSettings.maxNodeCount",
+        "idle": "properties.properties.scaleSettings.nodeIdleTimeBeforeScaleDown",
+        "node public IP": "properties.properties.enableNodePublicIp",
     },
     "azure-native:machinelearningservices:Registry": {"public access": "publicNetworkAccess"},
     "azure-native:storage:StorageAccount": {
-        "sku": "sku.name", "public access": "publicNetworkAccess", "shared keys": "allowSharedKeyAccess", "tls": "minimumTlsVersion",
+        "sku": "sku.name",
+        "public access": "publicNetworkAccess",
+        "shared keys": "allowSharedKeyAccess",
+        "tls": "minimumTlsVersion",
     },
     "azure-native:keyvault:Vault": {
-        "public access": "properties.publicNetworkAccess", "purge protection": "properties.enablePurgeProtection", "rbac": "properties.enableRbacAuthorization",
+        "public access": "properties.publicNetworkAccess",
+        "purge protection": "properties.enablePurgeProtection",
+        "rbac": "properties.enableRbacAuthorization",
     },
-    "azure-native:containerregistry:Registry": {"sku": "sku.name", "public access": "publicNetworkAccess", "admin user": "adminUserEnabled"},
+    "azure-native:containerregistry:Registry": {
+        "sku": "sku.name",
+        "public access": "publicNetworkAccess",
+        "admin user": "adminUserEnabled",
+    },
     "azure-native:authorization:RoleAssignment": {"role": "roleDefinitionId", "scope": "scope", "principal": "principalType"},
     "azure-native:managedidentity:FederatedIdentityCredential": {"subject": "subject"},
     "azure-native:monitor:DiagnosticSetting": {"resource": "resourceUri"},
@@ -51,8 +65,16 @@ def settings(resource: Resource) -> dict[str, Any]:
 
 def _line(line: CostLine) -> dict[str, Any]:
     return {
-        "kind": line.kind, "name": line.name, "sku": line.sku, "priority": line.priority, "min_count": line.min_count,
-        "max_count": line.max_count, "hourly": line.hourly, "monthly_min": line.monthly_min, "monthly_max": line.monthly_max, "note": line.note,
+        "kind": line.kind,
+        "name": line.name,
+        "sku": line.sku,
+        "priority": line.priority,
+        "min_count": line.min_count,
+        "max_count": line.max_count,
+        "hourly": line.hourly,
+        "monthly_min": line.monthly_min,
+        "monthly_max": line.monthly_max,
+        "note": line.note,
     }
 
 
@@ -60,15 +82,19 @@ def as_data(plan: Plan) -> dict[str, Any]:
     data: dict[str, Any] = {
         "stack": plan.stack,
         "resources": [
-            {"type": r.type, "name": r.name, "azure_name": r.azure_name, "settings": settings(r)} for r in plan.inventory.azure_resources
+            {"type": r.type, "name": r.name, "azure_name": r.azure_name, "settings": settings(r)}
+            for r in plan.inventory.azure_resources
         ],
         "policies": [
             {"name": p.policy, "enforcement": p.enforcement, "passed": p.passed, "violations": [v.__dict__ for v in p.violations]}
             for p in plan.policies
         ],
         "cost": {
-            "currency": plan.estimate.currency, "monthly_min": plan.estimate.monthly_min, "monthly_max": plan.estimate.monthly_max,
-            "price_dates": plan.estimate.price_dates, "lines": [_line(line) for line in plan.estimate.lines],
+            "currency": plan.estimate.currency,
+            "monthly_min": plan.estimate.monthly_min,
+            "monthly_max": plan.estimate.monthly_max,
+            "price_dates": plan.estimate.price_dates,
+            "lines": [_line(line) for line in plan.estimate.lines],
         },
         "outputs": plan.inventory.outputs,
     }
@@ -76,8 +102,14 @@ def as_data(plan: Plan) -> dict[str, Any]:
         data["diff"] = {
             "base": plan.base.ref,
             "resources": [c.__dict__ for c in plan.base.resources],
-            "cost": {"monthly_min": plan.base.cost.monthly_min, "monthly_max": plan.base.cost.monthly_max,
-                     "lines": [dict(zip(("kind", "name", "base_monthly_max", "monthly_max"), line)) for line in plan.base.cost.lines]},
+            "cost": {
+                "monthly_min": plan.base.cost.monthly_min,
+                "monthly_max": plan.base.cost.monthly_max,
+                "lines": [
+                    dict(zip(("kind", "name", "base_monthly_max", "monthly_max"), line, strict=False))
+                    for line in plan.base.cost.lines
+                ],
+            },
         }
     return data
 
@@ -99,19 +131,31 @@ def _signed(value: float) -> str:
 
 
 def as_markdown(plan: Plan) -> str:
-    out = [f"### `{plan.stack}`: {len(plan.inventory.azure_resources)} resources, "
-           f"{_money(plan.estimate.monthly_min)}–{_money(plan.estimate.monthly_max)} / month"]
+    out = [
+        f"### `{plan.stack}`: {len(plan.inventory.azure_resources)} resources, "
+        f"{_money(plan.estimate.monthly_min)}–{_money(plan.estimate.monthly_max)} / month"
+    ]
     if plan.base:
         b = plan.base
-        out += ["", f"**Changes against `{b.ref}`** (monthly {_signed(b.cost.monthly_min)} idle, {_signed(b.cost.monthly_max)} at max)", ""]
-        out += [f"- {c.action} `{c.type}` **{c.name}**" + (f": {', '.join(c.paths)}" if c.paths else "") for c in b.resources] or ["- no resource changes"]
+        out += [
+            "",
+            f"**Changes against `{b.ref}`** (monthly {_signed(b.cost.monthly_min)} idle, {_signed(b.cost.monthly_max)} at max)",
+            "",
+        ]
+        out += [
+            f"- {c.action} `{c.type}` **{c.name}**" + (f": {', '.join(c.paths)}" if c.paths else "") for c in b.resources
+        ] or ["- no resource changes"]
         out += [f"- cost of {kind} **{name}**: {_money(old)} → {_money(new)} at max" for kind, name, old, new in b.cost.lines]
     failed = [p for p in plan.policies if not p.passed]
     out += ["", f"**Policies**: {len(plan.policies) - len(failed)}/{len(plan.policies)} passed"]
     out += [f"- ❌ `{p.policy}` ({p.enforcement}): {v.name}: {v.message}" for p in failed for v in p.violations]
     out += ["", "| cost | name | SKU | nodes | per month |", "|---|---|---|---|---|"]
     for line in plan.estimate.lines:
-        monthly = "usage-priced" if line.kind == "serverless" else (f"{_money(line.monthly_min)}–{_money(line.monthly_max)}" if line.hourly is not None else f"? ({line.note})")
+        monthly = (
+            "usage-priced"
+            if line.kind == "serverless"
+            else (f"{_money(line.monthly_min)}–{_money(line.monthly_max)}" if line.hourly is not None else f"? ({line.note})")
+        )
         out.append(f"| {line.kind} | {line.name} | {line.sku} {line.priority} | {line.min_count}–{line.max_count} | {monthly} |")
     out += ["", f"<sub>Prices: infra/prices.csv ({', '.join(plan.estimate.price_dates) or 'none used'}), 730 h/month.</sub>"]
     out += ["", "<details><summary>Resources</summary>", "", "| type | name | settings |", "|---|---|---|"]
@@ -134,16 +178,36 @@ def as_table(plan: Plan) -> Any:
     for column in ("policy", "result"):
         policies.add_column(column)
     for p in plan.policies:
-        policies.add_row(p.policy, "[green]passed[/]" if p.passed else "[red]" + "; ".join(f"{v.name}: {v.message}" for v in p.violations) + "[/]")
-    costs = Table(title=f"monthly cost: {_money(plan.estimate.monthly_min)} idle – {_money(plan.estimate.monthly_max)} at max", title_justify="left")
+        policies.add_row(
+            p.policy,
+            "[green]passed[/]" if p.passed else "[red]" + "; ".join(f"{v.name}: {v.message}" for v in p.violations) + "[/]",
+        )
+    costs = Table(
+        title=f"monthly cost: {_money(plan.estimate.monthly_min)} idle – {_money(plan.estimate.monthly_max)} at max",
+        title_justify="left",
+    )
     for column in ("kind", "name", "SKU", "nodes", "hourly", "min", "max"):
         costs.add_column(column)
     for line in plan.estimate.lines:
-        hourly = "usage-priced" if line.kind == "serverless" else (f"{line.hourly:.4f}" if line.hourly is not None else f"? {line.note}")
-        costs.add_row(line.kind, line.name, f"{line.sku} {line.priority}".strip(), f"{line.min_count}–{line.max_count}", hourly, _money(line.monthly_min), _money(line.monthly_max))
+        hourly = (
+            "usage-priced"
+            if line.kind == "serverless"
+            else (f"{line.hourly:.4f}" if line.hourly is not None else f"? {line.note}")
+        )
+        costs.add_row(
+            line.kind,
+            line.name,
+            f"{line.sku} {line.priority}".strip(),
+            f"{line.min_count}–{line.max_count}",
+            hourly,
+            _money(line.monthly_min),
+            _money(line.monthly_max),
+        )
     parts: list[Any] = [resources, policies, costs]
     if plan.base:
-        changes = Table(title=f"changes against {plan.base.ref}: {_signed(plan.base.cost.monthly_max)} / month at max", title_justify="left")
+        changes = Table(
+            title=f"changes against {plan.base.ref}: {_signed(plan.base.cost.monthly_max)} / month at max", title_justify="left"
+        )
         for column in ("action", "type", "name", "changed"):
             changes.add_column(column)
         for c in plan.base.resources:

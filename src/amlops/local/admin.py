@@ -64,8 +64,11 @@ class Admin:
     def _scope(self, req: Request) -> str:
         """Workspace guid from ?workspace=&resource_group=&subscription= (defaults: the default workspace)."""
         q = req.query
-        ws_id = WS.format(sub=q.get("subscription", DEFAULT_SUBSCRIPTION),
-                          rg=q.get("resource_group", DEFAULT_RESOURCE_GROUP), ws=q.get("workspace", "local"))
+        ws_id = WS.format(
+            sub=q.get("subscription", DEFAULT_SUBSCRIPTION),
+            rg=q.get("resource_group", DEFAULT_RESOURCE_GROUP),
+            ws=q.get("workspace", "local"),
+        )
         return workspace_guid(ws_id)
 
     def get_metrics(self, req: Request) -> Response:
@@ -73,18 +76,20 @@ class Admin:
         if not endpoint:
             raise ArmError(400, "BadArgument", "Query parameter 'endpoint' is required.")
         since = float(req.query["since"]) if req.query.get("since") else None
-        return Response.json(200, {
-            "workspace": req.query.get("workspace", "local"),
-            "endpoint": endpoint,
-            "since": since,
-            "now": time.time(),
-            "deployments": self.metrics.summary(self._scope(req), endpoint.lower(), since),
-        })
+        return Response.json(
+            200,
+            {
+                "workspace": req.query.get("workspace", "local"),
+                "endpoint": endpoint,
+                "since": since,
+                "now": time.time(),
+                "deployments": self.metrics.summary(self._scope(req), endpoint.lower(), since),
+            },
+        )
 
     def reset_metrics(self, req: Request) -> Response:
         endpoint = req.query.get("endpoint")
-        self.metrics.reset(self._scope(req) if "workspace" in req.query else None,
-                           endpoint.lower() if endpoint else None)
+        self.metrics.reset(self._scope(req) if "workspace" in req.query else None, endpoint.lower() if endpoint else None)
         return Response.json(200, {"reset": time.time()})
 
     def get_faults(self, req: Request) -> Response:
@@ -104,14 +109,24 @@ class Admin:
         out = []
         for doc in self.plane.store.of_kind("deployment"):
             key = self.plane.serving_key(doc["id"])
-            out.append({"id": doc["id"], "key": key, "state": doc["properties"]["provisioningState"],
-                        "port": self.plane.supervisor.port(key), "pid": self.plane.supervisor.pid(key)})
+            out.append(
+                {
+                    "id": doc["id"],
+                    "key": key,
+                    "state": doc["properties"]["provisioningState"],
+                    "port": self.plane.supervisor.port(key),
+                    "pid": self.plane.supervisor.pid(key),
+                }
+            )
         return Response.json(200, {"value": out})
 
     def put_workspace(self, req: Request, name: str) -> Response:
         q = req.query
-        params = {"sub": q.get("subscription", DEFAULT_SUBSCRIPTION), "rg": q.get("resource_group",
-                  DEFAULT_RESOURCE_GROUP), "ws": name}
+        params = {
+            "sub": q.get("subscription", DEFAULT_SUBSCRIPTION),
+            "rg": q.get("resource_group", DEFAULT_RESOURCE_GROUP),
+            "ws": name,
+        }
         return Response.json(200, self.plane.workspace(params))
 
     def put_registry(self, req: Request, name: str) -> Response:
@@ -119,6 +134,9 @@ class Admin:
         if existing:
             return Response.json(200, existing)
         q = req.query
-        params = {"sub": q.get("subscription", DEFAULT_SUBSCRIPTION), "rg": q.get("resource_group",
-                  DEFAULT_RESOURCE_GROUP), "reg": name}
+        params = {
+            "sub": q.get("subscription", DEFAULT_SUBSCRIPTION),
+            "rg": q.get("resource_group", DEFAULT_RESOURCE_GROUP),
+            "reg": name,
+        }
         return Response.json(200, self.plane.registry(params))

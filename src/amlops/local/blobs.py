@@ -73,14 +73,7 @@ class BlobStore:
         comp, restype = query.get("comp"), query.get("restype")
         try:
             if restype == "container":
-                if method == "PUT":
-                    self.local_path(account, container).mkdir(parents=True, exist_ok=True)
-                    return BlobResponse(201, self._etag_headers(b"container"))
-                if method == "GET" and comp == "list":
-                    return self._list(account, container, query.get("prefix", ""))
-                if method in ("GET", "HEAD"):
-                    exists = self.local_path(account, container).is_dir()
-                    return BlobResponse(200) if exists else _error(404, "ContainerNotFound", container)
+                return self._container(account, container, method, comp, query)
             if method == "PUT" and comp == "block":
                 return self._put_block(account, container, blob, query["blockid"], body)
             if method == "PUT" and comp == "blocklist":
@@ -95,15 +88,29 @@ class BlobStore:
             if method in ("GET", "HEAD") and comp is None:
                 return self._get(account, container, blob, headers, head=method == "HEAD")
             if method == "DELETE" and comp is None:
-                path = self.local_path(account, container, blob)
-                if not path.is_file():
-                    return _error(404, "BlobNotFound", blob)
-                path.unlink()
-                self._meta_path(account, container, blob).unlink(missing_ok=True)
-                return BlobResponse(202)
+                return self._delete(account, container, blob)
         except (KeyError, ValueError) as exc:
             return _error(400, "InvalidInput", str(exc))
         return _error(400, "UnsupportedOperation", f"{method} {path}")
+
+    def _container(self, account: str, container: str, method: str, comp: str | None, query: dict[str, str]) -> BlobResponse:
+        if method == "PUT":
+            self.local_path(account, container).mkdir(parents=True, exist_ok=True)
+            return BlobResponse(201, self._etag_headers(b"container"))
+        if method == "GET" and comp == "list":
+            return self._list(account, container, query.get("prefix", ""))
+        if method in ("GET", "HEAD"):
+            exists = self.local_path(account, container).is_dir()
+            return BlobResponse(200) if exists else _error(404, "ContainerNotFound", container)
+        return _error(400, "UnsupportedOperation", f"{method} container {container}")
+
+    def _delete(self, account: str, container: str, blob: str) -> BlobResponse:
+        path = self.local_path(account, container, blob)
+        if not path.is_file():
+            return _error(404, "BlobNotFound", blob)
+        path.unlink()
+        self._meta_path(account, container, blob).unlink(missing_ok=True)
+        return BlobResponse(202)
 
     def _put(self, account: str, container: str, blob: str, body: bytes, headers: dict[str, str]) -> BlobResponse:
         path = self.local_path(account, container, blob)
@@ -119,9 +126,7 @@ class BlobStore:
         _write_atomic(path, body)
         return BlobResponse(201, {"x-ms-request-server-encrypted": "false"})
 
-    def _commit_blocks(
-        self, account: str, container: str, blob: str, body: bytes, headers: dict[str, str]
-    ) -> BlobResponse:
+    def _commit_blocks(self, account: str, container: str, blob: str, body: bytes, headers: dict[str, str]) -> BlobResponse:
         ids = [el.text or "" for el in ET.fromstring(body)]
         blocks = self._blocks_dir(account, container, blob)
         path = self.local_path(account, container, blob)
@@ -216,9 +221,11 @@ def _b64md5(data: bytes) -> str:
 
 
 def _error(status: int, code: str, message: str, head: bool = False) -> BlobResponse:
-    body = b"" if head else (
-        f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>{message}</Message></Error>'
-    ).encode()
+    body = (
+        b""
+        if head
+        else (f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>{message}</Message></Error>').encode()
+    )
     return BlobResponse(status, {"x-ms-error-code": code, "Content-Type": "application/xml"}, body)
 
 

@@ -45,12 +45,16 @@ def ml_client(
     if not isinstance(conn, Connection):
         conn = Connection.load(conn)
     configure_environment(conn)
-    common = dict(cloud=conn.cloud_name, cloud_metadata=conn.cloud_metadata, enable_telemetry=False,
-                  show_progress=False)
+    common = dict(cloud=conn.cloud_name, cloud_metadata=conn.cloud_metadata, enable_telemetry=False, show_progress=False)
     if registry:
         return MLClient(StaticTokenCredential(), conn.subscription_id, registry_name=registry, **common)
-    return MLClient(StaticTokenCredential(), conn.subscription_id, resource_group or conn.resource_group,
-                    workspace or conn.workspace_name, **common)
+    return MLClient(
+        StaticTokenCredential(),
+        conn.subscription_id,
+        resource_group or conn.resource_group,
+        workspace or conn.workspace_name,
+        **common,
+    )
 
 
 class LocalAdmin:
@@ -73,10 +77,17 @@ class LocalAdmin:
     def reset_requests(self) -> None:
         self._call("POST", "requests/reset")
 
-    def metrics(self, endpoint: str, workspace: str | None = None, since: float | None = None,
-                resource_group: str | None = None) -> dict[str, Any]:
-        return self._call("GET", "metrics", endpoint=endpoint, workspace=workspace or self.conn.workspace_name,
-                          since=since, resource_group=resource_group)
+    def metrics(
+        self, endpoint: str, workspace: str | None = None, since: float | None = None, resource_group: str | None = None
+    ) -> dict[str, Any]:
+        return self._call(
+            "GET",
+            "metrics",
+            endpoint=endpoint,
+            workspace=workspace or self.conn.workspace_name,
+            since=since,
+            resource_group=resource_group,
+        )
 
     def reset_metrics(self, endpoint: str | None = None, workspace: str | None = None) -> None:
         self._call("POST", "metrics/reset", endpoint=endpoint, workspace=workspace)

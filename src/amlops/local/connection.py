@@ -7,6 +7,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
 CONNECTION_FILE = "connection.json"
 STORAGE_SUFFIX = "core.amlops.localhost"
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -56,7 +57,7 @@ class Connection:
     storage_suffix: str = STORAGE_SUFFIX
 
     @classmethod
-    def for_server(cls, state_dir: Path, port: int, ca_bundle: Path) -> "Connection":
+    def for_server(cls, state_dir: Path, port: int, ca_bundle: Path) -> Connection:
         return cls(
             state_dir=str(state_dir),
             port=port,
@@ -69,7 +70,7 @@ class Connection:
         )
 
     @classmethod
-    def load(cls, state_dir: Path | str | None = None) -> "Connection":
+    def load(cls, state_dir: Path | str | None = None) -> Connection:
         """Read `<state_dir>/connection.json` (FileNotFoundError if the server never ran there)."""
         path = Path(state_dir or default_state_dir()) / CONNECTION_FILE
         return cls(**json.loads(path.read_text()))

@@ -123,9 +123,7 @@ class ScoringMetrics:
 
     def record(self, key: tuple[str, str, str], status: int, latency_ms: float, mirrored: bool) -> None:
         with self._lock:
-            self._samples.setdefault(key, deque(maxlen=_SAMPLES)).append(
-                Sample(time.time(), status, latency_ms, mirrored)
-            )
+            self._samples.setdefault(key, deque(maxlen=_SAMPLES)).append(Sample(time.time(), status, latency_ms, mirrored))
             c = self._counters.setdefault(key, {"requests": 0, "errors": 0, "mirrored": 0})
             c["requests"] += 1
             c["errors"] += is_error(status)

@@ -70,14 +70,12 @@ class ScoringRouter:
         if ws is None or endpoint is None:
             raise ArmError(404, "EndpointNotFound", f"Endpoint '{endpoint_name}' does not exist.")
         self._authenticate(req, endpoint)
-        deployments = {d["name"].lower(): d for d in self.plane.store.children(endpoint["id"] + "/deployments",
-                                                                              "deployment")}
+        deployments = {d["name"].lower(): d for d in self.plane.store.children(endpoint["id"] + "/deployments", "deployment")}
         wanted = req.headers.get(DEPLOYMENT_HEADER)
         if wanted:
             target = deployments.get(wanted.lower())
             if target is None:
-                raise ArmError(404, "DeploymentNotFound",
-                               f"Deployment '{wanted}' does not exist on endpoint '{endpoint_name}'.")
+                raise ArmError(404, "DeploymentNotFound", f"Deployment '{wanted}' does not exist on endpoint '{endpoint_name}'.")
         else:
             target = self._pick(endpoint, deployments)
             for name, share in (endpoint["properties"].get("mirrorTraffic") or {}).items():
@@ -98,17 +96,22 @@ class ScoringRouter:
         else:  # AADToken: any bearer token, as there is no identity service to check it against
             ok = bool(credential)
         if not ok:
-            raise ArmError(401, "Unauthorized", "Missing or invalid credentials for this endpoint.",
-                           {"WWW-Authenticate": "Bearer"})
+            raise ArmError(
+                401, "Unauthorized", "Missing or invalid credentials for this endpoint.", {"WWW-Authenticate": "Bearer"}
+            )
 
     def _pick(self, endpoint: Doc, deployments: dict[str, Doc]) -> Doc:
         """Smooth weighted round-robin over deployments with positive traffic."""
-        weights = {n.lower(): w for n, w in (endpoint["properties"].get("traffic") or {}).items()
-                   if w > 0 and n.lower() in deployments}
+        weights = {
+            n.lower(): w for n, w in (endpoint["properties"].get("traffic") or {}).items() if w > 0 and n.lower() in deployments
+        }
         if not weights:
-            raise ArmError(424, "NoValidDeployments",
-                           "No valid deployments to route to. Please check that the endpoint has at least one"
-                           " deployment with positive weight values or use a deployment specific header to route.")
+            raise ArmError(
+                424,
+                "NoValidDeployments",
+                "No valid deployments to route to. Please check that the endpoint has at least one"
+                " deployment with positive weight values or use a deployment specific header to route.",
+            )
         total = sum(weights.values())
         with self._lock:
             current = self._current.setdefault(endpoint["id"].lower(), {})
@@ -140,8 +143,7 @@ class ScoringRouter:
         state = deployment["properties"].get("provisioningState")
         port = self.plane.supervisor.wait_port(key, _RESTORE_WAIT_S if state == "Succeeded" else 0)
         if port is None:
-            raise ArmError(503, "DeploymentNotReady",
-                           f"Deployment '{deployment['name']}' is not serving (state {state}).")
+            raise ArmError(503, "DeploymentNotReady", f"Deployment '{deployment['name']}' is not serving (state {state}).")
         timeout = request_timeout_s(deployment)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         headers = {k: v for k, v in req.headers.items() if k in ("content-type", "accept", "x-ms-client-request-id")}
@@ -150,8 +152,9 @@ class ScoringRouter:
             upstream = conn.getresponse()
             body = upstream.read()
         except TimeoutError:
-            return ArmError(408, "RequestTimeout",
-                            f"The model did not answer within the request timeout ({timeout:g}s).").response()
+            return ArmError(
+                408, "RequestTimeout", f"The model did not answer within the request timeout ({timeout:g}s)."
+            ).response()
         except OSError as exc:
             return ArmError(502, "BadGateway", f"The deployment's inference server failed: {exc}").response()
         finally:

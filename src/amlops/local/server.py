@@ -47,8 +47,9 @@ class App:
     """Dispatches a request to the blob store, the admin routes, the scoring router or the ARM routes,
     and logs each with its server-side time."""
 
-    def __init__(self, plane: ControlPlane, router: ScoringRouter, admin: Admin, blobs: BlobStore,
-                 requests: RequestLog, faults: Faults) -> None:
+    def __init__(
+        self, plane: ControlPlane, router: ScoringRouter, admin: Admin, blobs: BlobStore, requests: RequestLog, faults: Faults
+    ) -> None:
         self.plane, self.router, self.admin, self.blobs = plane, router, admin, blobs
         self.requests, self.faults = requests, faults
 
@@ -64,19 +65,25 @@ class App:
         elif req.path.startswith("/_local/"):
             kind, resp = "admin", self.admin.handle(req)
         elif req.path.startswith("/endpoints/"):
-            kind, route, resp = "scoring", "/endpoints/{workspace}/{endpoint}/" + req.path.rsplit("/", 1)[-1], \
-                self.router.handle(req)
+            kind, route, resp = (
+                "scoring",
+                "/endpoints/{workspace}/{endpoint}/" + req.path.rsplit("/", 1)[-1],
+                self.router.handle(req),
+            )
         else:
             kind = "arm"
             route, mutating, resp = self._arm(req)
         duration = (time.perf_counter() - started) * 1000
         if kind != "admin":
-            self.requests.record(LoggedRequest(time.time(), kind, req.method, route, req.path, api_version,
-                                               resp.status, round(duration, 3), mutating))
+            self.requests.record(
+                LoggedRequest(
+                    time.time(), kind, req.method, route, req.path, api_version, resp.status, round(duration, 3), mutating
+                )
+            )
         return resp
 
     def _arm(self, req: Request) -> tuple[str, bool, Response]:
-        path = req.path[len(MFE_PREFIX):] if req.path.lower().startswith(MFE_PREFIX) else req.path
+        path = req.path[len(MFE_PREFIX) :] if req.path.lower().startswith(MFE_PREFIX) else req.path
         label, mutating = path, req.method != "GET"
         try:
             found = match(self.plane.routes, req.method, path)
@@ -85,8 +92,9 @@ class App:
             r, params = found
             label = f"{r.method} {r.template.replace(WS, '{ws}').replace(REG, '{registry}')}"
             mutating = r.mutating
-            if not req.headers.get("authorization", "").lower().startswith("bearer ") and \
-                    not path.startswith("/registrymanagement/"):
+            if not req.headers.get("authorization", "").lower().startswith("bearer ") and not path.startswith(
+                "/registrymanagement/"
+            ):
                 raise ArmError(401, "AuthenticationFailed", "Authentication failed: no bearer token.")
             fault = self.faults.arm_fault(req.method, label)
             if fault:
@@ -105,7 +113,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "amlops-local"
     timeout = 300
-    server: "LocalServer"
+    server: LocalServer
 
     def __init__(self, *args: Any, tunnel_host: str | None = None, **kwargs: Any) -> None:
         self.tunnel_host = tunnel_host
@@ -216,8 +224,14 @@ def serve(state_dir: Path, port: int, provisioning_delay: float = 0.0) -> None:
     restoring: list[threading.Thread] = []
 
     def health() -> dict[str, Any]:
-        return {"status": "ok", "pid": os.getpid(), "port": httpd.port, "state_dir": str(state_dir),
-                "restoring": sum(t.is_alive() for t in restoring), "provisioning_delay_s": provisioning_delay}
+        return {
+            "status": "ok",
+            "pid": os.getpid(),
+            "port": httpd.port,
+            "state_dir": str(state_dir),
+            "restoring": sum(t.is_alive() for t in restoring),
+            "provisioning_delay_s": provisioning_delay,
+        }
 
     httpd.app = App(plane, router, Admin(plane, requests, metrics, faults, health), blobs, requests, faults)
 
@@ -298,15 +312,25 @@ def start(
         return conn
     if not port and (state_dir / CONNECTION_FILE).exists():
         port = Connection.load(state_dir).port
-    cmd = [sys.executable, "-m", "amlops.local.server", "--state-dir", str(state_dir), "--port", str(port),
-           "--provisioning-delay", str(provisioning_delay)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "amlops.local.server",
+        "--state-dir",
+        str(state_dir),
+        "--port",
+        str(port),
+        "--provisioning-delay",
+        str(provisioning_delay),
+    ]
     env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARS}
     if env_cache:
         env["AMLOPS_ENV_CACHE"] = str(env_cache)
     (state_dir / CONNECTION_FILE).unlink(missing_ok=True)
     with (state_dir / "server.log").open("ab") as log:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True, cwd=state_dir)
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=state_dir
+        )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

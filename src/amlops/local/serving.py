@@ -15,6 +15,7 @@ Environments are cached by a hash of (Python version, sorted requirements) under
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import hashlib
@@ -230,9 +231,7 @@ class Supervisor:
         if spec.model_path is not None:
             _place_model(spec.model_path, model_dir / spec.model_path.name)
         (ddir / "gunicorn.conf.py").write_text(files("amlops.local").joinpath("gunicorn_conf.py.txt").read_text())
-        child_env = {
-            k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
-        }
+        child_env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")}
         child_env.update(spec.environment_variables)
         child_env.update(
             {
@@ -369,18 +368,12 @@ def _is_ours(pid: int, state_dir: Path) -> bool:
 
 def _kill_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
     """SIGTERM our child's process group, reap the child, SIGKILL whatever the group still holds."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 
@@ -397,10 +390,8 @@ def _kill_pgid(pgid: int, grace: float = 5.0) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.05)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _free_port() -> int:

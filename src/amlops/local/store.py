@@ -69,9 +69,7 @@ class Store:
         """Delete a resource and everything below it."""
         key = key_of(resource_id)
         with self._lock:
-            self._db.execute(
-                "DELETE FROM resources WHERE key=? OR substr(key, 1, ?)=?", (key, len(key) + 1, key + "/")
-            )
+            self._db.execute("DELETE FROM resources WHERE key=? OR substr(key, 1, ?)=?", (key, len(key) + 1, key + "/"))
 
     def children(self, collection_id: str, kind: str) -> list[Doc]:
         """The members of one kind of a collection (e.g. `{endpoint id}/deployments`), oldest first."""

@@ -34,7 +34,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def json(cls, status: int, doc: Any, headers: dict[str, str] | None = None) -> "Response":
+    def json(cls, status: int, doc: Any, headers: dict[str, str] | None = None) -> Response:
         return cls(status, json.dumps(doc).encode(), {"Content-Type": "application/json", **(headers or {})})
 
 
@@ -75,8 +75,9 @@ def route(method: str, template: str, handler: Handler, mutating: bool | None = 
         for part in re.split(r"(\{[a-z_]+\})", template)
         if part
     )
-    return Route(method, template, handler, method != "GET" if mutating is None else mutating,
-                 re.compile(f"^{regex}/?$", re.IGNORECASE))
+    return Route(
+        method, template, handler, method != "GET" if mutating is None else mutating, re.compile(f"^{regex}/?$", re.IGNORECASE)
+    )
 
 
 def match(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]] | None:

@@ -143,15 +143,19 @@ def mirror_traffic(_: Repository, environments: list[EnvironmentFile]) -> Iterat
             if not isinstance(choice, EndpointChoice):
                 continue
             live = {d for d, share in env.environment.traffic(name).items() if share > 0}
-            for deployment, share in choice.mirror_traffic.items():
+            for deployment, _share in choice.mirror_traffic.items():
                 field = ("endpoints", name, "mirror_traffic", deployment)
                 if deployment not in choice.deployments:
                     yield env.document.problem(field, f"names {deployment!r}, which is not a declared deployment")
                 elif deployment in live:
-                    yield env.document.problem(field, f"{deployment!r} takes live traffic; mirror only to a deployment that does not")
+                    yield env.document.problem(
+                        field, f"{deployment!r} takes live traffic; mirror only to a deployment that does not"
+                    )
             total = sum(choice.mirror_traffic.values())
             if total > MAX_MIRROR:
-                yield env.document.problem(("endpoints", name, "mirror_traffic"), f"mirrors {total} %; Azure allows at most {MAX_MIRROR} %")
+                yield env.document.problem(
+                    ("endpoints", name, "mirror_traffic"), f"mirrors {total} %; Azure allows at most {MAX_MIRROR} %"
+                )
 
 
 def vm_sizes(repo: Repository, environments: list[EnvironmentFile]) -> Iterator[Problem]:

@@ -16,9 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", min_length=2, max_length=24)]
-Uuid = Annotated[
-    str, StringConstraints(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-]
+Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
 Percent = Annotated[int, Field(ge=0, le=100)]
 
 #: Deployment names in Azure carry a suffix of this many characters (`-` and a spec hash).
@@ -31,7 +29,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Target(str, Enum):
+class Platform(str, Enum):
     azure = "azure"
     local = "local"
 
@@ -41,9 +39,7 @@ class AzureLocation(Strict):
 
     subscription_id: Uuid
     tenant_id: Uuid
-    location: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+$")] = Field(
-        description="Azure region, e.g. westeurope"
-    )
+    location: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+$")] = Field(description="Azure region, e.g. westeurope")
     resource_group: Annotated[str, StringConstraints(pattern=r"^[-\w._()]{1,89}[-\w_()]$")]
     workspace: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$")]
 
@@ -92,9 +88,7 @@ class Cluster(Strict):
     vm_size: str
     min_nodes: Annotated[int, Field(ge=0)] = 0
     max_nodes: Annotated[int, Field(ge=1, le=1000)]
-    idle_seconds: Annotated[int, Field(ge=60, le=86400)] = Field(
-        900, description="idle time before a node is released"
-    )
+    idle_seconds: Annotated[int, Field(ge=60, le=86400)] = Field(900, description="idle time before a node is released")
     low_priority: bool = Field(False, description="use low-priority (spot) nodes")
 
     @model_validator(mode="after")
@@ -214,7 +208,7 @@ class Environment(Strict):
     """`environments/<name>.yaml`."""
 
     name: Name
-    target: Target
+    platform: Platform = Field(description="where the workspace runs: azure, or the local control plane")
     azure: AzureLocation | None = None
     infrastructure: Infrastructure | None = None
     strategy: Strategy = Strategy()
@@ -222,10 +216,10 @@ class Environment(Strict):
 
     @model_validator(mode="after")
     def _azure_needs_location(self) -> Environment:
-        if self.target is Target.azure and (self.azure is None or self.infrastructure is None):
-            raise ValueError("target: azure needs the azure and infrastructure sections")
-        if self.target is Target.local and self.azure is not None:
-            raise ValueError("target: local has no azure section: the local control plane decides")
+        if self.platform is Platform.azure and (self.azure is None or self.infrastructure is None):
+            raise ValueError("platform: azure needs the azure and infrastructure sections")
+        if self.platform is Platform.local and self.azure is not None:
+            raise ValueError("platform: local has no azure section: the local control plane decides")
         return self
 
     def traffic(self, endpoint: str) -> dict[str, int]:

@@ -52,7 +52,9 @@ def load_repository(root: Path) -> tuple[Repository, list[Problem]]:
         loaded, found = _environment_file(path, root)
         problems += found
         if loaded:
-            problems += _add_once(environments, loaded.environment.name, loaded, "name", f"environment {loaded.environment.name!r}")
+            problems += _add_once(
+                environments, loaded.environment.name, loaded, "name", f"environment {loaded.environment.name!r}"
+            )
     models: dict[tuple[str, str], ModelFile] = {}
     for path in sorted(p for folder in _folders(root / "models") for p in _yaml_files(folder)):
         model, found = _model_file(path, root)
@@ -130,7 +132,9 @@ def _deployment_file(path: Path, root: Path, endpoint: str) -> tuple[DeploymentF
         return None, problems
     declared = document.data.get("endpoint_name") if isinstance(document.data, dict) else None
     if declared is not None and declared != endpoint:
-        return None, [document.problem(("endpoint_name",), f"is {declared!r} but the file sits in endpoint {endpoint!r}'s folder")]
+        return None, [
+            document.problem(("endpoint_name",), f"is {declared!r} but the file sits in endpoint {endpoint!r}'s folder")
+        ]
     # As the CLI's --endpoint-name does: the folder supplies the endpoint a deployment belongs to.
     override = [] if declared else [{"endpoint_name": endpoint}]
     deployment, problems = _azure_load(document, path, load_online_deployment, params_override=override)
@@ -280,6 +284,8 @@ def validate_repository(root: Path, environment: str | None = None) -> tuple[Rep
     if environment is not None:
         if environment not in repo.environments:
             known = ", ".join(sorted(repo.environments)) or "none"
-            return repo, problems + [Problem(f"environments/{environment}.yaml", 1, 1, "", f"no such environment (known: {known})")]
+            return repo, problems + [
+                Problem(f"environments/{environment}.yaml", 1, 1, "", f"no such environment (known: {known})")
+            ]
         scope = [repo.environments[environment]]
     return repo, sorted(set(problems + check(repo, scope)))

@@ -99,7 +99,10 @@ def parse_yaml(text: str, shown_as: str) -> tuple[Document | None, list[Problem]
         line = text.count("\n", 0, template.start()) + 1
         return None, [
             Problem(
-                shown_as, line, template.start() - text.rfind("\n", 0, template.start()), "",
+                shown_as,
+                line,
+                template.start() - text.rfind("\n", 0, template.start()),
+                "",
                 f"template placeholder {template.group(0)!r}: fill it in before amlops reads the file",
             )
         ]
@@ -131,9 +134,7 @@ def _tab_problems(text: str, shown_as: str) -> list[Problem]:
     for number, line in enumerate(text.splitlines(), start=1):
         indent = len(line) - len(line.lstrip(" \t"))
         if "\t" in line[:indent]:
-            problems.append(
-                Problem(shown_as, number, line.index("\t") + 1, "", "tab in indentation: YAML indents with spaces")
-            )
+            problems.append(Problem(shown_as, number, line.index("\t") + 1, "", "tab in indentation: YAML indents with spaces"))
     return problems
 
 
@@ -172,7 +173,10 @@ def _event_problems(yaml: YAML, text: str, shown_as: str) -> list[Problem]:
             mark = event.start_mark
             problems.append(
                 Problem(
-                    shown_as, mark.line + 1, mark.column + 1, "",
+                    shown_as,
+                    mark.line + 1,
+                    mark.column + 1,
+                    "",
                     f"aliases expand past {MAX_EXPANDED_NODES} nodes (an alias bomb?): refused",
                 )
             )

@@ -30,8 +30,42 @@ SPEC_KEYS = (
     "scale_settings",
     "data_collector",
 )
-_ADJECTIVES = "amber brisk calm deft eager fair gentle hardy keen lucid merry noble plucky quiet rapid sunny".split()
-_NOUNS = "badger cedar dolphin falcon gecko heron ibis jaguar kestrel lynx marten otter puffin raven swift wren".split()
+_ADJECTIVES = [
+    "amber",
+    "brisk",
+    "calm",
+    "deft",
+    "eager",
+    "fair",
+    "gentle",
+    "hardy",
+    "keen",
+    "lucid",
+    "merry",
+    "noble",
+    "plucky",
+    "quiet",
+    "rapid",
+    "sunny",
+]
+_NOUNS = [
+    "badger",
+    "cedar",
+    "dolphin",
+    "falcon",
+    "gecko",
+    "heron",
+    "ibis",
+    "jaguar",
+    "kestrel",
+    "lynx",
+    "marten",
+    "otter",
+    "puffin",
+    "raven",
+    "swift",
+    "wren",
+]
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,7 @@ def uncommitted(root: Path, paths: list[str]) -> list[str]:
 
 
 def branch_exists(root: Path, branch: str) -> bool:
-    return subprocess.run(
-        ["git", "show-ref", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=root
-    ).returncode == 0
+    return subprocess.run(["git", "show-ref", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=root).returncode == 0
 
 
 def commit_on_branch(root: Path, branch: str, files: dict[str, str], message: str) -> str:

@@ -17,7 +17,10 @@ from amlops.rollout.status import LiveRelease
 def evidence_from(live: LiveRelease, release: Release) -> dict[str, LiveEvidence]:
     evidence = {
         s.name: LiveEvidence(
-            s.name, s.release, s.healthy, s.since,
+            s.name,
+            s.release,
+            s.healthy,
+            s.since,
             f"provisioning {s.provisioning_state}; traffic "
             + (", ".join(f"{d.name}={d.traffic}%" for d in s.deployments if d.traffic) or "none"),
         )

@@ -98,10 +98,10 @@ def plan_promotion(
             raise Refusal(f"no environment {name!r} (known: {', '.join(sorted(repo.environments))})")
     if source not in path or target not in path or path.index(target) != path.index(source) + 1:
         raise Refusal(f"{source} -> {target} is not a step of the promotion path {' -> '.join(path)}")
-    kinds = (repo.environments[source].environment.target, repo.environments[target].environment.target)
+    kinds = (repo.environments[source].environment.platform, repo.environments[target].environment.platform)
     if kinds[0] is not kinds[1]:
         raise Refusal(
-            f"{source} targets {kinds[0].value} and {target} targets {kinds[1].value}: "
+            f"{source} runs on {kinds[0].value} and {target} on {kinds[1].value}: "
             "a release moves only between environments of one kind, through the registry they share"
         )
     registry = registry_name(repo.environments[target].environment)

@@ -41,14 +41,19 @@ class SdkRegistry:
             return False
         source = _get(self.workspace, model)
         if source is None:
-            raise Refusal(f"model {model.name}:{model.version} is neither in the source workspace nor in registry {model.registry}")
+            raise Refusal(
+                f"model {model.name}:{model.version} is neither in the source workspace nor in registry {model.registry}"
+            )
         _same_bytes(model, source.tags, "the source workspace")
         return True
 
     def share(self, model: ModelShare) -> None:
         self.workspace.models.share(
-            model.name, model.version, registry_name=model.registry,
-            share_with_name=model.name, share_with_version=model.version,
+            model.name,
+            model.version,
+            registry_name=model.registry,
+            share_with_name=model.name,
+            share_with_version=model.version,
         )
 
 
@@ -71,7 +76,11 @@ def _same_bytes(model: ModelShare, tags: dict[str, str] | None, where: str) -> N
 def sdk_registry(workspace: MLClient, registry: str) -> SdkRegistry:
     """The registry beside a workspace client, reached with the same credential and cloud (Azure or local)."""
     client = MLClient(
-        workspace._credential, workspace.subscription_id, registry_name=registry, cloud=workspace._cloud,
-        enable_telemetry=False, show_progress=False,
+        workspace._credential,
+        workspace.subscription_id,
+        registry_name=registry,
+        cloud=workspace._cloud,
+        enable_telemetry=False,
+        show_progress=False,
     )
     return SdkRegistry(workspace, client)

@@ -84,8 +84,11 @@ def promotion_description(outcome: Outcome) -> str:
     ]
     for v in p.verified:
         e = v.evidence
-        lines.append(f"| {e.endpoint} | `{e.release_id}` since {e.since:%Y-%m-%d %H:%M} UTC | {e.detail} | {v.soaked_minutes} of {v.required_minutes} min |"
-                     if e.since else f"| {e.endpoint} | `{e.release_id}` | {e.detail} | {v.soaked_minutes} of {v.required_minutes} min |")
+        lines.append(
+            f"| {e.endpoint} | `{e.release_id}` since {e.since:%Y-%m-%d %H:%M} UTC | {e.detail} | {v.soaked_minutes} of {v.required_minutes} min |"
+            if e.since
+            else f"| {e.endpoint} | `{e.release_id}` | {e.detail} | {v.soaked_minutes} of {v.required_minutes} min |"
+        )
     lines += ["", "| model | sha256 | registry reference |", "|---|---|---|"]
     shared = set(outcome.shared)
     for m in p.models:

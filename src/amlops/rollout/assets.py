@@ -44,7 +44,9 @@ def deployment(repo: Repository, release: Release, d: DeploymentRelease, lineage
     return spec
 
 
-def endpoint(repo: Repository, name: str, tags: dict[str, str], traffic: dict[str, int], mirror: dict[str, int]) -> ManagedOnlineEndpoint:
+def endpoint(
+    repo: Repository, name: str, tags: dict[str, str], traffic: dict[str, int], mirror: dict[str, int]
+) -> ManagedOnlineEndpoint:
     """The endpoint file's endpoint with amlops's tags and the given traffic: what every write PUTs."""
     spec = repo.endpoints[name].endpoint
     assert spec is not None

@@ -21,10 +21,10 @@ from azure.core.exceptions import ResourceNotFoundError
 from amlops.manifests.repository import Repository
 from amlops.release.bundle import DeploymentRelease, Release
 from amlops.rollout import assets, record
+from amlops.rollout.lineage import Lineage
 from amlops.rollout.live import TERMINAL, LiveEndpoint
 from amlops.rollout.load import SyntheticLoad
 from amlops.rollout.lock import EndpointBusy, is_stale, new_holder
-from amlops.rollout.lineage import Lineage
 from amlops.rollout.metrics import MetricsSource
 from amlops.rollout.plan import Change, EndpointPlan, plan_endpoint
 from amlops.rollout.record import Lock, Measurement, Previous, RolloutRecord, Status, StepMeasurement
@@ -41,7 +41,7 @@ class Settings:
     lock_ttl: int = 600  # a lock not renewed for this long expires
     lock_wait: float = 0  # how long to wait for another apply's lock before refusing
     lock_settle: float = 0.5  # between writing the lock and re-reading it
-    synthetic_load: bool = False  # target: local: send the sample request during each step
+    synthetic_load: bool = False  # platform: local: send the sample request during each step
     gates: bool = True  # False for a rollback: the previous release already proved itself
 
 
@@ -132,26 +132,42 @@ class EndpointRollout:
         return Outcome(self.name, plan.release_id, measured, live.scoring_uri)
 
     def _step(
-        self, plan: EndpointPlan, base: dict[str, int], base_mirror: dict[str, int], steps: list[StepTraffic], index: int, measured: list[StepMeasurement]
+        self,
+        plan: EndpointPlan,
+        base: dict[str, int],
+        base_mirror: dict[str, int],
+        steps: list[StepTraffic],
+        index: int,
+        measured: list[StepMeasurement],
     ) -> None:
         step = steps[index]
         self._require_succeeded(set(step.traffic) | set(step.mirror))
         since = int(time.time())
         rollout = RolloutRecord(plan.release_id, plan.live_release, base, index, since)
-        self._put(traffic=step.traffic, mirror=step.mirror, **{record.ROLLOUT: rollout.encode(), record.MEASURED: record.encode_measured(measured)})
+        self._put(
+            traffic=step.traffic,
+            mirror=step.mirror,
+            **{record.ROLLOUT: rollout.encode(), record.MEASURED: record.encode_measured(measured)},
+        )
         self._say(f"step {index + 1}/{len(steps)}: {step.describe()}")
         if not step.judged or not self.ctx.settings.gates:
             return
         decision, measurement = self._gate(step, since, last=index == len(steps) - 1)
         measured.append(StepMeasurement(index, measurement, decision.action is not Action.abort))
         if decision.action is Action.abort:
-            self._undo(plan, base, base_mirror, measured, f"gate failed at step {index + 1} ({step.describe()}): {decision.judgement.reason}")
+            self._undo(
+                plan,
+                base,
+                base_mirror,
+                measured,
+                f"gate failed at step {index + 1} ({step.describe()}): {decision.judgement.reason}",
+            )
         self._say(f"gate passed: {decision.judgement.reason}")
 
     def _gate(self, step: StepTraffic, since: float, last: bool) -> tuple[Decision, Measurement]:
         settings, strategy = self.ctx.settings, self.ctx.release.endpoints[self.name].strategy
         if settings.synthetic_load:
-            self._say("sending the sample request as synthetic load (target: local has no production traffic)")
+            self._say("sending the sample request as synthetic load (platform: local has no production traffic)")
         with self._synthetic_load() if settings.synthetic_load else nullcontext():
             while True:
                 time.sleep(settings.poll_seconds)
@@ -161,7 +177,14 @@ class EndpointRollout:
                     return decision, measurement
                 self._renew()
 
-    def _provision(self, name: str, by_azure: dict[str, DeploymentRelease], base: dict[str, int], measured: list[StepMeasurement], recreate: bool) -> None:
+    def _provision(
+        self,
+        name: str,
+        by_azure: dict[str, DeploymentRelease],
+        base: dict[str, int],
+        measured: list[StepMeasurement],
+        recreate: bool,
+    ) -> None:
         """Create a new deployment, or wait for one being created, or recreate one that failed."""
         client = self.ctx.client
         if recreate:
@@ -189,7 +212,11 @@ class EndpointRollout:
         if plan.rollout:
             base = plan.resume.base if plan.resume else plan.traffic[0]
             final = RolloutRecord(plan.release_id, plan.live_release, base, -1, int(time.time()), self.status)
-            tags |= {record.ROLLOUT: final.encode(), record.MEASURED: record.encode_measured(measured), record.REASON: record.fit(self.reason)}
+            tags |= {
+                record.ROLLOUT: final.encode(),
+                record.MEASURED: record.encode_measured(measured),
+                record.REASON: record.fit(self.reason),
+            }
         if plan.live_release != plan.release_id:
             tags[record.SINCE] = str(int(time.time()))
             if plan.live_release:
@@ -198,12 +225,22 @@ class EndpointRollout:
         self._put(traffic=plan.traffic[1], mirror=plan.mirror[1], lock=False, **tags)
         self._say(f"{self.status.value.replace('_', ' ')}: release {plan.release_id} serves {_split(plan.traffic[1])}")
 
-    def _undo(self, plan: EndpointPlan, base: dict[str, int], mirror: dict[str, int], measured: list[StepMeasurement], reason: str) -> None:
+    def _undo(
+        self, plan: EndpointPlan, base: dict[str, int], mirror: dict[str, int], measured: list[StepMeasurement], reason: str
+    ) -> None:
         """Traffic back to where it was, the new deployments deleted, the reason recorded; raises."""
         self._say(f"aborting: {reason}")
         self._require_succeeded(set(base))
         aborted = RolloutRecord(plan.release_id, plan.live_release, base, -1, int(time.time()), Status.aborted)
-        self._put(traffic=base, mirror=mirror, **{record.ROLLOUT: aborted.encode(), record.MEASURED: record.encode_measured(measured), record.REASON: record.fit(reason)})
+        self._put(
+            traffic=base,
+            mirror=mirror,
+            **{
+                record.ROLLOUT: aborted.encode(),
+                record.MEASURED: record.encode_measured(measured),
+                record.REASON: record.fit(reason),
+            },
+        )
         for name in plan.new:
             if name in self._deployments():
                 self._say(f"deleting deployment {name}")
@@ -215,7 +252,14 @@ class EndpointRollout:
         self._say(reason)
         if name in self._deployments():
             self.ctx.client.online_deployments.begin_delete(name=name, endpoint_name=self.name).result()
-        aborted = RolloutRecord(self.ctx.release.endpoint(self.name).id, self.tags.get(record.ENDPOINT_RELEASE), base, -1, int(time.time()), Status.aborted)
+        aborted = RolloutRecord(
+            self.ctx.release.endpoint(self.name).id,
+            self.tags.get(record.ENDPOINT_RELEASE),
+            base,
+            -1,
+            int(time.time()),
+            Status.aborted,
+        )
         self._put(**{record.ROLLOUT: aborted.encode(), record.REASON: record.fit(reason)})
         raise RolloutFailed(self.name, reason, measured)
 
@@ -255,7 +299,9 @@ class EndpointRollout:
         if time.time() - self.renewed > self.ctx.settings.lock_ttl / 3:
             self._put()
 
-    def _put(self, traffic: dict[str, int] | None = None, mirror: dict[str, int] | None = None, lock: bool = True, **tags: str) -> None:
+    def _put(
+        self, traffic: dict[str, int] | None = None, mirror: dict[str, int] | None = None, lock: bool = True, **tags: str
+    ) -> None:
         """One write of the endpoint: traffic, mirror and every tag (the record and the lock) together.
 
         A tag given an empty value is removed.
@@ -348,5 +394,3 @@ def _split(split: dict[str, int]) -> str:
 def _first_line(exc: BaseException) -> str:
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     return text.strip().splitlines()[0]
-
-

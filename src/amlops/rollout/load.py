@@ -1,6 +1,6 @@
 """Synthetic load: the endpoint's sample request, sent through its traffic split while a step runs.
 
-The local control plane has no production traffic, so for `target: local` the apply itself supplies
+The local control plane has no production traffic, so for `platform: local` the apply itself supplies
 the requests its gates judge. The benchmark uses the same load to count requests failed during a
 rollout.
 """

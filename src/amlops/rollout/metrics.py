@@ -7,7 +7,7 @@ errors (5xx, and 408 for a model past its timeout) and 95th-percentile latency.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import requests
@@ -56,7 +56,9 @@ def parse_local(summary: dict[str, Any], deployments: Sequence[str]) -> Measurem
     parts = []
     for name in deployments:
         item = found.get(name.lower()) or {}
-        parts.append(Measurement(int(item.get("requests", 0)), int(item.get("errors", 0)), (item.get("latency_ms") or {}).get("p95")))
+        parts.append(
+            Measurement(int(item.get("requests", 0)), int(item.get("errors", 0)), (item.get("latency_ms") or {}).get("p95"))
+        )
     return combine(parts)
 
 
@@ -74,17 +76,21 @@ class AzureMonitorMetrics:
         token = self.credential.get_token(f"{self.management_url}/.default").token
         parts = []
         for deployment in deployments:
-            url, params = metrics_query(self.management_url, self.endpoint_resource_id.format(endpoint=endpoint), deployment, since)
+            url, params = metrics_query(
+                self.management_url, self.endpoint_resource_id.format(endpoint=endpoint), deployment, since
+            )
             response = requests.get(url, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=60)
             response.raise_for_status()
             parts.append(parse_monitor(response.json()))
         return combine(parts)
 
 
-def metrics_query(management_url: str, endpoint_id: str, deployment: str, since: float, until: float | None = None) -> tuple[str, dict[str, str]]:
+def metrics_query(
+    management_url: str, endpoint_id: str, deployment: str, since: float, until: float | None = None
+) -> tuple[str, dict[str, str]]:
     """The Azure Monitor metrics request for one deployment: requests by status class, and p95 latency."""
     start = _iso(since)
-    end = _iso(until) if until is not None else _iso(datetime.now(timezone.utc).timestamp())
+    end = _iso(until) if until is not None else _iso(datetime.now(UTC).timestamp())
     return (
         f"{management_url.rstrip('/')}{endpoint_id}/providers/Microsoft.Insights/metrics",
         {
@@ -105,7 +111,9 @@ def parse_monitor(body: dict[str, Any]) -> Measurement:
     for metric in body.get("value", []):
         name = (metric.get("name") or {}).get("value", "")
         for series in metric.get("timeseries", []):
-            labels = {(m.get("name") or {}).get("value", "").lower(): str(m.get("value", "")) for m in series.get("metadatavalues", [])}
+            labels = {
+                (m.get("name") or {}).get("value", "").lower(): str(m.get("value", "")) for m in series.get("metadatavalues", [])
+            }
             for point in series.get("data", []):
                 if name == REQUESTS_METRIC and point.get("total") is not None:
                     requests_total += point["total"]
@@ -116,4 +124,4 @@ def parse_monitor(body: dict[str, Any]) -> Measurement:
 
 
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -164,7 +164,9 @@ def plan_endpoint(release: Release, name: str, live: LiveEndpoint | None) -> End
         elif existing.provisioning_state in TERMINAL and not existing.succeeded:
             changes.append(DeploymentChange(Change.recreate, name, f"provisioning {existing.provisioning_state}"))
         elif not existing.succeeded:
-            changes.append(DeploymentChange(Change.add, name, f"provisioning ({existing.provisioning_state}): apply waits for it"))
+            changes.append(
+                DeploymentChange(Change.add, name, f"provisioning ({existing.provisioning_state}): apply waits for it")
+            )
         elif existing.instance_count != d.instance_count:
             changes.append(DeploymentChange(Change.scale, name, f"instances {existing.instance_count} -> {d.instance_count}"))
     for name in sorted(set(live.deployments) - set(wanted)):

@@ -144,5 +144,3 @@ def _fit(text: str) -> str:
 
 def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
-
-

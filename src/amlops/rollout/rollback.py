@@ -46,7 +46,9 @@ def rollback(session: Session, endpoint: str, events: Events) -> ApplyResult:
         if endpoint not in release.endpoints or release.endpoint(endpoint).id != previous.release:
             raise ValueError(f"commit {commit[:12]} does not build release {previous.release} of {endpoint}")
         release = _one_step(release, endpoint)
-        events(endpoint, f"rolling back from {live.tags.get(record.ENDPOINT_RELEASE)} to {previous.release} (commit {commit[:12]})")
+        events(
+            endpoint, f"rolling back from {live.tags.get(record.ENDPOINT_RELEASE)} to {previous.release} (commit {commit[:12]})"
+        )
         lineage = Lineage(environment, release.id, previous.commit)
         ctx = dataclasses.replace(session, repo=repo, release=release).context(events, Settings(gates=False), lineage)
         for pin in plan(release, observe(client, release)).models:
@@ -71,7 +73,9 @@ def _one_step(release: Release, endpoint: str) -> Release:
 
 def _checkout(root: Path, commit: str, into: Path) -> Path:
     """The repository's files at `commit`, without touching the work tree (needs the commit fetched)."""
-    top = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel", "--show-prefix"], capture_output=True, text=True)
+    top = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--show-toplevel", "--show-prefix"], capture_output=True, text=True
+    )
     archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", commit], capture_output=True)
     if top.returncode or archive.returncode:
         raise ValueError(

@@ -7,7 +7,7 @@ come from the tags amlops wrote into the workspace (see `record`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from amlops.release.bundle import release_id
 from amlops.rollout import record
@@ -74,7 +74,7 @@ def endpoint_status(live: LiveEndpoint) -> EndpointStatus:
         live.name,
         tags.get(record.ENDPOINT_RELEASE),
         tags.get(record.RELEASE),
-        datetime.fromtimestamp(int(since), timezone.utc) if since and since.isdigit() else None,
+        datetime.fromtimestamp(int(since), UTC) if since and since.isdigit() else None,
         tags.get(record.COMMIT),
         Previous.decode(tags.get(record.PREVIOUS)),
         deployments,

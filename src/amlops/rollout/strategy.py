@@ -114,7 +114,9 @@ def decide(gate: Gate, step: Step, last: bool, elapsed: float, measured: Measure
             return Decision(Action.abort, Judgement(Verdict.failed, f"inconclusive after {elapsed:.0f} s: {judgement.reason}"))
         return Decision(Action.wait, judgement)
     if elapsed < step.pause_seconds:
-        return Decision(Action.wait, Judgement(Verdict.pending, f"pausing {step.pause_seconds - elapsed:.0f} s more; {judgement.reason}"))
+        return Decision(
+            Action.wait, Judgement(Verdict.pending, f"pausing {step.pause_seconds - elapsed:.0f} s more; {judgement.reason}")
+        )
     return Decision(Action.finish if last else Action.advance, judgement)
 
 

@@ -2,7 +2,7 @@
 
 Against Azure, :func:`amlops.auth.azure_credential`: in a GitHub Actions job, the job's OIDC token,
 asked for again whenever the Azure token nears expiry (a long GPU rollout outlives the first one);
-elsewhere `DefaultAzureCredential` (a developer's `az login`, managed identities). A `target: local` environment uses
+elsewhere `DefaultAzureCredential` (a developer's `az login`, managed identities). A `platform: local` environment uses
 the local control plane, started on demand, whose state directory is `$AMLOPS_LOCAL_STATE_DIR` when set.
 Each local environment is its own workspace there, named after the environment (the control plane
 creates a workspace on first reference), so `dev` and `staging` on one machine are as separate as in
@@ -17,7 +17,7 @@ from typing import Any
 
 from azure.ai.ml import MLClient
 
-from amlops.manifests.environment import Environment, Target
+from amlops.manifests.environment import Environment, Platform
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,13 @@ class Workspace:
 
 
 def open_workspace(environment: Environment, state_dir: Path | None = None) -> Workspace:
-    """The workspace of `environment`: for `target: local`, starting the control plane if it is down."""
-    if environment.target is Target.local:
+    """The workspace of `environment`: for `platform: local`, starting the control plane if it is down."""
+    if environment.platform is Platform.local:
         return _local(environment, state_dir)
     from amlops.auth import azure_credential
 
     azure = environment.azure
-    assert azure is not None  # the schema requires it for target: azure
+    assert azure is not None  # the schema requires it for platform: azure
     credential = azure_credential()
     client = MLClient(credential, azure.subscription_id, azure.resource_group, azure.workspace)
     return Workspace(environment, client, local=False, credential=credential)
@@ -73,7 +73,7 @@ def registry_name(environment: Environment) -> str:
     """
     if environment.infrastructure is not None:
         return environment.infrastructure.registry
-    assert environment.target is Target.local  # the schema requires infrastructure for target: azure
+    assert environment.platform is Platform.local  # the schema requires infrastructure for platform: azure
     from amlops.local.connection import DEFAULT_REGISTRY
 
     return DEFAULT_REGISTRY

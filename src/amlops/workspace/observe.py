@@ -82,4 +82,3 @@ def _deployment(d: OnlineDeployment) -> LiveDeployment:
         provisioning_state=state(d.provisioning_state),
         tags=dict(d.tags or {}),
     )
-

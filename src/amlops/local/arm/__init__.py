@@ -101,8 +101,7 @@ class ControlPlane(Deployments, Serverless):
                     route("GET", base + "/{name}/versions/{version}", self.get_version),
                     route("PUT", base + "/{name}/versions/{version}", self.put_version),
                     route("DELETE", base + "/{name}/versions/{version}", self.delete_version),
-                    route("POST", base + "/{name}/versions/{version}/startPendingUpload", self.pending_upload,
-                          mutating=False),
+                    route("POST", base + "/{name}/versions/{version}/startPendingUpload", self.pending_upload, mutating=False),
                 ]
         return r
 

@@ -125,8 +125,14 @@ class Assets(Workspaces, Registries):
             "id": public_id(cid),
             "name": name,
             "type": f"{PROVIDER}/{cid.split('/')[-4]}/{assets}",
-            "properties": {"description": None, "tags": {}, "properties": {}, "isArchived": False,
-                           "latestVersion": None, "nextVersion": "1"},
+            "properties": {
+                "description": None,
+                "tags": {},
+                "properties": {},
+                "isArchived": False,
+                "latestVersion": None,
+                "nextVersion": "1",
+            },
             "systemData": system_data(),
         }
 
@@ -170,9 +176,16 @@ class Assets(Workspaces, Registries):
         uri = req.json().get("blobUri") or ""
         ref = self._blob_reference(scope, "data")["blobReferenceForConsumption"]
         sas = ref["credential"]["sasUri"].split("?", 1)[1]
-        return Response.json(200, {"blobReferenceForConsumption": {**ref, "blobUri": uri,
-                                                                    "credential": {"credentialType": "SAS",
-                                                                                   "sasUri": f"{uri}?{sas}"}}})
+        return Response.json(
+            200,
+            {
+                "blobReferenceForConsumption": {
+                    **ref,
+                    "blobUri": uri,
+                    "credential": {"credentialType": "SAS", "sasUri": f"{uri}?{sas}"},
+                }
+            },
+        )
 
     def registry_import(self, req: Request, **p: str) -> Response:
         """Copy a workspace model version into the registry (what `models.share` asks for), bytes included."""
@@ -213,7 +226,7 @@ class Assets(Workspaces, Registries):
                 raise not_found("registry", m.group(1))
             ref = f"{reg['id']}/{m.group(2)}/{m.group(3)}/versions/{m.group(4)}"
         elif ref.startswith("azureml:") and not ref.startswith("azureml://"):
-            name, _, version = ref[len("azureml:"):].partition(":")
+            name, _, version = ref[len("azureml:") :].partition(":")
             ref = f"{workspace_prefix(context_id)}/{kind.split('-')[0]}/{name}/versions/{version}"
         return self._get(ref, kind, what)
 

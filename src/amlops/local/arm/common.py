@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from amlops.local.blobs import BlobStore
@@ -28,7 +28,7 @@ BUSY = ("Creating", "Updating", "Deleting")
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def system_data(previous: Doc | None = None) -> Doc:
@@ -55,15 +55,17 @@ def storage_account(scope_id: str) -> str:
 
 def public_id(resource_id: str) -> str:
     """Registry assets are known by `azureml://registries/<r>/...` ids, workspace ones by ARM ids."""
-    m = re.match(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+/registries/(.+)$", resource_id,
-                 re.IGNORECASE)
+    m = re.match(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+/registries/(.+)$", resource_id, re.IGNORECASE)
     return f"azureml://registries/{m.group(1)}" if m else resource_id
 
 
 def workspace_prefix(resource_id: str) -> str:
     """The workspace (or registry) id a child resource id lives under."""
-    m = re.match(r"^(/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+/(?:workspaces|registries)/[^/]+)",
-                 resource_id, re.IGNORECASE)
+    m = re.match(
+        r"^(/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+/(?:workspaces|registries)/[^/]+)",
+        resource_id,
+        re.IGNORECASE,
+    )
     if not m:
         raise ArmError(400, "BadArgument", f"'{resource_id}' is not a workspace resource id.")
     return m.group(1)

@@ -34,8 +34,11 @@ class Deployments(Endpoints, Assets):
         self._get(eid, "endpoint", "online endpoint")
         name = p["deployment"]
         if not RESOURCE_NAME.match(name):
-            raise ArmError(400, "BadArgument", f"Deployment name '{name}' is invalid: 3-32 characters, letters,"
-                                               " digits and '-', starting with a letter.")
+            raise ArmError(
+                400,
+                "BadArgument",
+                f"Deployment name '{name}' is invalid: 3-32 characters, letters, digits and '-', starting with a letter.",
+            )
         did = f"{eid}/deployments/{name}"
         body, existing, props = self._merge_put(req, did, "deployment", name)
         props.setdefault("endpointComputeType", "Managed")
@@ -43,8 +46,13 @@ class Deployments(Endpoints, Assets):
         props.setdefault("requestSettings", {"requestTimeout": "PT5S", "maxConcurrentRequestsPerInstance": 1})
         props.setdefault("appInsightsEnabled", False)
         props["provisioningState"] = "Updating" if existing else "Creating"
-        sku = {"name": "Default", "tier": "Standard", "capacity": 1, **((existing or {}).get("sku") or {}),
-               **(body.get("sku") or {})}
+        sku = {
+            "name": "Default",
+            "tier": "Standard",
+            "capacity": 1,
+            **((existing or {}).get("sku") or {}),
+            **(body.get("sku") or {}),
+        }
         self._resolve_model(props.get("model"), did)  # fail fast: 404 for a model that does not exist
         doc = self._put_doc(did, "onlineEndpoints/deployments", body, existing, sku=sku, properties=props)
         self.store.put(did, "deployment", doc)
@@ -56,12 +64,17 @@ class Deployments(Endpoints, Assets):
         did = f"{eid}/deployments/{p['deployment']}"
         doc = self._get(did, "deployment", "deployment")
         name = doc["name"]
-        live = {k.lower(): v for k, v in {**endpoint["properties"].get("traffic", {}),
-                                          **endpoint["properties"].get("mirrorTraffic", {})}.items()}
+        live = {
+            k.lower(): v
+            for k, v in {**endpoint["properties"].get("traffic", {}), **endpoint["properties"].get("mirrorTraffic", {})}.items()
+        }
         if live.get(name.lower()):
-            raise ArmError(400, "BadArgument",
-                           f"Deployment '{name}' receives {live[name.lower()]}% of traffic and cannot be deleted;"
-                           " set its traffic to 0 first.")
+            raise ArmError(
+                400,
+                "BadArgument",
+                f"Deployment '{name}' receives {live[name.lower()]}% of traffic and cannot be deleted;"
+                " set its traffic to 0 first.",
+            )
         doc["properties"]["provisioningState"] = "Deleting"
         self.store.put(did, "deployment", doc)
 
@@ -178,8 +191,11 @@ def _mlflow_config(model_path: Path) -> dict[str, Any]:
     conda = (pyfunc.get("env") or {}).get("conda") if isinstance(pyfunc.get("env"), dict) else pyfunc.get("env")
     config: dict[str, Any] = {"folder": model_path.name, "columns": columns, "conda_file": conda}
     if "sklearn" in flavors:
-        config.update(flavor="sklearn", pickled_model=flavors["sklearn"].get("pickled_model", "model.pkl"),
-                      serialization_format=flavors["sklearn"].get("serialization_format", "pickle"))
+        config.update(
+            flavor="sklearn",
+            pickled_model=flavors["sklearn"].get("pickled_model", "model.pkl"),
+            serialization_format=flavors["sklearn"].get("serialization_format", "pickle"),
+        )
     elif pyfunc:
         config.update(flavor="python_function")
     else:

@@ -52,8 +52,11 @@ class Endpoints(Workspaces, Operations):
             provisioningState="Updating" if existing else "Creating",
         )
         props.pop("keys", None)
-        identity = (body.get("identity") or (existing or {}).get("identity")
-                    or {"type": "SystemAssigned", "principalId": str(uuid.uuid4()), "tenantId": ZERO_GUID})
+        identity = (
+            body.get("identity")
+            or (existing or {}).get("identity")
+            or {"type": "SystemAssigned", "principalId": str(uuid.uuid4()), "tenantId": ZERO_GUID}
+        )
         doc = self._put_doc(eid, "onlineEndpoints", body, existing, identity=identity, properties=props)
         self.store.put(eid, "endpoint", doc)
         if existing is None:
@@ -69,20 +72,17 @@ class Endpoints(Workspaces, Operations):
         for label, weights in (("traffic", traffic), ("mirror traffic", mirror)):
             unknown = sorted(n for n in weights if n.lower() not in deployments)
             if unknown:
-                raise ArmError(400, "BadArgument",
-                               f"The {label} names deployments that do not exist: {', '.join(unknown)}.")
+                raise ArmError(400, "BadArgument", f"The {label} names deployments that do not exist: {', '.join(unknown)}.")
             bad = sorted(n for n, v in weights.items() if not 0 <= v <= 100)
             if bad:
                 raise ArmError(400, "BadArgument", f"The {label} of {', '.join(bad)} must be between 0 and 100.")
         if sum(traffic.values()) > 100:
-            raise ArmError(400, "BadArgument",
-                           f"Traffic values must sum to at most 100, got {sum(traffic.values())}.")
+            raise ArmError(400, "BadArgument", f"Traffic values must sum to at most 100, got {sum(traffic.values())}.")
         if sum(mirror.values()) > 50:
             raise ArmError(400, "BadArgument", "Mirror traffic cannot exceed 50% in total.")
         both = sorted(n for n, v in mirror.items() if v and traffic.get(n))
         if both:
-            raise ArmError(400, "BadArgument",
-                           f"Deployment(s) {', '.join(both)} cannot receive live and mirror traffic at once.")
+            raise ArmError(400, "BadArgument", f"Deployment(s) {', '.join(both)} cannot receive live and mirror traffic at once.")
 
     def delete_endpoint(self, req: Request, **p: str) -> Response:
         eid = self.endpoint_id(p)
@@ -131,8 +131,9 @@ class Endpoints(Workspaces, Operations):
         expiry = int(time.time()) + 3600
         claims = base64.urlsafe_b64encode(json.dumps({"e": key_of(eid), "exp": expiry}).encode()).decode()
         token = f"{claims}.{hmac.new(self._secret, claims.encode(), 'sha256').hexdigest()}"
-        return Response.json(200, {"accessToken": token, "tokenType": "Bearer", "expiryTimeUtc": expiry,
-                                   "refreshAfterTimeUtc": expiry - 600})
+        return Response.json(
+            200, {"accessToken": token, "tokenType": "Bearer", "expiryTimeUtc": expiry, "refreshAfterTimeUtc": expiry - 600}
+        )
 
     def token_valid(self, eid: str, token: str) -> bool:
         claims, _, sig = token.partition(".")

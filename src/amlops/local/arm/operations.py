@@ -18,14 +18,22 @@ from amlops.local.web import ArmError, Request, Response, not_found
 
 class Operations(PlaneBase):
     def _long_running(
-        self, req: Request, rid: str, kind: str, work: Callable[[], None], created: bool = False,
+        self,
+        req: Request,
+        rid: str,
+        kind: str,
+        work: Callable[[], None],
+        created: bool = False,
         deleting: bool = False,
     ) -> Response:
         op_id = uuid.uuid4().hex
         sub = rid.split("/")[2]
         op_path = f"/subscriptions/{sub}/providers/{PROVIDER}/locations/{LOCATION}/mfeOperationsStatus/{op_id}"
-        self.store.put(op_path, "operation", {"id": op_path, "name": op_id, "status": "InProgress",
-                                              "startTime": now_iso(), "resourceId": rid, "kind": kind})
+        self.store.put(
+            op_path,
+            "operation",
+            {"id": op_path, "name": op_id, "status": "InProgress", "startTime": now_iso(), "resourceId": rid, "kind": kind},
+        )
 
         def run() -> None:
             error: Doc | None = None
@@ -34,8 +42,7 @@ class Operations(PlaneBase):
                 if not deleting:
                     self._set_state(rid, kind, "Succeeded")
             except (ProvisionError, ArmError) as exc:
-                error = {"code": "DeploymentFailed" if kind == "deployment" else "OperationFailed",
-                         "message": str(exc)}
+                error = {"code": "DeploymentFailed" if kind == "deployment" else "OperationFailed", "message": str(exc)}
                 if not deleting:
                     self._set_state(rid, kind, "Failed", str(exc))
             except Exception as exc:  # keep the operation honest rather than hanging InProgress
@@ -74,8 +81,11 @@ class Operations(PlaneBase):
             raise not_found("operation", p["op"])
         if p["kind"].lower() == "mfeoperationresults":  # a Location poll: 202 until done, then 200
             return Response(202 if op["status"] == "InProgress" else 200, b"", {"Retry-After": "1"})
-        return Response.json(200, {k: v for k, v in op.items() if k not in ("resourceId", "kind")},
-                             {"Retry-After": "1"} if op["status"] == "InProgress" else {})
+        return Response.json(
+            200,
+            {k: v for k, v in op.items() if k not in ("resourceId", "kind")},
+            {"Retry-After": "1"} if op["status"] == "InProgress" else {},
+        )
 
     def _set_state(self, rid: str, kind: str, state: str, reason: str | None = None) -> None:
         with self.store.transaction():

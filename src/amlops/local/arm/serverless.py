@@ -12,8 +12,7 @@ from amlops.local.web import ArmError, Request, Response
 
 class Serverless(Endpoints):
     def list_serverless(self, req: Request, **p: str) -> Response:
-        return Response.json(200, {"value": self.store.children(self.workspace(p)["id"] + "/serverlessEndpoints",
-                                                                "serverless")})
+        return Response.json(200, {"value": self.store.children(self.workspace(p)["id"] + "/serverlessEndpoints", "serverless")})
 
     def get_serverless(self, req: Request, **p: str) -> Response:
         sid = f"{self.workspace(p)['id']}/serverlessEndpoints/{p['name']}"
@@ -35,13 +34,16 @@ class Serverless(Endpoints):
             authMode=props.get("authMode") or "Key",
             provisioningState="Succeeded",
             endpointState="Online",
-            inferenceEndpoint={"uri": f"{self.base_url}/serverless/{ws['properties']['workspaceId']}/{name}",
-                               "headers": {}},
+            inferenceEndpoint={"uri": f"{self.base_url}/serverless/{ws['properties']['workspaceId']}/{name}", "headers": {}},
         )
         doc = {
-            "id": sid, "name": name, "type": f"{PROVIDER}/workspaces/serverlessEndpoints",
-            "location": body.get("location") or LOCATION, "tags": body.get("tags") or {},
-            "sku": body.get("sku") or {"name": "Consumption"}, "properties": props,
+            "id": sid,
+            "name": name,
+            "type": f"{PROVIDER}/workspaces/serverlessEndpoints",
+            "location": body.get("location") or LOCATION,
+            "tags": body.get("tags") or {},
+            "sku": body.get("sku") or {"name": "Consumption"},
+            "properties": props,
             "systemData": system_data(existing),
         }
         self.store.put(sid, "serverless", doc)

@@ -10,7 +10,15 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from amlops.local.arm.common import (
-    PROVIDER, RG, WS, ZERO_GUID, PlaneBase, storage_account, system_data, workspace_guid, workspace_prefix,
+    PROVIDER,
+    RG,
+    WS,
+    ZERO_GUID,
+    PlaneBase,
+    storage_account,
+    system_data,
+    workspace_guid,
+    workspace_prefix,
 )
 from amlops.local.connection import LOCATION
 from amlops.local.store import Doc, key_of
@@ -117,8 +125,12 @@ class Workspaces(PlaneBase):
         path = self.blobs.path_for_url(uri)
         if path is not None:
             return path
-        m = re.match(r"^azureml://(?:subscriptions/([^/]+)/resourcegroups/([^/]+)/workspaces/([^/]+)/)?"
-                     r"datastores/([^/]+)/paths/(.+)$", uri, re.IGNORECASE)
+        m = re.match(
+            r"^azureml://(?:subscriptions/([^/]+)/resourcegroups/([^/]+)/workspaces/([^/]+)/)?"
+            r"datastores/([^/]+)/paths/(.+)$",
+            uri,
+            re.IGNORECASE,
+        )
         if not m:
             return None
         sub, rg, ws, datastore, blob = m.groups()
