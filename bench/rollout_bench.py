@@ -31,9 +31,9 @@ from amlops.local import server
 from amlops.local.client import LocalAdmin
 from amlops.local.serving import default_env_cache
 from amlops.rollout.apply import apply
-from amlops.rollout.executor import Settings
-from amlops.rollout.load import SyntheticLoad
+from amlops.rollout.loop import Settings
 from amlops.rollout.session import open_session
+from amlops.workspace.traffic import SyntheticLoad
 
 ROOT = Path(__file__).resolve().parents[1]
 STRATEGY = "strategy:\n  steps: [{mirror: 20}, {weight: 50}, {weight: 100}]\n  gate: {max_error_rate: 0.01, max_latency_p95_ms: 2000, min_requests: 20}\n"
@@ -55,7 +55,7 @@ def make_repo(folder: Path, count: int, version: str = "1") -> Path:
         f"  churn-{i:02d}:\n    deployments:\n      main:\n        model: churn:{version}\n        instance_type: Standard_DS3_v2\n"
         for i in range(count)
     )
-    (root / "environments" / "local.yaml").write_text(f"name: local\ntarget: local\n{STRATEGY}endpoints:\n{endpoints}")
+    (root / "environments" / "local.yaml").write_text(f"name: local\nplatform: local\n{STRATEGY}endpoints:\n{endpoints}")
     return root
 
 

@@ -17,9 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from amlops.local.client import LocalAdmin, ml_client
+from amlops.manifests.environment import Environment, Platform
 from amlops.rollout.apply import ApplyResult, apply
-from amlops.rollout.executor import Settings
+from amlops.rollout.loop import Settings
 from amlops.rollout.session import Session, open_session
+from amlops.state.live import LiveEndpoint
+from amlops.workspace import open_workspace
+from amlops.workspace.sdk import SdkWorkspace
 
 SAMPLE = Path(__file__).resolve().parents[1]
 STRATEGY = """strategy:
@@ -43,6 +47,14 @@ class Plane:
     def client(self, workspace: str = "local"):
         """The workspace of environment `workspace` (each local environment has its own)."""
         return ml_client(self.state_dir, workspace)
+
+    def workspace(self, environment: str = "local") -> SdkWorkspace:
+        """The workspace of local environment `environment`, as amlops reaches it."""
+        return open_workspace(Environment(name=environment, platform=Platform.local), self.state_dir)
+
+    def live(self, endpoint: str, environment: str = "local") -> LiveEndpoint | None:
+        """One endpoint as the workspace reports it now."""
+        return self.workspace(environment).endpoint(endpoint)
 
     def writes(self) -> int:
         return self.admin.requests(log=0)["writes"]
@@ -84,7 +96,7 @@ def write_environment(root: Path, versions: dict[str, str], strategy: str = STRA
         f"  {e}:\n    deployments:\n      main:\n        model: {models[e]}:{v}\n        instance_type: Standard_DS3_v2\n"
         for e, v in versions.items()
     )
-    (root / "environments" / f"{name}.yaml").write_text(f"name: {name}\ntarget: local\n{strategy}endpoints:\n{body}")
+    (root / "environments" / f"{name}.yaml").write_text(f"name: {name}\nplatform: local\n{strategy}endpoints:\n{body}")
 
 
 def bump_churn(root: Path, version: str = "2", coefficients: list[float] | None = None, environment: str = "local") -> None:

@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from amlops.cli.release import app
+from amlops.infraplan.affected import affected_stacks
 from amlops.manifests import load_repository
+from amlops.promotion.evidence import evidence_from
 from amlops.release import build_release
-from amlops.release.affected import affected_stacks
-from amlops.release.live import evidence_from
-from amlops.rollout.status import DeploymentStatus, EndpointStatus, LiveRelease
+from amlops.state.status import DeploymentStatus, EndpointStatus, LiveRelease
 
 REPO = Path(__file__).resolve().parents[2]
 SERVES = {"dev": {"churn", "credit-risk", "phi3-chat"}, "staging": {"churn"}, "prod": {"churn", "credit-risk"}}
@@ -76,8 +76,8 @@ def test_evidence_from_the_workspace() -> None:
         "churn", release.endpoint("churn").id, None, since, None, None, serving, None, (), None, None, None, "Succeeded"
     )
     evidence = evidence_from(LiveRelease(release.id, True, since, (churn,)), release)
-    assert evidence["churn"].release_id == release.endpoint("churn").id and evidence["churn"].healthy
+    assert evidence["churn"].endpoint_release == release.endpoint("churn").id and evidence["churn"].healthy
     assert evidence["churn"].detail == "provisioning Succeeded; traffic main-1=100%"
-    assert evidence["phi3-chat"].release_id == release.endpoint("phi3-chat").id  # serverless: live with the whole
+    assert evidence["phi3-chat"].endpoint_release == release.endpoint("phi3-chat").id  # serverless: live with the whole
     other = evidence_from(LiveRelease(None, False, since, (churn,)), release)
-    assert other["phi3-chat"].release_id is None
+    assert other["phi3-chat"].endpoint_release is None

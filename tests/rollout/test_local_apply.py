@@ -13,11 +13,10 @@ import pytest
 from plane_support import Plane, bump_churn, commit, make_repo
 
 from amlops.manifests import ManifestError
-from amlops.rollout import record
-from amlops.rollout.record import Lock, RolloutRecord, Status
 from amlops.rollout.rollback import rollback
-from amlops.rollout.status import endpoint_status, live_release
-from amlops.workspace.observe import observe_endpoint, observe_managed
+from amlops.state import record
+from amlops.state.record import Lock, RolloutRecord, Status
+from amlops.state.status import endpoint_status, live_release
 
 pytestmark = pytest.mark.slow
 
@@ -31,14 +30,14 @@ def test_fresh_apply_serves_then_a_reapply_makes_no_writes(plane: Plane, tmp_pat
     result = plane.apply(root)
     assert result.ok, result.failures
     client = plane.client()
-    live = observe_endpoint(client, "churn")
+    live = plane.live("churn")
     new = azure_name(plane, root)
     assert live.traffic == {new: 100} and set(live.deployments) == {new}
     model = client.models.get("churn", version="1")
     assert model.tags[record.CONTENT_HASH] and model.tags[record.COMMIT] and model.tags[record.RELEASE]
     assert live.deployments[new].tags[record.MANIFEST] == "endpoints/churn/main.yml"
     session = plane.session(root)
-    served = live_release("local", observe_managed(client, "local"))
+    served = live_release("local", plane.workspace().observe())
     assert served.release_id == session.release.id and served.healthy and served.since is not None
 
     plane.admin.reset_requests()
@@ -69,9 +68,9 @@ def test_a_model_bump_rolls_out_blue_green_step_by_step(plane: Plane, tmp_path: 
     ]
     assert any(m.startswith(f"smoke test of {new} passed") for m in said)
     assert sum(m.startswith("gate passed") for m in said) == 3
-    status = endpoint_status(observe_endpoint(plane.client(), "churn"))
+    status = endpoint_status(plane.live("churn"))
     assert [d.name for d in status.deployments] == [new] and status.deployments[0].traffic == 100
-    assert status.rollout.status is Status.rolled_out and status.previous.release != status.release
+    assert status.rollout.status is Status.rolled_out and status.previous.release != status.endpoint_release
     assert [m.step for m in status.measured] == [0, 1, 2] and all(m.measurement.requests >= 5 for m in status.measured)
 
 
@@ -86,7 +85,7 @@ def test_a_failing_gate_rolls_back_with_the_old_deployment_serving(plane: Plane,
     result = plane.apply(root)
     assert not result.ok and result.rolled_back[0].endpoint == "churn"
     assert "gate failed at step 1" in result.rolled_back[0].reason and "error rate" in result.rolled_back[0].reason
-    live = observe_endpoint(plane.client(), "churn")
+    live = plane.live("churn")
     assert live.traffic == {old: 100} and live.mirror_traffic == {} and set(live.deployments) == {old}
     status = endpoint_status(live)
     assert status.rollout.status is Status.aborted and status.measured[0].passed is False
@@ -101,7 +100,7 @@ def test_a_failed_deployment_is_removed_and_traffic_never_moves(plane: Plane, tm
     plane.admin.add_faults(fail_next_deployments=1)
     result = plane.apply(root)
     assert not result.ok and "failed" in result.failures["churn"]
-    live = observe_endpoint(plane.client(), "churn")
+    live = plane.live("churn")
     assert live.traffic == {old: 100} and set(live.deployments) == {old}
 
 
@@ -113,10 +112,9 @@ def test_an_apply_killed_mid_rollout_resumes_and_converges(plane: Plane, tmp_pat
     env = shell_env | {"AMLOPS_LOCAL_STATE_DIR": str(plane.state_dir)}
     command = [sys.executable, "-m", "amlops", "apply", "--env", "local", "--auto-approve", "--repo", str(root)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    client = plane.client()
     deadline = time.time() + 120
     while time.time() < deadline:
-        live = observe_endpoint(client, "churn")
+        live = plane.live("churn")
         rollout = RolloutRecord.decode(live.tags.get(record.ROLLOUT))
         if rollout and rollout.status is Status.running and rollout.step >= 1:
             break
@@ -126,13 +124,13 @@ def test_an_apply_killed_mid_rollout_resumes_and_converges(plane: Plane, tmp_pat
         pytest.fail("the rollout never reached its second step")
     process.send_signal(signal.SIGKILL)
     process.wait()
-    killed = observe_endpoint(client, "churn")
+    killed = plane.live("churn")
     assert all(killed.deployments[n].succeeded for n in killed.traffic)
     assert plane.session(root).plan().endpoints[0].resume is not None
     result = plane.apply(root)
     assert result.ok, result.failures
     assert any(m.startswith("resuming the rollout at step 2") for m in plane.said("churn"))
-    live = observe_endpoint(client, "churn")
+    live = plane.live("churn")
     assert live.traffic == {new: 100} and set(live.deployments) == {new}
     assert not plane.session(root).plan().changed
 
@@ -159,7 +157,7 @@ def test_an_endpoint_locked_by_another_apply_is_refused(plane: Plane, tmp_path: 
     client.online_endpoints.begin_create_or_update(endpoint).result()
     result = plane.apply(root)
     assert "being rolled out by ci-runner-7/4242/abcd" in result.failures["churn"]
-    assert len(observe_endpoint(client, "churn").deployments) == 1
+    assert len(plane.live("churn").deployments) == 1
 
 
 def test_broken_manifests_stop_before_any_request(plane: Plane, tmp_path: Path):
@@ -185,10 +183,12 @@ def test_rollback_returns_traffic_to_the_previous_release(plane: Plane, tmp_path
     session = plane.session(root)
     result = rollback(session, "churn", lambda e, m: None)
     assert result.ok, result.failures
-    live = observe_endpoint(plane.client(), "churn")
+    live = plane.live("churn")
     assert live.traffic == {old: 100} and set(live.deployments) == {old}
     status = endpoint_status(live)
-    assert status.release == first and status.rollout.status is Status.rolled_back and "rolled back from" in status.reason
+    assert (
+        status.endpoint_release == first and status.rollout.status is Status.rolled_back and "rolled back from" in status.reason
+    )
     plan = plane.session(root).plan()
     assert plan.changed and "rolled back" in plan.endpoints[0].notes[0]
 

@@ -6,8 +6,8 @@ import os
 import socket
 
 from amlops.rollout.lock import is_stale, new_holder
-from amlops.rollout.metrics import LATENCY_METRIC, REQUESTS_METRIC, combine, metrics_query, parse_local, parse_monitor
-from amlops.rollout.record import Lock, Measurement
+from amlops.state.record import Lock, Measurement
+from amlops.workspace.metrics import LATENCY_METRIC, REQUESTS_METRIC, combine, metrics_query, parse_local, parse_monitor
 
 ENDPOINT_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w/onlineEndpoints/churn"
 

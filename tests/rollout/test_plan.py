@@ -10,11 +10,11 @@ import pytest
 
 from amlops.manifests import validate_repository
 from amlops.release import build_release
-from amlops.rollout import record
-from amlops.rollout.live import LiveDeployment, LiveEndpoint, LiveModel, LiveServerless, LiveState
 from amlops.rollout.plan import Change, plan
-from amlops.rollout.record import RolloutRecord
 from amlops.rollout.render import markdown, plan_json
+from amlops.state import record
+from amlops.state.live import LiveDeployment, LiveEndpoint, LiveModel, LiveServerless, LiveState
+from amlops.state.record import RolloutRecord
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from amlops.rollout.record import (
+from amlops.state.record import (
     MAX_TAG,
     Lock,
     Measurement,

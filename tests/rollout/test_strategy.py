@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from amlops.manifests.environment import Gate, Step, Strategy
-from amlops.rollout.record import Measurement
 from amlops.rollout.strategy import Action, Verdict, decide, interpolate, judge, step_traffic
+from amlops.state.record import Measurement
 
 GATE = Gate(max_error_rate=0.05, max_latency_p95_ms=500, min_requests=10)
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import trustme
 
-from amlops.auth import AUDIENCE, GitHubOidcCredential, GitHubOidcError, azure_credential
+from amlops.workspace.auth import AUDIENCE, GitHubOidcCredential, GitHubOidcError, azure_credential
 
 TENANT, CLIENT, REQUEST_TOKEN = "00000000-0000-0000-0000-0000000000aa", "11111111-2222-3333-4444-555555555555", "runner-secret"
 

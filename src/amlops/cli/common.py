@@ -14,6 +14,7 @@ import typer
 RepoOption = typer.Option(
     Path(os.environ.get("AMLOPS_REPO", ".")),
     "--repo",
+    "--root",
     help="the amlops repository (default: the current directory, or $AMLOPS_REPO)",
     file_okay=False,
     exists=True,

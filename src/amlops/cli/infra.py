@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 
 import typer
 
+from amlops.cli.common import RepoOption
+from amlops.cli.output import Format, fail, format_option, out
+
 app = typer.Typer(help="Infrastructure: plan, policy and cost of the Pulumi program.", no_args_is_help=True)
-
-
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
 
 
 @app.command()
 def plan(
     env: str = typer.Option(..., "--env", help="environment (stack) name, or `shared`"),
-    format: Format = typer.Option(Format.table, "--format"),
+    format: Format = format_option(Format.text, Format.json, Format.markdown),
     base: str | None = typer.Option(None, "--base", help="git revision to compare with, e.g. origin/main"),
-    root: Path = typer.Option(Path("."), "--root", help="repository root"),
+    root: Path = RepoOption,
 ) -> None:
     """Evaluate infra/ under Pulumi's mocks: resources, policy results, estimated monthly cost.
 
@@ -34,16 +30,13 @@ def plan(
     try:
         result = make_plan(root.resolve(), env, base)
     except (ProgramError, UnmockedCall, ValueError, FileNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(f"error: {exc}", code=2)
     if format is Format.json:
         typer.echo(render.as_json(result))
     elif format is Format.markdown:
         typer.echo(render.as_markdown(result))
     else:
-        from rich.console import Console
-
-        Console().print(render.as_table(result))
+        out.print(render.as_table(result))
     if result.blocking:
         raise typer.Exit(1)
 
@@ -52,7 +45,7 @@ def plan(
 def prices(
     refresh: bool = typer.Option(False, "--refresh", help="query the Azure Retail Prices API and update the sheet"),
     region: list[str] = typer.Option([], "--region", help="regions to refresh (default: those in the sheet)"),
-    root: Path = typer.Option(Path("."), "--root", help="repository root"),
+    root: Path = RepoOption,
 ) -> None:
     """Show the price sheet (infra/prices.csv), or refresh it from https://prices.azure.com."""
     from amlops.infraplan.prices import SHEET, PriceRefreshError, PriceSheet, fetch
@@ -65,8 +58,7 @@ def prices(
         try:
             found = fetch(regions, [size.name for size in VM_SIZES.values()])
         except PriceRefreshError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
+            fail(f"error: {exc}")
         sheet = sheet.merged(found)
         sheet.save(path)
         typer.echo(f"updated {len(found)} prices in {path}")

@@ -4,74 +4,77 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
-from enum import Enum
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
+from amlops import git as gitrepo
 from amlops.cli.common import RepoOption
-from amlops.release import gitrepo
-from amlops.release.promote import Outcome
-from amlops.release.promote import promote as run_promotion
-from amlops.release.promotion import Promotion, Refusal
-from amlops.release.render import promotion_description, promotion_title
-
-
-class Format(str, Enum):
-    text = "text"
-    json = "json"
+from amlops.cli.output import Format, fail, format_option, require
+from amlops.promotion.plan import Promotion, Refusal
+from amlops.promotion.promote import LiveSource, Outcome
+from amlops.promotion.promote import promote as run_promotion
+from amlops.promotion.registry import ModelRegistry
+from amlops.promotion.render import promotion_description, promotion_title
+from amlops.workspace.interface import Workspace
 
 
 def promote(
     source: str = typer.Option(..., "--from", help="the environment the release is live and healthy in"),
     target: str = typer.Option(..., "--to", help="the next environment on the promotion path"),
     endpoint: str | None = typer.Option(None, "--endpoint", help="promote only this endpoint's part of the release"),
-    format: Format = typer.Option(
-        Format.text, "--format", help="text for people; json (branch, title, description) for workflows"
-    ),
+    format: Format = format_option(Format.text, Format.json, Format.markdown),
     repo: Path = RepoOption,
 ) -> None:
     """Promote a release: check it is live, healthy and soaked, share its models into the registry,
     and commit the target's manifest and the promotion record on branch promote/<to>/<alias>."""
+    require(format, Format.text, Format.json, Format.markdown)
+    live, registry = _workspaces(repo)
     try:
         outcome = run_promotion(
             repo,
             source,
             target,
             endpoint,
-            live=_live(repo),
-            registry=_registry(repo),
+            live=live,
+            registry=registry,
             who=os.environ.get("GITHUB_ACTOR") or gitrepo.author(repo),
             now=datetime.now(UTC),
         )
     except Refusal as refusal:
-        Console(stderr=True, highlight=False).print(f"promotion refused: {refusal}", markup=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        fail(f"promotion refused: {refusal}")
     _print(outcome, format)
 
 
-def _live(repo: Path):  # -> LiveSource
-    from amlops.release.live import workspace_evidence
+def _workspaces(repo: Path) -> tuple[LiveSource, Callable[[Promotion], ModelRegistry]]:
+    """Promotion's reach into the workspaces: the source's evidence, and the registry fed from the source."""
+    from amlops.manifests import load_environment
+    from amlops.promotion.evidence import workspace_evidence
+    from amlops.promotion.registry import WorkspaceRegistry
+    from amlops.workspace import open_workspace
 
-    return lambda environment, release: workspace_evidence(repo, environment, release)
+    opened: dict[str, Workspace] = {}
 
+    def workspace(environment: str) -> Workspace:
+        if environment not in opened:
+            opened[environment] = open_workspace(load_environment(repo, environment))
+        return opened[environment]
 
-def _registry(repo: Path):  # -> Callable[[Promotion], ModelRegistry]
-    def open_registry(promotion: Promotion):
-        from amlops.manifests import load_environment
-        from amlops.release.registry import sdk_registry
-        from amlops.workspace import open_workspace
+    def registry(promotion: Promotion) -> ModelRegistry:
+        source = workspace(promotion.source)
+        return WorkspaceRegistry(source, source.registry(promotion.registry))
 
-        workspace = open_workspace(load_environment(repo, promotion.source))
-        return sdk_registry(workspace.client, promotion.registry)
-
-    return open_registry
+    return (lambda environment, release: workspace_evidence(workspace(environment), release)), registry
 
 
 def _print(outcome: Outcome, format: Format) -> None:
     p = outcome.promotion
+    if format is Format.markdown:
+        typer.echo(promotion_description(outcome))
+        return
     if format is Format.json:
         typer.echo(
             json.dumps(

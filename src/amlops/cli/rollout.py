@@ -7,40 +7,32 @@ import io
 import sys
 import threading
 import time
-from enum import Enum
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
-from rich.console import Console
 from rich.table import Table
 
 from amlops.cli.common import RepoOption
+from amlops.cli.output import Format, err, fail, format_option, out
 from amlops.manifests import ManifestError
 from amlops.rollout import render
 from amlops.rollout.apply import ApplyResult, Refused
 from amlops.rollout.apply import apply as apply_plan
-from amlops.rollout.executor import Settings
 from amlops.rollout.lock import EndpointBusy
+from amlops.rollout.loop import Settings
 from amlops.rollout.rollback import rollback as rollback_endpoint
 from amlops.rollout.session import Session, open_session
-from amlops.rollout.status import EndpointStatus, endpoint_status
-from amlops.workspace.observe import observe_managed
+from amlops.state.record import StepMeasurement
+from amlops.state.status import EndpointStatus, endpoint_status
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 EnvOption = typer.Option(..., "--env", help="the environment (environments/<env>.yaml)")
-
-
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
 
 
 def plan(
     env: str = EnvOption,
-    format: Format = typer.Option(Format.table, "--format", help="table, json, or markdown for a PR comment"),
+    format: Format = format_option(Format.text, Format.json, Format.markdown),
     detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode", help="exit 0: no changes, 2: changes, 1: error"),
     repo: Path = RepoOption,
 ) -> None:
@@ -49,9 +41,9 @@ def plan(
     with _azure_errors(env):
         result = session.plan()
     if format is Format.json:
-        print(render.to_json(result))
+        typer.echo(render.to_json(result))
     elif format is Format.markdown:
-        print(render.markdown(result))
+        typer.echo(render.markdown(result))
     else:
         render.print_table(result, out)
     if result.conflicts:
@@ -101,7 +93,7 @@ def status(env: str = EnvOption, repo: Path = RepoOption) -> None:
     session = _session(repo, env)
     desired = {name: session.release.endpoint(name).id for name in session.release.endpoints}
     with _azure_errors(env):
-        live = observe_managed(session.workspace.client, env)
+        live = session.workspace.observe()
     if not live.endpoints:
         out.print(f"No endpoints managed by amlops in {env}.")
     for name, endpoint in sorted(live.endpoints.items()):
@@ -131,37 +123,30 @@ def rollback(
 
 
 @contextlib.contextmanager
-def _azure_errors(env: str):
+def _azure_errors(env: str) -> Iterator[None]:
     """Azure's refusals as one clear line and exit code 1, not a traceback."""
     try:
         yield
     except ClientAuthenticationError as exc:
-        err.print(
-            f"cannot sign in to Azure for {env}: {str(exc).splitlines()[0]} (in CI: azure/login with OIDC; by hand: az login)",
-            markup=False,
-        )
-        raise typer.Exit(1) from exc
+        first = str(exc).splitlines()[0]
+        fail(f"cannot sign in to Azure for {env}: {first} (in CI: azure/login with OIDC; by hand: az login)")
     except HttpResponseError as exc:
-        err.print(f"Azure ML refused a request for {env}: {str(exc).strip().splitlines()[0]}", markup=False)
-        raise typer.Exit(1) from exc
+        fail(f"Azure ML refused a request for {env}: {str(exc).strip().splitlines()[0]}")
 
 
 def _session(repo: Path, env: str) -> Session:
     try:
         return open_session(repo, env)
     except ManifestError as exc:
-        for problem in exc.problems:
-            err.print(str(problem), markup=False)
-        err.print(f"{len(exc.problems)} problem(s) in the manifests: nothing was changed", markup=False)
-        raise typer.Exit(1) from exc
+        fail(f"{len(exc.problems)} problem(s) in the manifests: nothing was changed", *exc.problems)
 
 
 _COLOURS = ("cyan", "magenta", "green", "yellow", "blue")
 
 
-def _progress(started: float):
+def _progress(started: float) -> Callable[[str, str], None]:
     """Progress lines as events arrive, one colour per endpoint (endpoints roll out in parallel)."""
-    lock, colours = threading.Lock(), {}
+    lock, colours = threading.Lock(), dict[str, str]()
 
     def event(endpoint: str, message: str) -> None:
         with lock:
@@ -189,26 +174,26 @@ def _report(result: ApplyResult, seconds: float) -> None:
 
 def _print_endpoints(session: Session) -> None:
     """Scoring URLs, and a test prediction from each endpoint with its sample request."""
-    client = session.workspace.client
+    workspace = session.workspace
+    live = workspace.observe(session.release.endpoints)
     for name, desired in sorted(session.release.endpoints.items()):
-        try:
-            endpoint = client.online_endpoints.get(name)
-        except Exception:  # an endpoint whose rollout failed may not exist: the report above says why
+        endpoint = live.endpoints.get(name)
+        if endpoint is None:  # an endpoint whose rollout failed may not exist: the report above says why
             continue
         out.print(f"[bold]{name}[/]  {endpoint.scoring_uri}")
-        if desired.sample_request and endpoint.traffic and any(endpoint.traffic.values()):
+        if desired.sample_request and endpoint.traffic:
             deployment = max(endpoint.traffic, key=lambda d: endpoint.traffic[d])
-            answer = client.online_endpoints.invoke(
-                name, request_file=str(session.repo.root / desired.sample_request), deployment_name=deployment
-            )
-            out.print(f"    test prediction: {answer.strip()[:200]}", markup=False)
+            answer = workspace.invoke(name, (session.repo.root / desired.sample_request).read_bytes(), deployment)
+            out.print(f"    test prediction: {answer.text.strip()[:200]}", markup=False)
 
 
 def _print_status(s: EndpointStatus, desired: str | None) -> None:
     state = "[green]healthy[/]" if s.healthy else "[yellow]not healthy[/]"
     since = s.since.strftime("%Y-%m-%d %H:%M:%S UTC") if s.since else "-"
-    drift = "" if desired is None or desired == s.release else f"  [yellow](manifests declare {desired})[/]"
-    out.print(f"[bold]{s.name}[/]  {state}  release {s.release or '-'} since {since}, commit {(s.commit or '-')[:12]}{drift}")
+    drift = "" if desired is None or desired == s.endpoint_release else f"  [yellow](manifests declare {desired})[/]"
+    out.print(
+        f"[bold]{s.name}[/]  {state}  release {s.endpoint_release or '-'} since {since}, commit {(s.commit or '-')[:12]}{drift}"
+    )
     table = Table("deployment", "model", "state", "instances", "traffic", "mirror")
     for d in s.deployments:
         table.add_row(d.name, d.model or "-", d.provisioning_state, d.instances, f"{d.traffic} %", f"{d.mirror} %")
@@ -225,7 +210,7 @@ def _print_status(s: EndpointStatus, desired: str | None) -> None:
         out.print(f"  locked by {s.lock.holder} until {time.strftime('%H:%M:%S', time.localtime(s.lock.expires))}")
 
 
-def _measurement(m) -> str:
+def _measurement(m: StepMeasurement) -> str:
     p95 = "n/a" if m.measurement.p95_ms is None else f"{m.measurement.p95_ms:.0f} ms"
     verdict = "passed" if m.passed else "failed"
     return f"{m.measurement.requests} requests, {m.measurement.errors} errors, p95 {p95}: {verdict}"

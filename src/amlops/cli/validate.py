@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from amlops.cli.common import RepoOption
+from amlops.cli.output import err, fail, out
 from amlops.manifests import validate_repository
 
 
@@ -17,10 +17,8 @@ def validate(
 ) -> None:
     """Check every manifest against its schema and every cross-reference; exit 1 on any problem."""
     _, problems = validate_repository(repo, env)
-    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     for problem in problems:
-        out.print(str(problem), markup=False, soft_wrap=True)
+        out.print(str(problem), markup=False)
     if problems:
-        err.print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", markup=False)
-        raise typer.Exit(1)
+        fail(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found")
     err.print("manifests are valid", markup=False)

@@ -90,7 +90,7 @@ def _endpoints(stack: str, root: Path, sheet: PriceSheet) -> list[CostLine]:
     if loaded is None or loaded.environment.azure is None:
         return []
     env = loaded.environment
-    region = env.azure.location
+    region = loaded.environment.azure.location
     lines = []
     for endpoint, choice in sorted(env.endpoints.items()):
         if not isinstance(choice, EndpointChoice):

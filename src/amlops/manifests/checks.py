@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from amlops.manifests.environment import DEPLOYMENT_SUFFIX, EndpointChoice, ServerlessChoice
 from amlops.manifests.errors import Problem
 from amlops.manifests.references import parse_model_ref
 from amlops.manifests.repository import DeploymentFile, EnvironmentFile, Repository
 from amlops.manifests.skus import suggest, vm_size
-from amlops.manifests.yamlio import Document
+from amlops.manifests.yamlio import Document, FieldPath
 
 Rule = Callable[[Repository, list[EnvironmentFile]], Iterator[Problem]]
 
@@ -127,7 +128,7 @@ def traffic(repo: Repository, environments: list[EnvironmentFile]) -> Iterator[P
             yield from _split_problems(folder.endpoint_document, (), dict(declared), set(folder.deployments))
 
 
-def _split_problems(document: Document, field: tuple, split: dict[str, int], declared: set[str]) -> Iterator[Problem]:
+def _split_problems(document: Document, field: FieldPath, split: dict[str, int], declared: set[str]) -> Iterator[Problem]:
     for deployment in split:
         if deployment not in declared:
             yield document.problem(field + ("traffic", deployment), f"names {deployment!r}, which is not a declared deployment")
@@ -165,18 +166,20 @@ def vm_sizes(repo: Repository, environments: list[EnvironmentFile]) -> Iterator[
         if size:
             yield from _online_size(deployment.document, ("instance_type",), size)
     for env in environments:
-        for endpoint, deployment, choice in _choices(env):
+        for endpoint, name, choice in _choices(env):
             if choice.instance_type:
-                field = ("endpoints", endpoint, "deployments", deployment, "instance_type")
-                yield from _online_size(env.document, field, choice.instance_type)
+                where: FieldPath = ("endpoints", endpoint, "deployments", name, "instance_type")
+                yield from _online_size(env.document, where, choice.instance_type)
         infrastructure = env.environment.infrastructure
         for index, cluster in enumerate(infrastructure.clusters if infrastructure else []):
             if vm_size(cluster.vm_size) is None:
-                field = ("infrastructure", "clusters", index, "vm_size")
-                yield env.document.problem(field, f"unknown VM size {cluster.vm_size!r}{suggest(cluster.vm_size)}")
+                yield env.document.problem(
+                    ("infrastructure", "clusters", index, "vm_size"),
+                    f"unknown VM size {cluster.vm_size!r}{suggest(cluster.vm_size)}",
+                )
 
 
-def _online_size(document: Document, field: tuple, name: str) -> Iterator[Problem]:
+def _online_size(document: Document, field: FieldPath, name: str) -> Iterator[Problem]:
     size = vm_size(name)
     if size is None:
         yield document.problem(field, f"unknown instance type {name!r}{suggest(name)}")
@@ -231,7 +234,7 @@ def local_paths(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]
             yield from _inside(repo.root, deployment.document, ("model", "path"), model["path"])
 
 
-def _inside(root: Path, document: Document, field: tuple, raw: str) -> Iterator[Problem]:
+def _inside(root: Path, document: Document, field: FieldPath, raw: str) -> Iterator[Problem]:
     if "://" in raw:
         return
     target = (root / document.path).parent.joinpath(raw).resolve()
@@ -246,7 +249,7 @@ def _deployment_files(repo: Repository) -> Iterator[DeploymentFile]:
         yield from folder.deployments.values()
 
 
-def _choices(env: EnvironmentFile):
+def _choices(env: EnvironmentFile) -> Iterator[tuple[str, str, Any]]:
     for endpoint, choice in env.environment.endpoints.items():
         if isinstance(choice, EndpointChoice):
             for deployment, chosen in choice.deployments.items():

@@ -70,7 +70,7 @@ def load_repository(root: Path) -> tuple[Repository, list[Problem]]:
     return Repository(root, environments, models, endpoints), problems
 
 
-def _add_once(loaded: dict, key: Any, item: Any, field: str, what: str) -> list[Problem]:
+def _add_once(loaded: dict[Any, Any], key: Any, item: Any, field: str, what: str) -> list[Problem]:
     """Keep the first file that defines `key`; a second one is a duplicate, reported where it stands."""
     if key in loaded:
         return [item.document.problem((field,), f"{what} is also defined in {loaded[key].document.path}")]
@@ -119,11 +119,11 @@ def _endpoint_folder(folder: Path, root: Path) -> tuple[EndpointFolder | None, l
     for path in _yaml_files(folder):
         if path.name in (ENDPOINT_FILE, SERVERLESS_FILE):
             continue
-        deployment, found = _deployment_file(path, root, endpoint.name)
+        deployment, found = _deployment_file(path, root, str(endpoint.name))
         problems += found
         if deployment:
             problems += _add_once(deployments, deployment.name, deployment, "name", f"deployment {deployment.name!r}")
-    return EndpointFolder(endpoint.name, folder, endpoint, document, deployments), problems
+    return EndpointFolder(str(endpoint.name), folder, endpoint, document, deployments), problems
 
 
 def _deployment_file(path: Path, root: Path, endpoint: str) -> tuple[DeploymentFile | None, list[Problem]]:
@@ -176,7 +176,7 @@ def load_cli_file(path: Path, root: Path, endpoint_name: str | None = None) -> t
     return _azure_load(document, path, LOADERS[kind], **kwargs)
 
 
-def _kind(data: dict) -> str | None:
+def _kind(data: dict[str, Any]) -> str | None:
     match = _SCHEMA_NAME.search(str(data.get("$schema", "")))
     if match:
         return match.group(1)

@@ -20,7 +20,7 @@ class ModelFile:
 
     @property
     def key(self) -> tuple[str, str]:
-        return (self.model.name, str(self.model.version))
+        return (str(self.model.name), str(self.model.version))
 
     @property
     def artifact(self) -> Path | None:
@@ -38,7 +38,7 @@ class DeploymentFile:
 
     @property
     def name(self) -> str:
-        return self.deployment.name
+        return str(self.deployment.name)
 
 
 @dataclass(frozen=True)

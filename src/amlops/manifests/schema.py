@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from amlops.manifests.errors import Problem
 from amlops.manifests.yamlio import Document, plain
@@ -29,7 +30,7 @@ def _is_union_tag(part: object) -> bool:
     return isinstance(part, str) and part[:1].isupper()
 
 
-def _message(error: dict) -> str:
+def _message(error: ErrorDetails) -> str:
     kind, message = error["type"], error["msg"]
     if kind == "extra_forbidden":
         return "unknown key"

@@ -35,7 +35,8 @@ MAX_FILE_BYTES = 1_000_000
 _YAML_TAGS = re.compile(r"^tag:yaml\.org,2002:(str|int|float|bool|null|map|seq|timestamp)$")
 _TEMPLATE = re.compile(r"\{\{.*?\}\}")
 
-Path_ = tuple[str | int, ...]
+#: Where a field sits in a document: keys and list indices from the top.
+FieldPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Document:
     path: str
     data: Any
 
-    def locate(self, field: Path_) -> tuple[int, int]:
+    def locate(self, field: FieldPath) -> tuple[int, int]:
         """Line and column (from 1) of the deepest part of `field` that exists in the file."""
         node, line, column = self.data, 1, 1
         for key in field:
@@ -61,12 +62,12 @@ class Document:
                 break
         return line, column
 
-    def problem(self, field: Path_, message: str) -> Problem:
+    def problem(self, field: FieldPath, message: str) -> Problem:
         line, column = self.locate(field)
         return Problem(self.path, line, column, dotted(field), message)
 
 
-def dotted(field: Path_) -> str:
+def dotted(field: FieldPath) -> str:
     """`('endpoints', 'x', 'traffic')` -> `endpoints.x.traffic`; list items as `[i]`."""
     out = ""
     for part in field:
@@ -146,8 +147,9 @@ def _event_problems(yaml: YAML, text: str, shown_as: str) -> list[Problem]:
     total = 0
     for event in yaml.parse(io.StringIO(text)):
         size = 0
-        if isinstance(event, NodeEvent) and getattr(event, "tag", None):
-            tag = str(event.tag.value if hasattr(event.tag, "value") else event.tag)
+        raw_tag = getattr(event, "tag", None) if isinstance(event, NodeEvent) else None
+        if raw_tag:
+            tag = str(getattr(raw_tag, "value", raw_tag))
             if tag and not tag.startswith("!!") and not _YAML_TAGS.match(tag) and tag != "!":
                 mark = event.start_mark
                 problems.append(Problem(shown_as, mark.line + 1, mark.column + 1, "", f"tag {tag} is not allowed"))

@@ -1,1 +1,1 @@
-"""Rollouts: the plan and the strategy (pure), and the executor that carries them out through the SDK."""
+"""Rollouts: the plan and the strategy (pure), the next action (pure), and the loop that takes it through the workspace."""

@@ -9,15 +9,35 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from azure.ai.ml.entities import ServerlessEndpoint
-
-from amlops.rollout.assets import register_model
-from amlops.rollout.executor import Context, EndpointRollout, Outcome, RolloutFailed
+from amlops.manifests.repository import Repository
+from amlops.release.bundle import Release
+from amlops.rollout.loop import Clock, EndpointRollout, Events, Outcome, RolloutFailed, Settings
 from amlops.rollout.plan import Change, Plan
+from amlops.rollout.specs import model_spec, rollout_of, serverless_spec
+from amlops.state.record import Lineage
+from amlops.workspace.interface import Workspace
 
 
 class Refused(Exception):
     """The plan cannot be applied as it stands (e.g. different content under a registered version)."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What an apply works with: the workspace, the validated repository and its release, and how to act."""
+
+    workspace: Workspace
+    repo: Repository
+    release: Release
+    lineage: Lineage
+    settings: Settings = Settings()
+    events: Events = lambda endpoint, message: None
+    clock: Clock | None = None
+
+    def rollout(self, endpoint: str, release: Release | None = None, **target: object) -> EndpointRollout:
+        """The loop for one endpoint of `release` (default: the context's)."""
+        rollout = rollout_of(self.repo, release or self.release, endpoint, self.lineage, **target)  # type: ignore[arg-type]
+        return EndpointRollout(self.workspace, rollout, self.settings, self.events, self.clock)
 
 
 @dataclass
@@ -31,6 +51,11 @@ class ApplyResult:
     def ok(self) -> bool:
         return not self.failures
 
+    def failed(self, endpoint: str, error: BaseException) -> None:
+        self.failures[endpoint] = str(error)
+        if isinstance(error, RolloutFailed):
+            self.rolled_back.append(error)
+
 
 def apply(ctx: Context, plan: Plan, workers: int = 32) -> ApplyResult:
     """Make the workspace serve `plan`'s release. A plan without changes makes no write at all.
@@ -40,37 +65,36 @@ def apply(ctx: Context, plan: Plan, workers: int = 32) -> ApplyResult:
     if plan.conflicts:
         raise Refused("\n".join(plan.conflicts))
     result = ApplyResult()
-    for pin in plan.models:
-        ctx.events("models", f"registering {pin.name}:{pin.version}")
-        register_model(ctx.client, ctx.repo, pin, ctx.lineage)
-        result.registered.append(f"{pin.name}:{pin.version}")
+    register_models(ctx, plan, result)
     _serverless(ctx, plan)
     changed = plan.changed_endpoints
     if changed:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(changed))), thread_name_prefix="rollout") as pool:
-            futures = {e.name: pool.submit(EndpointRollout(ctx, e.name).run) for e in changed}
+            futures = {e.name: pool.submit(ctx.rollout(e.name).run) for e in changed}
         for name, future in futures.items():
             error = future.exception()
             if error is None:
                 result.outcomes.append(future.result())
             else:
-                result.failures[name] = str(error)
-                if isinstance(error, RolloutFailed):
-                    result.rolled_back.append(error)
+                result.failed(name, error)
     for name in plan.retire_endpoints:
         ctx.events(name, "deleting the endpoint: no longer in the manifests")
-        ctx.client.online_endpoints.begin_delete(name=name).result()
+        ctx.workspace.delete_endpoint(name)
     return result
+
+
+def register_models(ctx: Context, plan: Plan, result: ApplyResult) -> None:
+    for pin in plan.models:
+        ctx.events("models", f"registering {pin.name}:{pin.version}")
+        ctx.workspace.register_model(model_spec(ctx.repo, pin, ctx.lineage))
+        result.registered.append(f"{pin.name}:{pin.version}")
 
 
 def _serverless(ctx: Context, plan: Plan) -> None:
     for change in plan.serverless:
-        client = ctx.client.serverless_endpoints
         if change.change in (Change.delete, Change.replace):
             ctx.events(change.name, "deleting the serverless endpoint")
-            client.begin_delete(change.name).result()
+            ctx.workspace.delete_serverless(change.name)
         if change.change in (Change.create, Change.replace):
             ctx.events(change.name, f"creating the serverless endpoint for {change.model_id}")
-            document = ctx.repo.endpoints[change.name].serverless_document
-            tags = ctx.lineage.tags(document.path if document else "")
-            client.begin_create_or_update(ServerlessEndpoint(name=change.name, model_id=change.model_id, tags=tags)).result()
+            ctx.workspace.put_serverless(serverless_spec(ctx.repo, change.name, change.model_id, ctx.lineage))

@@ -14,7 +14,7 @@ import socket
 import uuid
 
 from amlops.processes import alive
-from amlops.rollout.record import Lock
+from amlops.state.record import Lock
 
 
 class EndpointBusy(Exception):
@@ -31,3 +31,7 @@ def is_stale(lock: Lock, now: float, host: str | None = None) -> bool:
     holder_host, _, rest = lock.holder.partition("/")
     pid = rest.partition("/")[0]
     return holder_host == (host or socket.gethostname()[:60]) and pid.isdigit() and not alive(int(pid))
+
+
+class LockLost(Exception):
+    """The endpoint's lock passed to another apply while this one held it: this one stopped writing."""

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from enum import Enum
 
 from amlops.release.bundle import EndpointRelease, ModelPin, Release
-from amlops.rollout import record
-from amlops.rollout.live import TERMINAL, LiveEndpoint, LiveState, nonzero
-from amlops.rollout.record import RolloutRecord, Status
+from amlops.state import record
+from amlops.state.live import TERMINAL, LiveEndpoint, LiveState, nonzero
+from amlops.state.record import RolloutRecord, Status
 
 
-class Change(str, Enum):
+class Change(Enum):
     add = "add"  # a new deployment beside the live ones (blue/green)
     recreate = "recreate"  # a deployment of the release whose provisioning failed
     scale = "scale"  # same spec, another instance count: changed in place
@@ -39,8 +39,8 @@ class EndpointPlan:
 
     name: str
     desired: EndpointRelease
-    release_id: str  # the endpoint's part of the release
-    live_release: str | None
+    endpoint_release: str  # the id of the endpoint release the manifests declare
+    live_endpoint_release: str | None  # the one it serves now
     create: bool
     deployments: tuple[DeploymentChange, ...]
     traffic: tuple[dict[str, int], dict[str, int]]  # (live, desired), by Azure name
@@ -70,7 +70,7 @@ class EndpointPlan:
             or bool(self.deployments)
             or self.traffic[0] != self.traffic[1]
             or self.mirror[0] != self.mirror[1]
-            or self.live_release != self.release_id
+            or self.live_endpoint_release != self.endpoint_release
         )
 
 
@@ -118,9 +118,9 @@ def plan(release: Release, live: LiveState) -> Plan:
             continue
         registered = existing.tags.get(record.CONTENT_HASH)
         if registered != pin.content_hash:
-            found = f"content {registered[:12]}" if registered else "no amlops content hash (registered outside amlops)"
+            what = f"content {registered[:12]}" if registered else "no amlops content hash (registered outside amlops)"
             conflicts.append(
-                f"model {pin.name}:{pin.version} is registered with {found}, but {pin.path} has content "
+                f"model {pin.name}:{pin.version} is registered with {what}, but {pin.path} has content "
                 f"{(pin.content_hash or '')[:12]}: a released version is immutable, give the new content a new version"
             )
     endpoints = tuple(plan_endpoint(release, name, live.endpoints.get(name)) for name in sorted(release.endpoints))
@@ -133,14 +133,14 @@ def plan(release: Release, live: LiveState) -> Plan:
     )
     serverless: list[ServerlessChange] = []
     for name, wanted in sorted(release.serverless.items()):
-        existing = live.serverless.get(name)
-        if existing is None:
+        found = live.serverless.get(name)
+        if found is None:
             serverless.append(ServerlessChange(Change.create, name, wanted.model_id))
-        elif existing.model_id.lower() != wanted.model_id.lower():
+        elif found.model_id.lower() != wanted.model_id.lower():
             serverless.append(ServerlessChange(Change.replace, name, wanted.model_id))
-    for name, existing in sorted(live.serverless.items()):
-        if name not in release.serverless and existing.tags.get(record.ENVIRONMENT) == release.environment:
-            serverless.append(ServerlessChange(Change.delete, name, existing.model_id))
+    for name, found in sorted(live.serverless.items()):
+        if name not in release.serverless and found.tags.get(record.ENVIRONMENT) == release.environment:
+            serverless.append(ServerlessChange(Change.delete, name, found.model_id))
     return Plan(
         release.environment, release.id, release.alias, tuple(register), endpoints, retire, tuple(serverless), tuple(conflicts)
     )
@@ -154,23 +154,23 @@ def plan_endpoint(release: Release, name: str, live: LiveEndpoint | None) -> End
     mirror = {desired.deployments[d].azure_name: share for d, share in desired.mirror_traffic.items() if share}
     traffic = nonzero(desired.azure_traffic())
     if live is None:
-        changes = tuple(DeploymentChange(Change.add, name, f"model {d.model.reference}") for name, d in sorted(wanted.items()))
-        return EndpointPlan(desired.name, desired, release_id, None, True, changes, ({}, traffic), ({}, mirror))
+        added = tuple(DeploymentChange(Change.add, azure, f"model {d.model.reference}") for azure, d in sorted(wanted.items()))
+        return EndpointPlan(desired.name, desired, release_id, None, True, added, ({}, traffic), ({}, mirror))
     changes: list[DeploymentChange] = []
-    for name, d in sorted(wanted.items()):
-        existing = live.deployments.get(name)
+    for azure, d in sorted(wanted.items()):
+        existing = live.deployments.get(azure)
         if existing is None:
-            changes.append(DeploymentChange(Change.add, name, f"model {d.model.reference}"))
+            changes.append(DeploymentChange(Change.add, azure, f"model {d.model.reference}"))
         elif existing.provisioning_state in TERMINAL and not existing.succeeded:
-            changes.append(DeploymentChange(Change.recreate, name, f"provisioning {existing.provisioning_state}"))
+            changes.append(DeploymentChange(Change.recreate, azure, f"provisioning {existing.provisioning_state}"))
         elif not existing.succeeded:
             changes.append(
-                DeploymentChange(Change.add, name, f"provisioning ({existing.provisioning_state}): apply waits for it")
+                DeploymentChange(Change.add, azure, f"provisioning ({existing.provisioning_state}): apply waits for it")
             )
         elif existing.instance_count != d.instance_count:
-            changes.append(DeploymentChange(Change.scale, name, f"instances {existing.instance_count} -> {d.instance_count}"))
-    for name in sorted(set(live.deployments) - set(wanted)):
-        changes.append(DeploymentChange(Change.retire, name, f"{live.traffic.get(name, 0)} % traffic now"))
+            changes.append(DeploymentChange(Change.scale, azure, f"instances {existing.instance_count} -> {d.instance_count}"))
+    for azure in sorted(set(live.deployments) - set(wanted)):
+        changes.append(DeploymentChange(Change.retire, azure, f"{live.traffic.get(azure, 0)} % traffic now"))
     current = RolloutRecord.decode(live.tags.get(record.ROLLOUT))
     resume = current if current and current.status is Status.running and current.to == release_id else None
     notes = []

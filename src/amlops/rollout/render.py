@@ -29,7 +29,7 @@ def _endpoint_json(e: EndpointPlan) -> dict[str, Any]:
         "name": e.name,
         "changed": e.changed,
         "create": e.create,
-        "release": {"live": e.live_release, "desired": e.release_id},
+        "release": {"live": e.live_endpoint_release, "desired": e.endpoint_release},
         "rollout": e.rollout,
         "steps": [s.model_dump(exclude_none=True) for s in e.desired.strategy.steps] if e.rollout else [],
         "deployments": [{"change": c.change.value, "name": c.name, "detail": c.detail} for c in e.deployments],
@@ -48,9 +48,9 @@ def lines(plan: Plan) -> list[tuple[str, str, str]]:
     for e in plan.changed_endpoints:
         subject = f"endpoint {e.name}"
         if e.create:
-            rows.append((subject, "create", f"release {e.release_id}"))
-        elif e.live_release != e.release_id:
-            rows.append((subject, "release", f"{e.live_release or '(none)'} -> {e.release_id}"))
+            rows.append((subject, "create", f"release {e.endpoint_release}"))
+        elif e.live_endpoint_release != e.endpoint_release:
+            rows.append((subject, "release", f"{e.live_endpoint_release or '(none)'} -> {e.endpoint_release}"))
         for c in e.deployments:
             rows.append((f"  deployment {c.name}", c.change.value, c.detail))
         if e.traffic[0] != e.traffic[1]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from amlops.manifests.environment import Gate, Step, Strategy
-from amlops.rollout.record import Measurement
+from amlops.state.record import Measurement
 
 
 @dataclass(frozen=True)

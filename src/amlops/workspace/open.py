@@ -1,6 +1,6 @@
 """An MLClient for an environment: Azure's credential chain, or the local control plane's connection.
 
-Against Azure, :func:`amlops.auth.azure_credential`: in a GitHub Actions job, the job's OIDC token,
+Against Azure, :func:`amlops.workspace.auth.azure_credential`: in a GitHub Actions job, the job's OIDC token,
 asked for again whenever the Azure token nears expiry (a long GPU rollout outlives the first one);
 elsewhere `DefaultAzureCredential` (a developer's `az login`, managed identities). A `platform: local` environment uses
 the local control plane, started on demand, whose state directory is `$AMLOPS_LOCAL_STATE_DIR` when set.
@@ -11,56 +11,47 @@ Azure, and a release can be promoted from one to the other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from azure.ai.ml import MLClient
 
 from amlops.manifests.environment import Environment, Platform
+from amlops.workspace.metrics import AzureMonitorMetrics, LocalMetrics
+from amlops.workspace.sdk import SdkWorkspace
 
 
-@dataclass(frozen=True)
-class Workspace:
-    """An environment's workspace as the rollout side reaches it."""
-
-    environment: Environment
-    client: MLClient
-    local: bool  # the local control plane: no production traffic, metrics from its admin route
-    credential: Any = None  # Azure only: for Azure Monitor's metrics
-    admin_url: str | None = None  # local only: the control plane's base URL for admin routes
-    ca_bundle: str | None = None  # local only: the CA its TLS certificates chain to
-
-    @property
-    def resource_id(self) -> str:
-        c = self.client
-        return (
-            f"/subscriptions/{c.subscription_id}/resourceGroups/{c.resource_group_name}"
-            f"/providers/Microsoft.MachineLearningServices/workspaces/{c.workspace_name}"
-        )
-
-
-def open_workspace(environment: Environment, state_dir: Path | None = None) -> Workspace:
+def open_workspace(environment: Environment, state_dir: Path | None = None) -> SdkWorkspace:
     """The workspace of `environment`: for `platform: local`, starting the control plane if it is down."""
     if environment.platform is Platform.local:
         return _local(environment, state_dir)
-    from amlops.auth import azure_credential
+    from amlops.workspace.auth import azure_credential
 
     azure = environment.azure
     assert azure is not None  # the schema requires it for platform: azure
     credential = azure_credential()
     client = MLClient(credential, azure.subscription_id, azure.resource_group, azure.workspace)
-    return Workspace(environment, client, local=False, credential=credential)
+    workspace_id = (
+        f"/subscriptions/{azure.subscription_id}/resourceGroups/{azure.resource_group}"
+        f"/providers/Microsoft.MachineLearningServices/workspaces/{azure.workspace}"
+    )
+    metrics = AzureMonitorMetrics(credential, workspace_id + "/onlineEndpoints/{endpoint}")
+    return SdkWorkspace(environment.name, client, metrics, local=False)
 
 
-def _local(environment: Environment, state_dir: Path | None) -> Workspace:
+def _local(environment: Environment, state_dir: Path | None) -> SdkWorkspace:
     from amlops.local import client as local_client
     from amlops.local import server
     from amlops.local.connection import default_state_dir
 
     connection = server.start(state_dir or default_state_dir())  # idempotent: a running one is reused
     client = local_client.ml_client(connection, environment.name)
-    return Workspace(environment, client, local=True, admin_url=connection.resource_manager, ca_bundle=connection.ca_bundle)
+    scope = {
+        "subscription": client.subscription_id,
+        "resource_group": client.resource_group_name,
+        "workspace": client.workspace_name,
+    }
+    metrics = LocalMetrics(connection.resource_manager, scope, connection.ca_bundle)
+    return SdkWorkspace(environment.name, client, metrics, local=True)
 
 
 def registry_name(environment: Environment) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from amlops.manifests import Repository
 from amlops.manifests.references import registry_model_uri
 from amlops.release.bundle import Release, build_release
-from amlops.workspace.client import registry_name
+from amlops.workspace.open import registry_name
 
 
 class Refusal(Exception):
@@ -27,7 +27,7 @@ class LiveEvidence:
     """What the source workspace says about one endpoint: which release is live, whether healthy, since when."""
 
     endpoint: str
-    release_id: str | None  # the id of the endpoint's part of the release (`Release.endpoint(name).id`)
+    endpoint_release: str | None  # the id of the endpoint release live there (`Release.endpoint(name).id`)
     healthy: bool
     since: datetime | None  # when that release went live (timezone-aware)
     detail: str = ""  # what health was judged on, for the record
@@ -142,11 +142,11 @@ def narrow_to(release: Release, endpoints: Iterable[str]) -> Release:
 def _verify(repo: Repository, release: Release, source: str, name: str, evidence: LiveEvidence | None, now: datetime) -> Verified:
     """The endpoint's part of the release must be the one live in the source, healthy, for its soak time."""
     declared = release.endpoint(name)
-    if evidence is None or evidence.release_id is None:
+    if evidence is None or evidence.endpoint_release is None:
         raise Refusal(f"{name} has no release live in {source}: apply {source} first")
-    if evidence.release_id != declared.id:
+    if evidence.endpoint_release != declared.id:
         raise Refusal(
-            f"{name}: {source} serves release {evidence.release_id}, but its manifest declares {declared.id}: "
+            f"{name}: {source} serves release {evidence.endpoint_release}, but its manifest declares {declared.id}: "
             f"promote only what is live (apply {source} first, or wait for its rollout to finish)"
         )
     if not evidence.healthy:

@@ -1,6 +1,7 @@
-"""The git edge of promotion: read HEAD, and commit files onto a new branch without touching the work tree.
+"""Git, the one module that runs it: HEAD and its cleanliness, changed paths, files at a commit, and
+commits onto a new branch without touching the work tree.
 
-The commit is built with plumbing in a throwaway index and the branch is created last, atomically
+A commit is built with plumbing in a throwaway index and the branch is created last, atomically
 (`update-ref` with an all-zero old value), so a failure anywhere leaves the repository as it was,
 and whatever branch the user has checked out is never switched or modified.
 """
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tarfile
 import tempfile
+from io import BytesIO
 from pathlib import Path
 
 _ZERO = "0" * 40
@@ -60,3 +63,46 @@ def commit_on_branch(root: Path, branch: str, files: dict[str, str], message: st
 def author(root: Path) -> str:
     """`Name <email>` of the git identity that will sign the commit."""
     return git(root, "var", "GIT_AUTHOR_IDENT").rsplit(" ", 2)[0]
+
+
+def commit_of(root: Path) -> str | None:
+    """HEAD of the repository at `root`, marked `+dirty` when its work tree has uncommitted changes there;
+    None outside a git repository."""
+    try:
+        sha = head(root)
+        dirty = git(root, "status", "--porcelain", "--", ".")
+    except (OSError, GitError):
+        return None
+    return f"{sha}+dirty" if dirty.strip() else sha
+
+
+def changed_paths(root: Path, base: str) -> list[str] | None:
+    """Paths changed between `base` and HEAD, or None when `base` is no commit here (a new branch)."""
+    try:
+        return git(root, "diff", "--name-only", "--no-renames", base, "HEAD").splitlines()
+    except GitError:
+        return None
+
+
+def show(root: Path, revision: str, path: str) -> str | None:
+    """The text of `path` at `revision`, or None where it does not exist."""
+    try:
+        return git(root, "show", f"{revision}:{path}")
+    except GitError:
+        return None
+
+
+def extract(root: Path, commit: str, into: Path, paths: tuple[str, ...] = ()) -> Path:
+    """The repository's files at `commit` (all, or those under `paths`) under `into`, without touching the
+    work tree; returns the folder that corresponds to `root` (a repository may sit in a subfolder of its
+    git work tree)."""
+    try:
+        prefix = git(root, "rev-parse", "--show-prefix")
+        command = ["git", "archive", "--format=tar", commit, "--", *paths]
+        archive = subprocess.run(command, cwd=root, capture_output=True, check=True)
+    except (GitError, subprocess.CalledProcessError) as exc:
+        detail = exc.stderr.decode().strip() if isinstance(exc, subprocess.CalledProcessError) else str(exc)
+        raise GitError(f"cannot read commit {commit[:12]} ({detail}): check out with full history (fetch-depth: 0)") from exc
+    with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
+        tar.extractall(into, filter="data")
+    return into / prefix

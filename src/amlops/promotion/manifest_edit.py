@@ -20,8 +20,8 @@ from amlops.manifests.environment import EndpointChoice, Environment
 from amlops.manifests.repository import EnvironmentFile
 from amlops.manifests.schema import validate
 from amlops.manifests.yamlio import parse_yaml
+from amlops.promotion.plan import Promotion, Refusal, narrow_to
 from amlops.release.bundle import build_release
-from amlops.release.promotion import Promotion, Refusal, narrow_to
 
 
 def rewrite_environment(text: str, source: Environment, promotion: Promotion) -> str:
@@ -103,7 +103,7 @@ def verify_rewrite(repo: Repository, promotion: Promotion, text: str) -> None:
     shown = repo.environments[promotion.target].document.path
     document, problems = parse_yaml(text, shown)
     environment, problems = validate(document, Environment) if document else (None, problems)
-    if environment is None:
+    if environment is None or document is None:
         raise Refusal(f"the rewritten {shown} does not validate: {'; '.join(map(str, problems))}")
     file = EnvironmentFile(document, environment)
     changed = replace(repo, environments={**repo.environments, promotion.target: file})

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from amlops.manifests import load_repository
+from amlops.promotion.plan import LiveEvidence, ModelShare
 from amlops.release import build_release
 from amlops.release.bundle import Release
-from amlops.release.promotion import LiveEvidence, ModelShare
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

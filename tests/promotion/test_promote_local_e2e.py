@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from amlops.cli.main import app
 from amlops.local.client import ml_client
-from amlops.workspace import live_release
+from amlops.state.status import live_release
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +63,7 @@ def score(plane: Plane, root: Path, environment: str) -> object:
 
 def test_dev_release_is_promoted_and_serves_in_staging(plane: Plane, repo: Path) -> None:
     assert plane.apply(repo, "dev").ok
-    dev = live_release(repo, "dev")
+    dev = live_release("dev", plane.workspace("dev").observe())
     assert dev.release_id is not None and dev.healthy
 
     promoted = promote(repo)
@@ -83,7 +83,7 @@ def test_dev_release_is_promoted_and_serves_in_staging(plane: Plane, repo: Path)
 
     git(repo, "switch", "-q", branch)
     assert plane.apply(repo, "staging").ok
-    staging = live_release(repo, "staging")
+    staging = live_release("staging", plane.workspace("staging").observe())
     assert staging.release_id == dev.release_id and staging.healthy
     answer = score(plane, repo, "staging")
     assert answer and answer == score(plane, repo, "dev")  # the same bytes answer the same

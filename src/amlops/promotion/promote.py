@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from amlops import git as gitrepo
 from amlops.manifests import validate_repository
 from amlops.manifests.yamlio import parse_yaml
-from amlops.release import gitrepo
+from amlops.promotion.history import append_record, history_path, history_record
+from amlops.promotion.manifest_edit import rewrite_environment, verify_rewrite
+from amlops.promotion.plan import LiveEvidence, ModelShare, Promotion, Refusal, plan_promotion
+from amlops.promotion.registry import ModelRegistry
 from amlops.release.bundle import Release
-from amlops.release.history import append_record, history_path, history_record
-from amlops.release.manifest_edit import rewrite_environment, verify_rewrite
-from amlops.release.promotion import LiveEvidence, ModelShare, Promotion, Refusal, plan_promotion
-from amlops.release.registry import ModelRegistry
 
 #: The order releases move through environments: `path: [dev, staging, prod]`.
 PATH_FILE = "releases/promotion.yaml"

@@ -13,7 +13,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from amlops.release.promotion import Promotion
+from amlops.promotion.plan import Promotion
 
 
 def history_path(target: str) -> str:
@@ -37,7 +37,7 @@ def history_record(promotion: Promotion, who: str, when: datetime, commit: str) 
         "verification": [
             {
                 "endpoint": v.evidence.endpoint,
-                "live_release": v.evidence.release_id,
+                "live_release": v.evidence.endpoint_release,
                 "healthy": v.evidence.healthy,
                 "live_since": v.evidence.since.isoformat(timespec="seconds") if v.evidence.since else None,
                 "soaked_minutes": v.soaked_minutes,
@@ -57,7 +57,7 @@ def append_record(text: str | None, target: str, record: dict[str, Any]) -> str:
         text += "\n"
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
-    yaml.sort_base_mapping_type_on_output = False  # keep the record's own order: when, who, from, to...
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]  # keep the record's own order: when, who, from, to...
     yaml.width = 4096
     out = io.StringIO()
     yaml.dump([record], out)

@@ -144,3 +144,15 @@ def _fit(text: str) -> str:
 
 def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Which commit and release put an asset into a workspace, written as tags on every asset."""
+
+    environment: str
+    release: str  # the environment's release id
+    commit: str | None  # None outside a git repository; `<sha>+dirty` for an uncommitted work tree
+
+    def tags(self, manifest: str) -> dict[str, str]:
+        return {ENVIRONMENT: self.environment, RELEASE: self.release, COMMIT: self.commit or "", MANIFEST: fit(manifest)}

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import requests
 
-from amlops.rollout.record import Measurement
+from amlops.state.record import Measurement
 
 #: The ARM metrics API (Azure Monitor) and the online endpoint metrics it serves.
 MONITOR_API_VERSION = "2023-10-01"

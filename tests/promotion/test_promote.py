@@ -11,8 +11,8 @@ import pytest
 from release_helpers import NOW, Live, Registry, git, release_of, repo  # noqa: F401 (repo is a fixture)
 from ruamel.yaml import YAML
 
-from amlops.release.promote import promote
-from amlops.release.promotion import Refusal
+from amlops.promotion.plan import Refusal
+from amlops.promotion.promote import promote
 
 
 def run(

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 from azure.ai.ml.entities import Model
 
+from amlops.promotion.plan import ModelShare, Refusal
+from amlops.promotion.registry import WorkspaceRegistry
 from amlops.release.bundle import hash_path
-from amlops.release.promotion import ModelShare, Refusal
-from amlops.release.registry import SdkRegistry, sdk_registry
-from amlops.rollout.record import CONTENT_HASH
+from amlops.state.record import CONTENT_HASH
+from amlops.workspace.registry import SdkRegistry
+from amlops.workspace.sdk import SdkWorkspace
 
 pytestmark = pytest.mark.slow
 ARTIFACT = Path(__file__).resolve().parents[2] / "models" / "churn" / "v1"
@@ -30,6 +32,12 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         server.stop(state)
 
 
+def sdk_registry(client, name: str) -> WorkspaceRegistry:
+    """Promotion's registry step as the CLI wires it: the registry fed from the source workspace."""
+    source = SdkWorkspace("local", client, metrics=None, local=True)  # type: ignore[arg-type]  # no gates here
+    return WorkspaceRegistry(source, SdkRegistry(client, name))
+
+
 def register(client, version: str, content_hash: str) -> None:
     client.models.create_or_update(
         Model(name="churn", version=version, path=str(ARTIFACT), type="custom_model", tags={CONTENT_HASH: content_hash})
@@ -39,12 +47,12 @@ def register(client, version: str, content_hash: str) -> None:
 def test_a_model_is_shared_once_as_the_same_bytes(workspace) -> None:
     digest = hash_path(ARTIFACT)
     register(workspace, "7", digest)
-    registry: SdkRegistry = sdk_registry(workspace, "amlopsreg")
+    registry = sdk_registry(workspace, "amlopsreg")
     model = ModelShare("churn", "7", digest, "amlopsreg")
     assert registry.missing(model) is True
     registry.share(model)
     assert registry.missing(model) is False
-    shared = registry.registry.models.get("churn", version="7")
+    shared = SdkRegistry(workspace, "amlopsreg").client.models.get("churn", version="7")
     assert shared.id.startswith("azureml://registries/amlopsreg/models/churn/versions/7")
     # The registry's copy carries the workspace version's content hash: later promotions check it.
     assert shared.tags[CONTENT_HASH] == digest

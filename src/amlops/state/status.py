@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from amlops.release.bundle import release_id
-from amlops.rollout import record
-from amlops.rollout.live import LiveEndpoint, LiveState
-from amlops.rollout.record import Lock, Previous, RolloutRecord, Status, StepMeasurement
+from amlops.state import record
+from amlops.state.live import LiveEndpoint, LiveState
+from amlops.state.record import Lock, Previous, RolloutRecord, Status, StepMeasurement
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class DeploymentStatus:
 @dataclass(frozen=True)
 class EndpointStatus:
     name: str
-    release: str | None  # the endpoint's part of the release, set at promotion
+    endpoint_release: str | None  # the id of the endpoint release it serves, set when a rollout ends
     environment_release: str | None  # the environment's release that last rolled it out
     since: datetime | None
     commit: str | None

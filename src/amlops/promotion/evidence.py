@@ -1,24 +1,23 @@
 """The source workspace's word on a release, as promotion's evidence.
 
-`amlops.workspace.live_release` reads what each endpoint serves from the workspace's own tags;
+`amlops.state.status.live_release` rebuilds what each endpoint serves from the workspace's own tags;
 this turns it into one :class:`LiveEvidence` per endpoint. Serverless endpoints serve the model
 catalog's model, not bytes of ours: they count as live once the whole release is.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from amlops.promotion.plan import LiveEvidence
 from amlops.release.bundle import Release
-from amlops.release.promotion import LiveEvidence
-from amlops.rollout.status import LiveRelease
+from amlops.state.status import LiveRelease, live_release
+from amlops.workspace.interface import Workspace
 
 
 def evidence_from(live: LiveRelease, release: Release) -> dict[str, LiveEvidence]:
     evidence = {
         s.name: LiveEvidence(
             s.name,
-            s.release,
+            s.endpoint_release,
             s.healthy,
             s.since,
             f"provisioning {s.provisioning_state}; traffic "
@@ -33,8 +32,6 @@ def evidence_from(live: LiveRelease, release: Release) -> dict[str, LiveEvidence
     return evidence
 
 
-def workspace_evidence(root: Path, environment: str, release: Release) -> dict[str, LiveEvidence]:
+def workspace_evidence(workspace: Workspace, release: Release) -> dict[str, LiveEvidence]:
     """Read the environment's workspace (Azure, or the local control plane)."""
-    from amlops.workspace import live_release
-
-    return evidence_from(live_release(root, environment), release)
+    return evidence_from(live_release(workspace.environment, workspace.observe()), release)

@@ -1,0 +1,325 @@
+"""The rollout loop: read the endpoint, ask `next_action`, take the action (at most one write), repeat.
+
+Every write to the endpoint carries the whole record (traffic, mirror, rollout step, measurements,
+lock) in one PUT, so whatever the moment an apply is killed, the workspace says where it was and the
+next apply continues from there. The loop holds the endpoint's lock throughout: it re-reads the
+endpoint before every write and stops, writing nothing, if the lock is no longer its own; it renews
+the lock while it waits (provisioning, gates, pauses).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from amlops.rollout.decide import (
+    Abort,
+    Action,
+    CreateDeployment,
+    CreateEndpoint,
+    DeleteDeployment,
+    Fail,
+    Gate,
+    Progress,
+    SetTraffic,
+    SmokeTest,
+    Target,
+    WaitFor,
+    next_action,
+)
+from amlops.rollout.lock import EndpointBusy, LockLost, is_stale, new_holder
+from amlops.rollout.strategy import Action as Verdict
+from amlops.rollout.strategy import decide
+from amlops.state import record
+from amlops.state.live import TERMINAL, LiveEndpoint
+from amlops.state.record import Lock, StepMeasurement
+from amlops.workspace.interface import DeploymentSpec, EndpointSpec, Workspace
+
+Events = Callable[[str, str], None]  # (endpoint, message)
+
+
+class Clock(Protocol):
+    def time(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def time(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class Settings:
+    gate_timeout: float = 600  # a gate short of min_requests this long fails as inconclusive
+    poll_seconds: float = 2  # between measurements, and between reads of a provisioning deployment
+    lock_ttl: int = 600  # a lock not renewed for this long expires
+    lock_wait: float = 0  # how long to wait for another apply's lock before refusing
+    lock_settle: float = 0.5  # between writing the lock and re-reading it
+    synthetic_load: bool = False  # platform: local: send the sample request during each step
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """Everything one endpoint's rollout needs besides the workspace: where its files are, and how to act."""
+
+    target: Target
+    endpoint_file: Path | None  # the endpoint's CLI v2 file, loaded whole on every write
+    deployments: dict[str, DeploymentSpec]  # by Azure name
+    sample: bytes  # the smoke test's request
+    environment: str
+
+
+class RolloutFailed(Exception):
+    """A rollout that was undone: traffic is back where it was and the new deployments are gone."""
+
+    def __init__(self, endpoint: str, reason: str, measured: list[StepMeasurement]) -> None:
+        super().__init__(f"{endpoint}: {reason}")
+        self.endpoint, self.reason, self.measured = endpoint, reason, measured
+
+
+@dataclass
+class Outcome:
+    endpoint: str
+    release: str
+    measured: list[StepMeasurement] = field(default_factory=list)
+    scoring_uri: str | None = None
+
+
+class EndpointRollout:
+    """Moves one endpoint to its target, holding its lock throughout."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        rollout: Rollout,
+        settings: Settings = Settings(),
+        events: Events = lambda endpoint, message: None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.workspace, self.rollout, self.settings, self.events = workspace, rollout, settings, events
+        self.clock = clock or SystemClock()
+        self.name = rollout.target.name
+        self.holder = new_holder()
+        self.renewed = 0.0
+        self.locked = False
+
+    def run(self) -> Outcome:
+        live = self._lock()
+        progress = Progress(measured=record.decode_measured(live.tags.get(record.MEASURED)) if live else [])
+        if live and RolloutRecord_running(live, self.rollout.target.endpoint_release):
+            self._say(f"resuming the rollout at step {_step_of(live) + 1}")
+        try:
+            while True:
+                action = next_action(self.rollout.target, live, progress, self.clock.time())
+                if self._take(action, live, progress):
+                    return Outcome(
+                        self.name, self.rollout.target.endpoint_release, progress.measured, live.scoring_uri if live else None
+                    )
+                live = self._read()
+        except Exception:
+            if self.locked:
+                self._unlock()
+            raise
+
+    # -- actions ------------------------------------------------------------------------------------
+    def _take(self, action: Action, live: LiveEndpoint | None, progress: Progress) -> bool:
+        """Carry `action` out; True once the rollout has ended well."""
+        match action:
+            case CreateEndpoint():
+                self._say("creating the endpoint")
+                self._put(None, {}, {}, {})
+            case CreateDeployment(name, update):
+                spec = self.rollout.deployments[name]
+                self._say(
+                    f"{'scaling' if update else 'creating'} deployment {name} (model {spec.model}, {spec.instance_count} x {spec.instance_type})"
+                )
+                progress.created.add(name)
+                try:
+                    self._guard()
+                    self.workspace.begin_deployment(spec)
+                except (LockLost, EndpointBusy):
+                    raise
+                except Exception as exc:  # the SDK raises several kinds for a refused or failed deployment
+                    progress.aborting = f"deployment {name} failed: {_first_line(exc)}{self._logs(name)}"
+            case WaitFor(name, state):
+                self._say(f"waiting for deployment {name} ({state})")
+                self._wait(name)
+            case DeleteDeployment(name, why):
+                self._say(f"deleting deployment {name} ({why})")
+                self._guard()
+                self.workspace.delete_deployment(self.name, name)
+            case SmokeTest(name):
+                self._smoke_test(name, progress)
+            case SetTraffic(traffic, mirror, tags, why, final):
+                assert live is not None
+                self._put(live, traffic, mirror, tags, unlock=final)
+                self._say(why)
+                return final
+            case Gate():
+                self._gate(action, progress)
+            case Abort(reason):
+                self._say(reason)
+                progress.aborting = reason
+            case Fail(reason):
+                raise RolloutFailed(self.name, reason, progress.measured)
+        return False
+
+    def _smoke_test(self, name: str, progress: Progress) -> None:
+        """The sample request, sent to `name` alone through the `azureml-model-deployment` header."""
+        answer = self.workspace.invoke(self.name, self.rollout.sample, name)
+        if answer.ok:
+            progress.smoke_tested.add(name)
+            self._say(f"smoke test of {name} passed: {answer.text.strip()[:120]}")
+        else:
+            got = f"HTTP {answer.status}: {answer.text[:300]}" if answer.status else answer.text[:300]
+            progress.aborting = f"smoke test of {name} failed: {got}{self._logs(name)}"
+
+    def _gate(self, gate: Gate, progress: Progress) -> None:
+        """Measure the step's new deployments until the gate decides; renew the lock meanwhile."""
+        strategy, settings = self.rollout.target.strategy, self.settings
+        if settings.synthetic_load:
+            self._say("sending the sample request as synthetic load (platform: local has no production traffic)")
+        load = self.workspace.load(self.name, self.rollout.sample) if settings.synthetic_load else nullcontext()
+        with load:
+            while True:
+                self.clock.sleep(settings.poll_seconds)
+                measurement = self.workspace.measure(self.name, gate.step.judged, gate.since)
+                elapsed = self.clock.time() - gate.since
+                decision = decide(strategy.gate, gate.step.step, gate.last, elapsed, measurement, settings.gate_timeout)
+                if decision.action is not Verdict.wait:
+                    break
+                self._renew()
+        passed = decision.action is not Verdict.abort
+        progress.measured.append(StepMeasurement(gate.index, measurement, passed))
+        if passed:
+            progress.passed.add(gate.index)
+            self._say(f"gate passed: {decision.judgement.reason}")
+        else:
+            progress.aborting = f"gate failed at step {gate.index + 1} ({gate.step.describe()}): {decision.judgement.reason}"
+
+    def _wait(self, name: str) -> None:
+        while True:
+            self.clock.sleep(self.settings.poll_seconds)
+            live = self._read()
+            deployment = live.deployments.get(name) if live else None
+            if deployment is None or deployment.provisioning_state in TERMINAL:
+                return
+            self._renew()
+
+    # -- the lock -----------------------------------------------------------------------------------
+    def _lock(self) -> LiveEndpoint | None:
+        """Take the endpoint's lock (creating nothing); returns a fresh read, None for a new endpoint."""
+        deadline = self.clock.time() + self.settings.lock_wait
+        while True:
+            live = self.workspace.endpoint(self.name)
+            if live is None:
+                return None  # nobody can hold a lock on an endpoint that does not exist: CreateEndpoint takes it
+            held = Lock.decode(live.tags.get(record.LOCK))
+            if held and held.holder != self.holder and not is_stale(held, self.clock.time()):
+                if self.clock.time() >= deadline:
+                    until = time.strftime("%H:%M:%S", time.localtime(held.expires))
+                    raise EndpointBusy(
+                        f"endpoint {self.name} is being rolled out by {held.holder} (lock until {until}); "
+                        "wait, or retry with --lock-wait"
+                    )
+                self.clock.sleep(self.settings.poll_seconds)
+                continue
+            self._put(live, live.traffic, live.mirror_traffic, {}, check=False)
+            self.clock.sleep(self.settings.lock_settle)
+            again = self.workspace.endpoint(self.name)
+            if again is not None and self._holds(again):
+                return again
+            self.locked = False
+
+    def _holds(self, live: LiveEndpoint) -> bool:
+        held = Lock.decode(live.tags.get(record.LOCK))
+        return held is not None and held.holder == self.holder
+
+    def _guard(self) -> LiveEndpoint | None:
+        """A fresh read, checked: the lock must still be ours before any write."""
+        live = self.workspace.endpoint(self.name)
+        if self.locked and (live is None or not self._holds(live)):
+            self.locked = False
+            holder = Lock.decode(live.tags.get(record.LOCK)) if live else None
+            raise LockLost(
+                f"endpoint {self.name}: the lock passed to {holder.holder if holder else 'nobody'}; stopped before writing"
+            )
+        return live
+
+    def _renew(self) -> None:
+        if self.clock.time() - self.renewed > self.settings.lock_ttl / 3:
+            live = self._guard()
+            if live is not None:
+                self._put(live, live.traffic, live.mirror_traffic, {}, check=False)
+
+    def _unlock(self) -> None:
+        try:
+            live = self._guard()
+        except LockLost:
+            return
+        if live is not None:
+            self._put(live, live.traffic, live.mirror_traffic, {}, unlock=True, check=False)
+
+    def _put(
+        self,
+        live: LiveEndpoint | None,
+        traffic: dict[str, int],
+        mirror: dict[str, int],
+        tags: dict[str, str],
+        unlock: bool = False,
+        check: bool = True,
+    ) -> None:
+        """One write of the endpoint: traffic, mirror and every tag (the record and the lock) together.
+
+        A tag given an empty value is removed.
+        """
+        if check:
+            live = self._guard() or live
+        merged = {**(live.tags if live else {}), **tags, record.ENVIRONMENT: self.rollout.environment}
+        if unlock:
+            merged.pop(record.LOCK, None)
+        else:
+            merged[record.LOCK] = Lock(self.holder, int(self.clock.time()) + self.settings.lock_ttl).encode()
+        spec = EndpointSpec(
+            self.name, self.rollout.endpoint_file, {k: v for k, v in merged.items() if v}, dict(traffic), dict(mirror)
+        )
+        self.workspace.put_endpoint(spec)
+        self.locked = not unlock
+        self.renewed = self.clock.time()
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _read(self) -> LiveEndpoint | None:
+        return self.workspace.endpoint(self.name)
+
+    def _logs(self, name: str) -> str:
+        try:
+            logs = self.workspace.logs(self.name, name)
+        except Exception:  # logs are a courtesy in an error message, never a second failure
+            return ""
+        return f"\n--- last log lines of {name} ---\n{logs.strip()}" if logs and logs.strip() else ""
+
+    def _say(self, message: str) -> None:
+        self.events(self.name, message)
+
+
+def RolloutRecord_running(live: LiveEndpoint, release_id: str) -> bool:
+    current = record.RolloutRecord.decode(live.tags.get(record.ROLLOUT))
+    return current is not None and current.status is record.Status.running and current.to == release_id
+
+
+def _step_of(live: LiveEndpoint) -> int:
+    current = record.RolloutRecord.decode(live.tags.get(record.ROLLOUT))
+    return current.step if current else 0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return text.strip().splitlines()[0]

@@ -1,0 +1,197 @@
+"""The workspace through azure-ai-ml: the same code against Azure and against the local control plane.
+
+Reads are proportional to what is asked for and issued concurrently: one list of endpoints, one list
+of deployments per endpoint of interest, one read per model version, one list of serverless endpoints.
+Entities are loaded from the user's files by azure-ai-ml's own loaders, so what reaches Azure is what
+the files say, plus only the overrides a spec names.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Collection, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from threading import Lock as ThreadLock
+from typing import Any
+
+import requests
+from azure.ai.ml import MLClient, load_model, load_online_deployment, load_online_endpoint, load_serverless_endpoint
+from azure.ai.ml.entities import ManagedOnlineEndpoint, OnlineDeployment, OnlineEndpoint, ServerlessEndpoint
+from azure.core.exceptions import ResourceNotFoundError
+
+from amlops.state import record
+from amlops.state.live import LiveDeployment, LiveEndpoint, LiveModel, LiveServerless, LiveState, nonzero
+from amlops.state.record import Measurement
+from amlops.workspace.interface import (
+    Answer,
+    DeploymentSpec,
+    EndpointSpec,
+    ModelSpec,
+    Registry,
+    ServerlessSpec,
+)
+from amlops.workspace.metrics import MetricsSource
+from amlops.workspace.registry import SdkRegistry
+from amlops.workspace.traffic import SyntheticLoad
+
+#: Concurrent reads: enough to hide ARM's latency for hundreds of endpoints, few enough for its throttling.
+READERS = 16
+
+
+class SdkWorkspace:
+    def __init__(self, environment: str, client: MLClient, metrics: MetricsSource, local: bool) -> None:
+        self.environment, self.client, self.metrics, self.local = environment, client, metrics, local
+        self._files: dict[Path, Any] = {}
+        self._files_lock = ThreadLock()
+
+    # -- reads --------------------------------------------------------------------------------------
+    def observe(self, endpoints: Collection[str] = (), models: Collection[tuple[str, str]] = ()) -> LiveState:
+        wanted = set(endpoints)
+        with ThreadPoolExecutor(READERS, thread_name_prefix="observe") as pool:
+            serverless = pool.submit(lambda: list(self.client.serverless_endpoints.list()))
+            found = pool.map(self._model, sorted(models))
+            listed = [
+                e
+                for e in self.client.online_endpoints.list()
+                if e.name in wanted or (e.tags or {}).get(record.ENVIRONMENT) == self.environment
+            ]
+            deployments = pool.map(lambda e: list(self.client.online_deployments.list(e.name)), listed)
+            live = {e.name: _endpoint(e, d) for e, d in zip(listed, deployments, strict=True)}
+            return LiveState(
+                live,
+                {(m.name, m.version): m for m in found if m is not None},
+                {s.name: LiveServerless(s.name, str(s.model_id), dict(s.tags or {})) for s in serverless.result()},
+            )
+
+    def endpoint(self, name: str) -> LiveEndpoint | None:
+        try:
+            endpoint = self.client.online_endpoints.get(name)
+        except ResourceNotFoundError:
+            return None
+        return _endpoint(endpoint, list(self.client.online_deployments.list(name)))
+
+    def logs(self, endpoint: str, deployment: str, lines: int = 20) -> str:
+        return str(self.client.online_deployments.get_logs(name=deployment, endpoint_name=endpoint, lines=lines) or "")
+
+    def measure(self, endpoint: str, deployments: Sequence[str], since: float) -> Measurement:
+        return self.metrics.measure(endpoint, deployments, since)
+
+    def invoke(self, endpoint: str, body: bytes, deployment: str | None = None) -> Answer:
+        uri, key = self._credentials(endpoint)
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        if deployment:
+            headers["azureml-model-deployment"] = deployment
+        try:
+            response = requests.post(uri, data=body, headers=headers, timeout=60)
+        except requests.RequestException as exc:
+            return Answer(0, str(exc))
+        return Answer(response.status_code, response.text)
+
+    @contextmanager
+    def load(self, endpoint: str, body: bytes) -> Iterator[SyntheticLoad]:
+        uri, key = self._credentials(endpoint)
+        with SyntheticLoad(uri, key, body) as load:
+            yield load
+
+    def model_tags(self, name: str, version: str) -> dict[str, str] | None:
+        model = self._model((name, version))
+        return None if model is None else model.tags
+
+    def registry(self, name: str) -> Registry:
+        return SdkRegistry(self.client, name)
+
+    # -- writes -------------------------------------------------------------------------------------
+    def put_endpoint(self, spec: EndpointSpec) -> None:
+        entity = self._load(spec.source, load_online_endpoint) if spec.source else ManagedOnlineEndpoint(name=spec.name)
+        entity.name = spec.name
+        entity.tags = {**(entity.tags or {}), **spec.tags}
+        entity.traffic = dict(spec.traffic)
+        entity.mirror_traffic = dict(spec.mirror)
+        self.client.online_endpoints.begin_create_or_update(entity).result()
+
+    def begin_deployment(self, spec: DeploymentSpec) -> None:
+        entity = self._load(spec.source, load_online_deployment, params_override=[{"endpoint_name": spec.endpoint}])
+        entity.name = spec.name
+        entity.endpoint_name = spec.endpoint
+        entity.model = spec.model
+        entity.instance_type = spec.instance_type
+        entity.instance_count = spec.instance_count
+        entity.tags = {**(entity.tags or {}), **spec.tags}
+        self.client.online_deployments.begin_create_or_update(entity)
+
+    def delete_deployment(self, endpoint: str, name: str) -> None:
+        self.client.online_deployments.begin_delete(name=name, endpoint_name=endpoint).result()
+
+    def delete_endpoint(self, name: str) -> None:
+        self.client.online_endpoints.begin_delete(name=name).result()
+
+    def register_model(self, spec: ModelSpec) -> None:
+        model = self._load(spec.source, load_model)
+        model.name, model.version, model.path = spec.name, spec.version, str(spec.artifact)
+        model.tags = {**(model.tags or {}), **spec.tags}
+        self.client.models.create_or_update(model)
+
+    def put_serverless(self, spec: ServerlessSpec) -> None:
+        if spec.source:
+            entity = self._load(spec.source, load_serverless_endpoint)
+        else:
+            entity = ServerlessEndpoint(name=spec.name, model_id=spec.model_id)
+        entity.name, entity.model_id = spec.name, spec.model_id
+        entity.tags = {**(entity.tags or {}), **spec.tags}
+        self.client.serverless_endpoints.begin_create_or_update(entity).result()
+
+    def delete_serverless(self, name: str) -> None:
+        self.client.serverless_endpoints.begin_delete(name).result()
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _load(self, source: Path, loader: Any, **kwargs: Any) -> Any:
+        """A fresh copy of the file's entity: loaded once per file, since every endpoint write needs it."""
+        with self._files_lock:
+            if source not in self._files:
+                self._files[source] = loader(source, **kwargs)
+            return copy.deepcopy(self._files[source])
+
+    def _model(self, key: tuple[str, str]) -> LiveModel | None:
+        try:
+            model = self.client.models.get(key[0], version=key[1])
+        except ResourceNotFoundError:
+            return None
+        return LiveModel(key[0], key[1], dict(model.tags or {}))
+
+    def _credentials(self, endpoint: str) -> tuple[str, str]:
+        """(scoring URI, key or token) for requests to the endpoint."""
+        live = self.client.online_endpoints.get(endpoint)
+        keys = self.client.online_endpoints.get_keys(endpoint)
+        key = getattr(keys, "primary_key", None) or getattr(keys, "access_token", None) or ""
+        return str(live.scoring_uri), key
+
+
+def state(value: object) -> str:
+    """A provisioning state as Azure spells it: the SDK gives a str or an enum, depending on the call."""
+    return str(getattr(value, "value", value))
+
+
+def _endpoint(endpoint: OnlineEndpoint, deployments: list[OnlineDeployment]) -> LiveEndpoint:
+    return LiveEndpoint(
+        name=str(endpoint.name),
+        provisioning_state=state(endpoint.provisioning_state),
+        auth_mode=str(endpoint.auth_mode),
+        traffic=nonzero(endpoint.traffic or {}),
+        mirror_traffic=nonzero(endpoint.mirror_traffic or {}),
+        tags=dict(endpoint.tags or {}),
+        deployments={str(d.name): _deployment(d) for d in deployments},
+        scoring_uri=endpoint.scoring_uri,
+    )
+
+
+def _deployment(d: OnlineDeployment) -> LiveDeployment:
+    return LiveDeployment(
+        name=str(d.name),
+        model=str(d.model) if d.model else None,
+        instance_type=str(getattr(d, "instance_type", "") or ""),
+        instance_count=int(d.instance_count or 0),
+        provisioning_state=state(d.provisioning_state),
+        tags=dict(d.tags or {}),
+    )

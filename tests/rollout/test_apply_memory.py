@@ -1,0 +1,56 @@
+"""`apply` of the sample repository against the in-memory workspace: models, endpoints, serverless, no-op."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from memory_support import SETTINGS, FakeClock
+
+from amlops.rollout.apply import Context, Refused, apply
+from amlops.rollout.plan import models_to_check, plan
+from amlops.rollout.session import load_release
+from amlops.state import record
+from amlops.state.record import Lineage
+from amlops.workspace.memory import MemoryWorkspace
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_release(REPO, "dev")
+
+
+def run(workspace: MemoryWorkspace, sample) -> tuple[object, object]:
+    repo, release = sample
+    pins = [(p.name, p.version) for p in models_to_check(release)]
+    wanted = plan(release, workspace.observe(release.endpoints, pins))
+    ctx = Context(workspace, repo, release, Lineage("dev", release.id, "c" * 40), SETTINGS, clock=FakeClock())
+    return wanted, apply(ctx, wanted)
+
+
+def test_a_fresh_apply_serves_the_release_and_a_second_one_writes_nothing(sample) -> None:
+    workspace = MemoryWorkspace("dev")
+    first, result = run(workspace, sample)
+    assert result.ok and sorted(result.registered) == ["churn:1", "credit-risk:1"]
+    repo, release = sample
+    for name in release.endpoints:
+        tags = workspace.tags(name)
+        assert tags[record.ENDPOINT_RELEASE] == release.endpoint(name).id and record.LOCK not in tags
+        assert tags[record.COMMIT] == "c" * 40
+    assert set(workspace.serverless) == set(release.serverless)
+    assert (
+        workspace.models[("churn", "1")][record.CONTENT_HASH] == release.endpoints["churn"].deployments["main"].model.content_hash
+    )
+    writes = len(workspace.writes)
+    again, result = run(workspace, sample)
+    assert not again.changed and result.ok and len(workspace.writes) == writes
+
+
+def test_different_bytes_under_a_registered_version_are_refused_before_any_write(sample) -> None:
+    workspace = MemoryWorkspace("dev")
+    workspace.models[("churn", "1")] = {record.CONTENT_HASH: "0" * 64}
+    with pytest.raises(Refused, match="model churn:1 is registered with content 000000000000"):
+        run(workspace, sample)
+    assert workspace.writes == []
