@@ -40,7 +40,7 @@ class Deployments(Endpoints, Assets):
                 f"Deployment name '{name}' is invalid: 3-32 characters, letters, digits and '-', starting with a letter.",
             )
         did = f"{eid}/deployments/{name}"
-        body, existing, props = self._merge_put(req, did, "deployment", name)
+        body, existing, props = self._merge_put(req, did, "deployment", name, "OnlineDeployment")
         props.setdefault("endpointComputeType", "Managed")
         props.setdefault("scaleSettings", {"scaleType": "Default"})
         props.setdefault("requestSettings", {"requestTimeout": "PT5S", "maxConcurrentRequestsPerInstance": 1})
@@ -88,7 +88,7 @@ class Deployments(Endpoints, Assets):
     def deployment_logs(self, req: Request, **p: str) -> Response:
         did = f"{self.endpoint_id(p)}/deployments/{p['deployment']}"
         self._get(did, "deployment", "deployment")
-        tail = req.json().get("tail")
+        tail = self._body(req, "DeploymentLogsRequest").get("tail")
         return Response.json(200, {"content": self.supervisor.read_log(self.serving_key(did), int(tail) if tail else None)})
 
     def _provision(self, did: str) -> None:

@@ -37,32 +37,44 @@ class Workspaces(PlaneBase):
         return doc if doc is not None else self._create_workspace(wid, p["ws"], {})
 
     def _create_workspace(self, wid: str, name: str, body: Doc) -> Doc:
+        """A workspace's document: what a PUT body sets (every writable property is kept) over what
+        was stored before, over the defaults the service fills in."""
         guid = workspace_guid(wid)
         sub_rg = wid.split("/providers/")[0]
-        previous = self.store.get(wid)
+        previous = self.store.get(wid) or {}
+        defaults = {
+            "location": LOCATION,
+            "tags": {},
+            "kind": "Default",
+            "sku": {"name": "Basic", "tier": "Basic"},
+            "identity": {"type": "SystemAssigned"},
+        }
+        properties = {
+            "friendlyName": name,
+            "description": "",
+            "storageAccount": f"{sub_rg}/providers/Microsoft.Storage/storageAccounts/{storage_account(wid)}",
+            "keyVault": f"{sub_rg}/providers/Microsoft.KeyVault/vaults/kv{guid[:8]}",
+            "publicNetworkAccess": "Enabled",
+            "hbiWorkspace": False,
+            "v1LegacyMode": False,
+            **(previous.get("properties") or {}),
+            **{k: v for k, v in (body.get("properties") or {}).items() if v is not None},
+            # read-only, the service's own
+            "workspaceId": guid,
+            "provisioningState": "Succeeded",
+            "discoveryUrl": f"{self.base_url}/discovery",
+            "mlFlowTrackingUri": f"azureml://{LOCATION}.api.azureml.ms/mlflow/v1.0{wid}",
+        }
+        top = {**defaults, **previous, **{k: v for k, v in body.items() if v is not None and k != "properties"}}
+        identity = {**top["identity"], "principalId": guid, "tenantId": ZERO_GUID}
         doc = {
+            **top,
             "id": wid,
             "name": name,
             "type": f"{PROVIDER}/workspaces",
-            "location": body.get("location") or LOCATION,
-            "tags": body.get("tags") or (previous or {}).get("tags") or {},
-            "kind": "Default",
-            "sku": {"name": "Basic", "tier": "Basic"},
-            "identity": {"type": "SystemAssigned", "principalId": guid, "tenantId": ZERO_GUID},
-            "properties": {
-                "workspaceId": guid,
-                "friendlyName": (body.get("properties") or {}).get("friendlyName") or name,
-                "description": (body.get("properties") or {}).get("description") or "",
-                "provisioningState": "Succeeded",
-                "storageAccount": f"{sub_rg}/providers/Microsoft.Storage/storageAccounts/{storage_account(wid)}",
-                "keyVault": f"{sub_rg}/providers/Microsoft.KeyVault/vaults/kv{guid[:8]}",
-                "discoveryUrl": f"{self.base_url}/discovery",
-                "mlFlowTrackingUri": f"azureml://{LOCATION}.api.azureml.ms/mlflow/v1.0{wid}",
-                "publicNetworkAccess": "Enabled",
-                "hbiWorkspace": False,
-                "v1LegacyMode": False,
-            },
-            "systemData": system_data(previous),
+            "identity": identity,
+            "properties": properties,
+            "systemData": system_data(previous or None),
         }
         with self.store.transaction():
             self.store.put(wid, "workspace", doc)
@@ -96,7 +108,7 @@ class Workspaces(PlaneBase):
         return Response.json(200, self.workspace(p))
 
     def put_workspace(self, req: Request, **p: str) -> Response:
-        return Response.json(200, self._create_workspace(self.ws_id(p), p["ws"], req.json()))
+        return Response.json(200, self._create_workspace(self.ws_id(p), p["ws"], self._body(req, "Workspace")))
 
     def list_workspaces(self, req: Request, **p: str) -> Response:
         prefix = key_of(RG.format(**p)) + "/"
