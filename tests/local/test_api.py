@@ -55,7 +55,7 @@ def test_missing_resources_are_404_resource_not_found(local, ml) -> None:
     assert "ResourceNotFound" in str(err.value)
     with pytest.raises(ResourceNotFoundError):
         ml.models.get("no-such-model", "1")
-    body = _arm(local, "GET", "/onlineEndpoints/nope", headers={"Authorization": "Bearer x"}).json()
+    body = _arm(local, "GET", "/onlineEndpoints/nope", headers={"Authorization": f"Bearer {local.conn.token}"}).json()
     assert body["error"]["code"] == "ResourceNotFound" and body["error"]["message"]
 
 
@@ -70,7 +70,7 @@ def test_endpoint_names_are_validated(local, name: str) -> None:
         local,
         "PUT",
         f"/onlineEndpoints/{name}",
-        headers={"Authorization": "Bearer x"},
+        headers={"Authorization": f"Bearer {local.conn.token}"},
         json={"location": "local", "properties": {"authMode": "Key"}},
     )
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "BadArgument"

@@ -55,5 +55,5 @@ def metrics_for(workspace: Workspace) -> MetricsSource:
         assert workspace.admin_url is not None
         c = workspace.client
         scope = {"subscription": c.subscription_id, "resource_group": c.resource_group_name, "workspace": c.workspace_name}
-        return LocalMetrics(workspace.admin_url, scope, workspace.ca_bundle)
+        return LocalMetrics(workspace.admin_url, scope, workspace.ca_bundle, workspace.credential)
     return AzureMonitorMetrics(workspace.credential, workspace.resource_id + "/onlineEndpoints/{endpoint}")

@@ -27,7 +27,7 @@ class Workspace:
     environment: Environment
     client: MLClient
     local: bool  # the local control plane: no production traffic, metrics from its admin route
-    credential: Any = None  # Azure only: for Azure Monitor's metrics
+    credential: Any = None  # for the metrics: Azure Monitor's in Azure, the control plane's metrics route locally
     admin_url: str | None = None  # local only: the control plane's base URL for admin routes
     ca_bundle: str | None = None  # local only: the CA its TLS certificates chain to
 
@@ -60,7 +60,14 @@ def _local(environment: Environment, state_dir: Path | None) -> Workspace:
 
     connection = server.start(state_dir or default_state_dir())  # idempotent: a running one is reused
     client = local_client.ml_client(connection, environment.name)
-    return Workspace(environment, client, local=True, admin_url=connection.resource_manager, ca_bundle=connection.ca_bundle)
+    return Workspace(
+        environment,
+        client,
+        local=True,
+        credential=local_client.credential(connection),
+        admin_url=connection.resource_manager,
+        ca_bundle=connection.ca_bundle,
+    )
 
 
 def registry_name(environment: Environment) -> str:

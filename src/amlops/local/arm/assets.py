@@ -3,9 +3,9 @@ pending uploads, and the registry's own upload references and model import (`mod
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
+from urllib.parse import unquote, urlsplit
 
 from amlops.local.arm import spec
 from amlops.local.arm.common import ASSET_NAME, ASSETS, PROVIDER, public_id, storage_account, system_data, workspace_prefix
@@ -158,7 +158,7 @@ class Assets(Workspaces, Registries):
     def _blob_reference(self, scope: str, container: str) -> Doc:
         account = storage_account(scope)
         url = self.blobs.url(account, container)
-        sas = f"sv=2021-08-06&sr=c&sp=racwdl&sig={hashlib.sha256(self._secret + url.encode()).hexdigest()[:32]}"
+        sas = self.container_sas(account, container)
         sub_rg = scope.split("/providers/")[0]
         return {
             "blobReferenceForConsumption": {
@@ -180,8 +180,12 @@ class Assets(Workspaces, Registries):
     def registry_data_ref(self, req: Request, **p: str) -> Response:
         scope = self.registry(p)["id"]
         uri = req.json().get("blobUri") or ""
+        account = storage_account(scope)
+        parts = urlsplit(uri)
+        if parts.hostname != urlsplit(self.blobs.url(account, "c")).hostname:
+            raise ArmError(400, "UserError", f"blobUri '{uri}' is not in the registry's storage account.")
         ref = self._blob_reference(scope, "data")["blobReferenceForConsumption"]
-        sas = ref["credential"]["sasUri"].split("?", 1)[1]
+        sas = self.container_sas(account, unquote(parts.path).lstrip("/").partition("/")[0])
         return Response.json(
             200,
             {

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from amlops.local.arm import spec
-from amlops.local.blobs import BlobStore
+from amlops.local.blobs import BlobStore, sas_allows, sas_token
 from amlops.local.connection import LOCATION
 from amlops.local.faults import Faults
 from amlops.local.serving import Supervisor
@@ -90,6 +90,14 @@ class PlaneBase:
         if doc is None:
             raise not_found(what or kind.replace("-", " "), rid.rsplit("/", 1)[-1])
         return doc
+
+    def container_sas(self, account: str, container: str) -> str:
+        """A SAS for one container of the local storage, what the plane hands out for uploads and reads."""
+        return sas_token(self._secret, account, container)
+
+    def blob_access_allowed(self, host: str, method: str, path: str, query: dict[str, str]) -> bool:
+        container = path.lstrip("/").partition("/")[0]
+        return sas_allows(self._secret, host.split(".")[0], container, method, query)
 
     def serving_key(self, deployment_id: str) -> str:
         """Stable key of a deployment for the supervisor and metrics: '<workspace guid>/<endpoint>/<name>'."""

@@ -55,6 +55,8 @@ class Deployments(Endpoints, Assets):
         }
         self._resolve_model(props.get("model"), did)  # fail fast: 404 for a model that does not exist
         doc = self._put_doc(did, "onlineEndpoints/deployments", body, existing, sku=sku, properties=props)
+        if existing is None:  # nothing of an earlier deployment of this name carries over, logs included
+            self.supervisor.forget(self.serving_key(did))
         self.store.put(did, "deployment", doc)
         return self._long_running(req, did, "deployment", lambda: self._provision(did), created=existing is None)
 
@@ -81,6 +83,7 @@ class Deployments(Endpoints, Assets):
         def work() -> None:
             time.sleep(self.faults.provisioning_delay(self.provisioning_delay))
             self.supervisor.stop(self.serving_key(did))
+            self.supervisor.forget(self.serving_key(did))
             self.store.delete(did)
 
         return self._long_running(req, did, "deployment", work, deleting=True)
@@ -159,6 +162,7 @@ class Deployments(Endpoints, Assets):
         for dep in self.store.of_kind("deployment"):
             state = dep["properties"]["provisioningState"]
             if state == "Deleting":
+                self.supervisor.forget(self.serving_key(dep["id"]))
                 self.store.delete(dep["id"])
             elif state in ("Succeeded", "Creating", "Updating"):
                 thread = threading.Thread(target=self._restore, args=(dep["id"],), name="restore", daemon=True)

@@ -96,6 +96,7 @@ class Endpoints(Workspaces, Operations):
             time.sleep(self.faults.provisioning_delay(self.provisioning_delay))
             for dep in self.store.children(eid + "/deployments", "deployment"):
                 self.supervisor.stop(self.serving_key(dep["id"]))
+                self.supervisor.forget(self.serving_key(dep["id"]))
             self.store.delete(eid)
 
         return self._long_running(req, eid, "endpoint", work, deleting=True)

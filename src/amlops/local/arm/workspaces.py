@@ -3,8 +3,6 @@ the blob API; `local_path` maps the storage URIs assets point to back to those f
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 from pathlib import Path
 from urllib.parse import unquote
@@ -95,7 +93,7 @@ class Workspaces(PlaneBase):
                 "endpoint": self.blobs.suffix,
                 "protocol": "https",
                 "isDefault": True,
-                "credentials": {"credentialsType": "AccountKey"},
+                "credentials": {"credentialsType": "Sas"},
                 "serviceDataAccessAuthIdentity": "None",
                 "description": "The workspace's default blob store (local disk).",
                 "tags": {},
@@ -128,9 +126,8 @@ class Workspaces(PlaneBase):
 
     def datastore_secrets(self, req: Request, **p: str) -> Response:
         self.workspace(p)
-        self._get(f"{self.ws_id(p)}/datastores/{p['name']}", "datastore")
-        key = base64.b64encode(hashlib.sha256(self._secret + p["name"].encode()).digest() * 2).decode()
-        return Response.json(200, {"secretsType": "AccountKey", "key": key})
+        ds = self._get(f"{self.ws_id(p)}/datastores/{p['name']}", "datastore")["properties"]
+        return Response.json(200, {"secretsType": "Sas", "sasToken": self.container_sas(ds["accountName"], ds["containerName"])})
 
     def local_path(self, uri: str, context_id: str) -> Path | None:
         """The local file or folder behind a model or code URI (blob URL or azureml:// datastore path)."""
