@@ -2,7 +2,9 @@
 scoring, admin) and, on the same port, plain-text HTTP CONNECT for the blob proxy: blob hosts
 (`<account>.blob.<suffix>`) are tunnelled into this same server, which terminates their TLS with its
 own certificate and answers the blob API (the SDK always builds host-style blob URLs that no resolver
-knows). Also the lifecycle: `start` (a detached process), `stop`, `status`.
+knows). Every other host is tunnelled through unchanged, a plain TCP relay as any HTTPS proxy does,
+so a shell with `amlops local env` in it still reaches the rest of the world.
+Also the lifecycle: `start` (a detached process), `stop`, `status`.
 
 Run in the foreground: `python -m amlops.local.server --state-dir DIR --port N`.
 """
@@ -15,6 +17,7 @@ import http.client
 import json
 import os
 import secrets
+import select
 import signal
 import socket
 import ssl
@@ -43,6 +46,7 @@ from amlops.processes import alive
 
 MFE_PREFIX = "/mferp/managementfrontend"
 TOKEN_FILE = "credential"
+_RELAY_IDLE_S = 600  # a tunnel idle this long is closed
 _PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 
 
@@ -149,7 +153,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_CONNECT(self) -> None:
         host, _, port = self.path.rpartition(":")
         if not host.endswith(f".blob.{self.server.storage_suffix}") or port != "443":
-            self.send_error(502, f"The local control plane only proxies *.blob.{self.server.storage_suffix}")
+            self._relay(host.strip("[]"), port)
             return
         self.send_response(200, "Connection established")
         self.send_header("Content-Length", "0")
@@ -161,6 +165,35 @@ class Handler(BaseHTTPRequestHandler):
         except (ssl.SSLError, OSError):
             return
         Handler(tls, self.client_address, self.server, tunnel_host=host)
+
+    def _relay(self, host: str, port: str) -> None:
+        """Tunnel a host this server does not serve: bytes both ways until either side closes."""
+        try:
+            upstream = socket.create_connection((host, int(port)), timeout=30)
+        except (OSError, ValueError) as exc:
+            self.send_error(502, f"Cannot reach {host}:{port}: {exc}")
+            return
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        upstream.settimeout(None)
+        self.connection.settimeout(None)
+        peer = {self.connection: upstream, upstream: self.connection}
+        try:
+            while True:
+                readable, _, _ = select.select(list(peer), [], [], _RELAY_IDLE_S)
+                if not readable:
+                    return
+                for sock in readable:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    peer[sock].sendall(data)
+        except OSError:
+            return
+        finally:
+            upstream.close()
 
     def _dispatch(self) -> None:
         body = self._read_body()
