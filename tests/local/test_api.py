@@ -281,6 +281,8 @@ def test_bodies_are_checked_against_the_rest_api_spec_and_change_nothing(local) 
         assert resp.status_code == 400 and error["code"] == "InvalidRequestContent", resp.text
         assert f"Path '{target}'" in error["message"] and [d["target"] for d in error["details"]] == [target]
         assert _arm(local, "GET", path, headers=auth).status_code == 404
+    secrets = _arm(local, "POST", "/datastores/workspaceblobstore/listSecrets", headers=auth, json={"expirableSecret": "maybe"})
+    assert secrets.status_code == 400 and "Path 'expirableSecret'" in secrets.json()["error"]["message"]
 
 
 def test_every_property_accepted_is_kept_and_returned(local, ml) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from importlib.resources import files
+
 import pytest
 from azure.ai.ml.entities import (
     CodeConfiguration,
@@ -24,7 +27,7 @@ def _paths(body: object, definition: str) -> list[str]:
 
 
 def test_the_vendored_spec_names_its_source_version_and_licence() -> None:
-    doc = spec.json.loads(spec.files("amlops.local.arm").joinpath(spec.SPEC_FILE).read_text())
+    doc = json.loads(files("amlops.local.arm").joinpath(spec.SPEC_FILE).read_text())
     assert doc["apiVersion"] == "2025-12-01" and "azure-rest-api-specs" in doc["source"]
     assert doc["licence"].startswith("MIT") and len(doc["commit"]) == 40
 

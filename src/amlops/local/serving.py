@@ -372,6 +372,8 @@ class Supervisor:
             keys = list(self._running)
         for key in keys:
             self.stop(key)
+        if self._short_run_dir is not None:
+            shutil.rmtree(self._short_run_dir, ignore_errors=True)
         self._spawner.shutdown(wait=False)
 
     # -- crash recovery -------------------------------------------------------------------------------

@@ -171,6 +171,8 @@ class Assets(Workspaces, Registries):
         }
 
     # -- a registry's upload references and model import --------------------------------------------------
+    # azure-ai-ml calls these on the registry's data-plane api-version (azure/ai/ml/_utils/_registry_utils.py);
+    # only datarefs' body (GetBlobReferenceSASRequestDto) is in the ARM specification, so only it is checked.
     def registry_temp_ref(self, req: Request, **p: str) -> Response:
         scope = self.registry(p)["id"]
         if self.store.get(f"{scope}/models/{p['name']}/versions/{p['version']}") is not None:
@@ -179,7 +181,7 @@ class Assets(Workspaces, Registries):
 
     def registry_data_ref(self, req: Request, **p: str) -> Response:
         scope = self.registry(p)["id"]
-        uri = req.json().get("blobUri") or ""
+        uri = self._body(req, "GetBlobReferenceSASRequestDto").get("blobUri") or ""
         account = storage_account(scope)
         parts = urlsplit(uri)
         if parts.hostname != urlsplit(self.blobs.url(account, "c")).hostname:

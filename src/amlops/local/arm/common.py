@@ -91,9 +91,9 @@ class PlaneBase:
             raise not_found(what or kind.replace("-", " "), rid.rsplit("/", 1)[-1])
         return doc
 
-    def container_sas(self, account: str, container: str) -> str:
+    def container_sas(self, account: str, container: str, hours: float = 24) -> str:
         """A SAS for one container of the local storage, what the plane hands out for uploads and reads."""
-        return sas_token(self._secret, account, container)
+        return sas_token(self._secret, account, container, hours)
 
     def blob_access_allowed(self, host: str, method: str, path: str, query: dict[str, str]) -> bool:
         container = path.lstrip("/").partition("/")[0]

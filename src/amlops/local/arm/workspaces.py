@@ -127,7 +127,9 @@ class Workspaces(PlaneBase):
     def datastore_secrets(self, req: Request, **p: str) -> Response:
         self.workspace(p)
         ds = self._get(f"{self.ws_id(p)}/datastores/{p['name']}", "datastore")["properties"]
-        return Response.json(200, {"secretsType": "Sas", "sasToken": self.container_sas(ds["accountName"], ds["containerName"])})
+        hours = self._body(req, "SecretExpiry").get("expireAfterHours") or 24
+        sas = self.container_sas(ds["accountName"], ds["containerName"], hours)
+        return Response.json(200, {"secretsType": "Sas", "sasToken": sas})
 
     def local_path(self, uri: str, context_id: str) -> Path | None:
         """The local file or folder behind a model or code URI (blob URL or azureml:// datastore path)."""
