@@ -138,3 +138,13 @@ def test_check_answers_with_arms_error_shape() -> None:
     assert err.value.status == 400 and err.value.code == "InvalidRequestContent"
     assert "Could not find member 'trafic'" in err.value.message and "Path 'properties.trafic'" in err.value.message
     assert '"target": "properties.trafic"' in error
+
+
+def test_the_vendored_definitions_are_what_the_vendor_command_writes() -> None:
+    """A hand edit, or an azure-ai-ml whose model of the api-version moved, shows here: rerun
+    `python -m amlops.local.arm.vendor` and review the diff."""
+    from amlops.local.arm import vendor
+
+    doc = json.loads(files("amlops.local.arm").joinpath(spec.SPEC_FILE).read_text())
+    assert vendor.build(doc["roots"]) == doc["definitions"]
+    assert "datasets" not in doc["definitions"]["ModelVersionProperties"]["properties"]

@@ -3,9 +3,10 @@
 
 Azure Resource Manager refuses a body it cannot deserialize into the operation's type with 400
 `InvalidRequestContent` and the JSON path of the offending member ("Could not find member 'x' on object
-of type 'T'. Path 'properties.x'"): unknown properties, wrong types and values outside an enum. Read-only
-properties a client sends back (a GET's document PUT again) are ignored, as the ARM resource provider
-contract asks (RPC-Put-V1-xx: read-only properties in a PUT are ignored), so `writable` drops them.
+of type 'T'. Path 'properties.x'"): unknown properties (the swagger's definitions say
+`additionalProperties: false`), wrong types and values outside an enum. Read-only properties a client
+sends back (a GET's document PUT again, the case of Azure/autorest#1559) are accepted and ignored: the
+service keeps its own values, so `writable` drops them.
 Nulls stand for "not set". Primitives convert into one another where the value parses, as the service's
 JSON reader (Json.NET) converts them (202208 for a string is "202208", "3" for an integer is 3), and are
 kept converted; objects and arrays never convert. Enums are strings matched case-insensitively and kept
