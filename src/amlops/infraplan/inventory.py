@@ -3,7 +3,8 @@
 No credentials, no Pulumi CLI, no network: `pulumi.runtime.set_mocks` stands in for the engine,
 every resource registration is recorded (type token, logical name, inputs as the engine sees them)
 and the stack's outputs are resolved. Invokes are refused: the program must not depend on reading
-live state. Other stacks' outputs (StackReference) get obviously-mocked placeholder values.
+live state. The mocks are as strict as the provider: inputs its schema refuses (`schema`) and
+private endpoints Azure refuses (`private_dns`) fail the evaluation. Other stacks' outputs (StackReference) get obviously-mocked placeholder values.
 
 The program is imported fresh per evaluation (its modules are top-level names such as `network`,
 so they are purged from `sys.modules` around each run) and the runtime's root stack and config
@@ -27,6 +28,8 @@ import pulumi
 import pulumi.runtime
 from pulumi.runtime import settings as runtime_settings
 from ruamel.yaml import YAML
+
+from amlops.infraplan import private_dns, schema
 
 PROJECT = "amlops"
 ORGANIZATION = "organization"  # what the DIY (self-managed) backend calls every organization
@@ -123,6 +126,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if (args.typ, args.name) in self.inputs:
             raise ProgramError(f"two resources of type {args.typ} are named {args.name!r}")
+        if not args.typ.startswith(PROVIDER):
+            schema.check_resource(args.typ, dict(args.inputs))
         self.inputs[(args.typ, args.name)] = dict(args.inputs)
         if args.typ.startswith(PROVIDER):
             provider_id = f"{args.name}-provider-id"
@@ -227,7 +232,12 @@ def evaluate(root: Path, stack: str) -> Inventory:
             raise ProgramError(f"the program failed for stack {stack!r}: {exc}") from exc
         finally:
             runtime_settings.ROOT.set(None)
-        return Inventory(stack, _resources(monitor, mocks), outputs)
+        inventory = Inventory(stack, _resources(monitor, mocks), outputs)
+        try:
+            private_dns.check(inventory)
+        except private_dns.PrivateEndpointError as exc:
+            raise ProgramError(f"the program failed for stack {stack!r}: {exc}") from exc
+        return inventory
 
 
 def _resources(monitor: pulumi.runtime.mocks.MockMonitor, mocks: RecordingMocks) -> list[Resource]:
