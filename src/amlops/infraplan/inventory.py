@@ -79,6 +79,8 @@ class Resource:
     urn: str
     inputs: dict[str, Any]
     id: str
+    protect: bool = False  # `ResourceOptions(protect=True)`: `pulumi destroy` refuses to delete it
+    parent: str = ""  # the parent's URN
 
     @property
     def azure_name(self) -> str:
@@ -160,6 +162,22 @@ class RecordingMocks(pulumi.runtime.Mocks):
         raise UnmockedCall(f"the program invoked {args.token}; plans evaluate without live state, so invokes are not mocked")
 
 
+class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
+    """The mock engine, also keeping what the mocks do not see: protection and parents."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.protected: set[str] = set()
+        self.parents: dict[str, str] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the engine's RPC name)
+        response = super().RegisterResource(request)
+        if request.protect:
+            self.protected.add(response.urn)
+        self.parents[response.urn] = request.parent
+        return response
+
+
 def stack_reference_outputs(reference: str) -> dict[str, Any]:
     """Placeholders for another stack's outputs, shaped like the real ones and marked as mocked."""
     stack = reference.rsplit("/", 1)[-1]
@@ -212,7 +230,7 @@ def evaluate(root: Path, stack: str) -> Inventory:
         raise ProgramError(f"no Pulumi program at {program}/__main__.py")
     with _LOCK:
         mocks = RecordingMocks()
-        monitor = pulumi.runtime.mocks.MockMonitor(mocks)
+        monitor = RecordingMonitor(mocks)
         runtime_settings.ROOT.set(None)  # set_mocks makes a fresh root stack only when there is none
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor, organization=ORGANIZATION)
         pulumi.runtime.set_all_config(stack_config(root, stack), [])
@@ -240,9 +258,19 @@ def evaluate(root: Path, stack: str) -> Inventory:
         return inventory
 
 
-def _resources(monitor: pulumi.runtime.mocks.MockMonitor, mocks: RecordingMocks) -> list[Resource]:
+def _resources(monitor: RecordingMonitor, mocks: RecordingMocks) -> list[Resource]:
     found = []
     for urn, registration in monitor.get_registered_resources().items():
         type_token, name = urn.split("::")[2].split("$")[-1], urn.split("::")[-1]
-        found.append(Resource(type_token, name, urn, mocks.inputs[(type_token, name)], registration.id))
+        found.append(
+            Resource(
+                type_token,
+                name,
+                urn,
+                mocks.inputs[(type_token, name)],
+                registration.id,
+                urn in monitor.protected,
+                monitor.parents.get(urn, ""),
+            )
+        )
     return sorted(found, key=lambda r: (r.type, r.name))
