@@ -35,7 +35,7 @@ def test_json_lists_resources_by_type_token_and_name() -> None:
     kinds = {(r["type"], r["azure_name"]) for r in data["resources"]}
     assert ("azure-native:machinelearningservices:Workspace", "mlw-amlops-prod") in kinds
     assert all(set(r) == {"type", "name", "azure_name", "settings"} for r in data["resources"])
-    assert {p["name"] for p in data["policies"]} >= {"clusters-scale-to-zero", "no-public-network-access-in-prod"}
+    assert {p["name"] for p in data["policies"]} >= {"clusters-scale-to-zero", "no-public-network-access-in-production"}
     assert all(p["passed"] for p in data["policies"])
     assert data["cost"]["monthly_max"] > data["cost"]["monthly_min"] > 0
     assert data["outputs"]["workspace_name"] == "mlw-amlops-prod"

@@ -69,15 +69,15 @@ def _drop_tag(inputs: dict[str, Any]) -> None:
 
 
 CASES = [
-    ("no-public-network-access-in-prod", "prod", "azure-native:storage:StorageAccount", _set("publicNetworkAccess", "Enabled")),
+    ("no-public-network-access-in-production", "prod", "azure-native:storage:StorageAccount", _set("publicNetworkAccess", "Enabled")),
     (
-        "no-public-network-access-in-prod",
+        "no-public-network-access-in-production",
         "prod",
         "azure-native:keyvault:Vault",
         _set("properties.publicNetworkAccess", "Enabled"),
     ),
     (
-        "no-public-network-access-in-prod",
+        "no-public-network-access-in-production",
         "prod",
         "azure-native:machinelearningservices:Workspace",
         _set("publicNetworkAccess", "Enabled"),
