@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 import requests
-from infra_support import ROOT, edit_environment
+from infra_support import ROOT, edit_environment, git
 from typer.testing import CliRunner
 
 from amlops.cli.infra import app
@@ -21,12 +20,6 @@ def plan_json(*args: str) -> dict:
     result = runner.invoke(app, ["plan", "--format", "json", *args])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args], check=True, capture_output=True
-    )
 
 
 def test_json_lists_resources_by_type_token_and_name() -> None:

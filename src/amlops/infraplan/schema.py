@@ -14,6 +14,7 @@ import collections.abc
 import enum
 import importlib
 import inspect
+import re
 import types
 import typing
 from functools import cache
@@ -23,6 +24,8 @@ from pulumi import _types as pulumi_types
 from pulumi.output import Output
 
 PACKAGE = "pulumi_azure_native"
+#: How the generated input classes document a discriminator: `:param ... type: ...\n Expected value is 'FQDN'.`
+DISCRIMINATOR = re.compile(r":param [^\n]*? (\w+): [^\n]*\n\s+Expected value is '([^']+)'")
 
 
 class SchemaError(ValueError):
@@ -54,6 +57,27 @@ def _properties(cls: type) -> tuple[dict[str, Any], frozenset[str]]:
         if p.default is inspect.Parameter.empty and p.name in python_to_pulumi
     )
     return types_, required
+
+
+@cache
+def _discriminator(cls: type) -> tuple[str, str] | None:
+    """(camelCase property, the constant it must have) of one shape of a discriminated union."""
+    found = DISCRIMINATOR.search(inspect.getdoc(cls.__init__) or "")
+    if not found:
+        return None
+    return pulumi_types.input_type_py_to_pulumi_names(cls).get(found.group(1), found.group(1)), found.group(2)
+
+
+def _meant(options: list[Any], value: Any) -> list[Any]:
+    """Of a union's input classes, the one whose discriminator the value carries (else all)."""
+    if not isinstance(value, dict):
+        return options
+    chosen = [
+        o
+        for o in options
+        if inspect.isclass(o) and pulumi_types.is_input_type(o) and (d := _discriminator(o)) and value.get(d[0]) == d[1]
+    ]
+    return chosen or options
 
 
 def check_resource(type_token: str, inputs: dict[str, Any]) -> None:
@@ -106,13 +130,12 @@ def _check(annotation: Any, value: Any, path: str) -> list[str]:
         allowed = sorted({str(member.value) for e in enums for member in e})
         return [] if value in allowed else [f"{path}: {value!r} is not one of {allowed} ({enums[0].__name__})"]
     failures: list[list[str]] = []
-    for option in options:
+    for option in _meant(options, value):
         problems = _check_one(option, value, path)
         if not problems:
             return []
         failures.append(problems)
-    closest = min(failures, key=len)  # of a discriminated union, the shape the value meant
-    return closest[:1]
+    return min(failures, key=len)[:1]
 
 
 def _check_one(option: Any, value: Any, path: str) -> list[str]:
