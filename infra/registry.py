@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import authorization, resources
+from pulumi_azure_native import machinelearningservices as ml
 
 SHARED_STACK = "shared"
 

@@ -180,7 +180,11 @@ def _shared_registry_network_access(args: StackValidationArgs, report: ReportVio
     for r in args.resources:
         if r.resource_type == WORKSPACE:
             rules = ((r.props.get("managedNetwork") or {}).get("outboundRules") or {}).values()
-            targets = {(rule.get("destination") or {}).get("subresourceTarget") for rule in rules if rule.get("type") == "PrivateEndpoint"}
+            targets = {
+                (rule.get("destination") or {}).get("subresourceTarget")
+                for rule in rules
+                if rule.get("type") == "PrivateEndpoint"
+            }
             if "amlregistry" not in targets:
                 report("the workspace must reach the shared registry through a private endpoint rule (amlregistry)", r.urn)
         if r.resource_type == ML_REGISTRY:

@@ -27,9 +27,7 @@ from amlops.manifests.skus import VM_SIZES
 
 SHEET_NOW = PriceSheet.load(ROOT / SHEET)
 CATALOG = Path(__file__).parent / "data" / "skypilot-az_ml_vms-a7fff17.csv"
-CATALOG_SOURCE = (
-    "https://github.com/skypilot-org/skypilot-catalog/blob/a7fff1712e3b45ac6f26289f2515503b8b30f76a/catalogs/v5/azure/az_ml_vms.csv"
-)
+CATALOG_SOURCE = "https://github.com/skypilot-org/skypilot-catalog/blob/a7fff1712e3b45ac6f26289f2515503b8b30f76a/catalogs/v5/azure/az_ml_vms.csv"
 
 
 def api_page() -> dict:

@@ -88,7 +88,12 @@ WRONG_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9ff"
 
 
 CASES = [
-    ("no-public-network-access-in-production", "prod", "azure-native:storage:StorageAccount", _set("publicNetworkAccess", "Enabled")),
+    (
+        "no-public-network-access-in-production",
+        "prod",
+        "azure-native:storage:StorageAccount",
+        _set("publicNetworkAccess", "Enabled"),
+    ),
     (
         "no-public-network-access-in-production",
         "prod",
@@ -138,7 +143,12 @@ CASES = [
         "azure-native:keyvault:Vault",
         _set("properties.networkAcls.defaultAction", "Allow"),
     ),
-    ("network-default-deny-in-production", "prod", "azure-native:storage:StorageAccount", _set("networkRuleSet.defaultAction", "Allow")),
+    (
+        "network-default-deny-in-production",
+        "prod",
+        "azure-native:storage:StorageAccount",
+        _set("networkRuleSet.defaultAction", "Allow"),
+    ),
     (
         "container-registry-anonymous-pull-off",
         "staging",
@@ -183,7 +193,9 @@ def test_an_unprotected_production_resource_fails() -> None:
     vault = inv.one("azure-native:keyvault:Vault")
     unprotected = replace(inv, resources=[replace(r, protect=False) if r is vault else r for r in inv.resources])
     assert violations(unprotected) == {
-        "stateful-resources-protected-in-production": [f"{vault.name}: {vault.name} must be protected from destroy (protect=True)"]
+        "stateful-resources-protected-in-production": [
+            f"{vault.name}: {vault.name} must be protected from destroy (protect=True)"
+        ]
     }
 
 

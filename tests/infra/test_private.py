@@ -27,7 +27,8 @@ def test_private_environments_are_reachable(env: str, space: str) -> None:
     assert set(subnets) == {"runners", "private-endpoints"}
     assert inv.outputs["runner_subnet_id"] == subnets["runners"].id
     endpoints = {
-        e.inputs["privateLinkServiceConnections"][0]["groupIds"][0]: e for e in inv.of_type("azure-native:network:PrivateEndpoint")
+        e.inputs["privateLinkServiceConnections"][0]["groupIds"][0]: e
+        for e in inv.of_type("azure-native:network:PrivateEndpoint")
     }
     assert {g: e.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"] for g, e in endpoints.items()} == {
         "amlworkspace": inv.one(WORKSPACE).id,
@@ -37,7 +38,9 @@ def test_private_environments_are_reachable(env: str, space: str) -> None:
     assert all(e.inputs["subnet"]["id"] == subnets["private-endpoints"].id for e in endpoints.values())
     zones = {z.id: z.azure_name for z in inv.of_type("azure-native:privatedns:PrivateZone")}
     groups = {g.inputs["privateEndpointName"]: g for g in inv.of_type("azure-native:network:PrivateDnsZoneGroup")}
-    workspace_zones = {zones[c["privateDnsZoneId"]] for c in groups[endpoints["amlworkspace"].azure_name].inputs["privateDnsZoneConfigs"]}
+    workspace_zones = {
+        zones[c["privateDnsZoneId"]] for c in groups[endpoints["amlworkspace"].azure_name].inputs["privateDnsZoneConfigs"]
+    }
     assert workspace_zones == {"privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"}
     links = inv.of_type("azure-native:privatedns:VirtualNetworkLink")
     assert {link.inputs["privateZoneName"] for link in links} == set(zones.values()) and all(

@@ -47,7 +47,11 @@ def expected(inv: Inventory, env: Environment) -> set[tuple[str, str, str]]:
         if not when[row["when"]]:
             continue
         for principal, team_scope in principals.get(row["identity"], []):
-            scope = ids[{"workspace": "workspace", "resource_group": "resource-group"}[team_scope]] if row["scope"] == "team-scope" else ids[row["scope"]]
+            scope = (
+                ids[{"workspace": "workspace", "resource_group": "resource-group"}[team_scope]]
+                if row["scope"] == "team-scope"
+                else ids[row["scope"]]
+            )
             out.add((principal, ROLE_IDS[row["role"]], scope))
     return out
 

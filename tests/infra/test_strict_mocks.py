@@ -40,7 +40,9 @@ def test_enum_values_come_from_the_installed_provider() -> None:
 def test_required_properties_and_types_are_checked() -> None:
     assert "resourceGroupName: required by WorkspaceArgs" in refused(WORKSPACE, {})
     aml = {"computeType": "AmlCompute", "properties": {"scaleSettings": {"maxNodeCount": 2.5}}}
-    assert "maxNodeCount: expected int, got 2.5" in refused(COMPUTE, {"resourceGroupName": "g", "workspaceName": "w", "properties": aml})
+    assert "maxNodeCount: expected int, got 2.5" in refused(
+        COMPUTE, {"resourceGroupName": "g", "workspaceName": "w", "properties": aml}
+    )
     aml["properties"]["scaleSettings"]["maxNodeCount"] = 2.0  # the engine hands integers over as floats
     check_resource(COMPUTE, {"resourceGroupName": "g", "workspaceName": "w", "properties": aml})
 
@@ -78,7 +80,9 @@ def test_private_endpoints_are_checked_against_microsofts_table() -> None:
 
 def test_an_endpoint_registered_in_the_wrong_zone_is_refused(repo: Path) -> None:
     path = repo / "infra" / "network.py"
-    path.write_text(path.read_text().replace('"blob": ["privatelink.blob.core.windows.net"]', '"blob": ["privatelink.file.core.windows.net"]'))
+    path.write_text(
+        path.read_text().replace('"blob": ["privatelink.blob.core.windows.net"]', '"blob": ["privatelink.file.core.windows.net"]')
+    )
     with pytest.raises(ProgramError, match=r"\(blob\) is registered in DNS zones \['privatelink.file.core.windows.net'\]"):
         evaluate(repo, "prod")
 

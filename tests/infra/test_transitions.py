@@ -64,7 +64,11 @@ def test_tightening_outbound_is_allowed(repo: Path) -> None:
 
 def _rule_without_subresource(d: dict) -> None:
     d["infrastructure"]["network"]["outbound_rules"].append(
-        {"name": "features", "type": "private_endpoint", "destination": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/x"}
+        {
+            "name": "features",
+            "type": "private_endpoint",
+            "destination": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/x",
+        }
     )
 
 

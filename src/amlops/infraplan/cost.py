@@ -154,7 +154,9 @@ def _endpoints(stack: str, root: Path, sheet: PriceSheet) -> list[CostLine]:
     lines = []
     for endpoint, choice in sorted(env.endpoints.items()):
         if not isinstance(choice, EndpointChoice):
-            lines.append(CostLine("serverless", endpoint, "", "", 0, 0, None, note="usage-priced: billed per token, no fixed cost"))
+            lines.append(
+                CostLine("serverless", endpoint, "", "", 0, 0, None, note="usage-priced: billed per token, no fixed cost")
+            )
             continue
         folder = repository.endpoints.get(endpoint)
         for name, deployment in sorted(choice.deployments.items()):
@@ -164,7 +166,14 @@ def _endpoints(stack: str, root: Path, sheet: PriceSheet) -> list[CostLine]:
             if not sku:
                 lines.append(
                     CostLine(
-                        "endpoint", f"{endpoint}/{name}", "", DEDICATED, count, count, None, note="no instance type: deployment file missing"
+                        "endpoint",
+                        f"{endpoint}/{name}",
+                        "",
+                        DEDICATED,
+                        count,
+                        count,
+                        None,
+                        note="no instance type: deployment file missing",
                     )
                 )
                 continue
@@ -214,12 +223,24 @@ def _network(inventory: Inventory, region: str, sheet: PriceSheet) -> list[CostL
 def _registries(inventory: Inventory, region: str, sheet: PriceSheet) -> list[CostLine]:
     """The workspace's container registry tier; the shared registry's container registry in every region."""
     lines = [
-        _priced("container-registry", acr.azure_name, f"container-registry-{acr.inputs['sku']['name']}", NO_PRIORITY, (1, 1), region, sheet)
+        _priced(
+            "container-registry",
+            acr.azure_name,
+            f"container-registry-{acr.inputs['sku']['name']}",
+            NO_PRIORITY,
+            (1, 1),
+            region,
+            sheet,
+        )
         for acr in inventory.of_type(CONTAINER_REGISTRY)
     ]
     for registry in inventory.of_type(ML_REGISTRY):
         regions = registry.inputs.get("regionDetails") or []
-        skus = {((acr.get("systemCreatedAcrAccount") or {}).get("acrAccountSku") or "Premium") for r in regions for acr in r.get("acrDetails") or []}
+        skus = {
+            ((acr.get("systemCreatedAcrAccount") or {}).get("acrAccountSku") or "Premium")
+            for r in regions
+            for acr in r.get("acrDetails") or []
+        }
         for sku in sorted(skus):
             lines.append(
                 _priced(
@@ -238,15 +259,20 @@ def _registries(inventory: Inventory, region: str, sheet: PriceSheet) -> list[Co
 
 def _usage(inventory: Inventory, region: str, sheet: PriceSheet) -> list[CostLine]:
     storage_gb, log_gb = ASSUMPTIONS["storage_gb"], ASSUMPTIONS["log_ingestion_gb_per_month"]
-    lines = [
-        _storage(account, region, sheet, storage_gb) for account in inventory.of_type(STORAGE)
-    ]
+    lines = [_storage(account, region, sheet, storage_gb) for account in inventory.of_type(STORAGE)]
     for log in inventory.of_type(LOG_ANALYTICS):
         sku = (log.inputs.get("sku") or {}).get("name", "PerGB2018")
         lines.append(
             _priced(
-                "logs", log.azure_name, f"log-analytics-{sku}", NO_PRIORITY, (1, 1), region, sheet,
-                units=log_gb, note=f"assumes {log_gb} GB ingested per month",
+                "logs",
+                log.azure_name,
+                f"log-analytics-{sku}",
+                NO_PRIORITY,
+                (1, 1),
+                region,
+                sheet,
+                units=log_gb,
+                note=f"assumes {log_gb} GB ingested per month",
             )
         )
     return lines
@@ -255,6 +281,13 @@ def _usage(inventory: Inventory, region: str, sheet: PriceSheet) -> list[CostLin
 def _storage(account: Resource, region: str, sheet: PriceSheet, gigabytes: int) -> CostLine:
     sku = (account.inputs.get("sku") or {}).get("name", "Standard_LRS")
     return _priced(
-        "storage", account.azure_name, f"storage-{sku}", NO_PRIORITY, (1, 1), region, sheet,
-        units=gigabytes, note=f"assumes {gigabytes} GB stored",
+        "storage",
+        account.azure_name,
+        f"storage-{sku}",
+        NO_PRIORITY,
+        (1, 1),
+        region,
+        sheet,
+        units=gigabytes,
+        note=f"assumes {gigabytes} GB stored",
     )

@@ -76,4 +76,6 @@ def check(inventory: Inventory) -> None:
     for zone in inventory.of_type(ZONE):
         known = {z for offers in ZONES.values() for zs in offers.values() for z in zs}
         if zone.azure_name not in known:
-            raise PrivateEndpointError(f"private DNS zone {zone.azure_name!r} is no private-link zone of {sorted(known)} ({SOURCE})")
+            raise PrivateEndpointError(
+                f"private DNS zone {zone.azure_name!r} is no private-link zone of {sorted(known)} ({SOURCE})"
+            )

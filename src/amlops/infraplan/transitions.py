@@ -49,8 +49,7 @@ def problems(base: Environment | None, head: Environment, head_file: Path, root:
         return [
             document.problem(
                 ("infrastructure", "network", "isolation"),
-                "allow_only_approved_outbound cannot go back to allow_internet_outbound; "
-                f"add outbound rules instead ({SOURCE})",
+                f"allow_only_approved_outbound cannot go back to allow_internet_outbound; add outbound rules instead ({SOURCE})",
             )
         ]
     return []
