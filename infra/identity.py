@@ -164,37 +164,20 @@ class Access(pulumi.ComponentResource):
             if team.role in ("AzureML Data Scientist", "Contributor"):
                 self._storage(label, team.group, "Group", args.storage_id)
         if args.ci_principal_id is not None:
-            grant(
-                "ci-workspace-data-scientist",
-                principal_id=args.ci_principal_id,
-                principal_type="ServicePrincipal",
-                role="AzureML Data Scientist",
-                scope=args.workspace_id,
-                parent=self,
-            )
+            self._service("ci-workspace-data-scientist", args.ci_principal_id, "AzureML Data Scientist", args.workspace_id)
             self._storage("ci", args.ci_principal_id, "ServicePrincipal", args.storage_id)
         if args.registry_id is not None:
             principals = {"workspace": args.workspace_principal_id, "ci": args.ci_principal_id}
             for who, principal in principals.items():
                 if principal is not None:
-                    grant(
-                        f"{who}-registry-user",
-                        principal_id=principal,
-                        principal_type="ServicePrincipal",
-                        role="AzureML Registry User",
-                        scope=args.registry_id,
-                        parent=self,
-                    )
+                    self._service(f"{who}-registry-user", principal, "AzureML Registry User", args.registry_id)
             if args.registry_outbound_rule and args.workspace_principal_id is not None:
-                grant(
-                    "workspace-registry-connection-approver",
-                    principal_id=args.workspace_principal_id,
-                    principal_type="ServicePrincipal",
-                    role="Azure AI Enterprise Network Connection Approver",
-                    scope=args.registry_id,
-                    parent=self,
-                )
+                approver = "Azure AI Enterprise Network Connection Approver"
+                self._service("workspace-registry-connection-approver", args.workspace_principal_id, approver, args.registry_id)
         self.register_outputs({})
+
+    def _service(self, name: str, principal: pulumi.Input[str], role: str, scope: pulumi.Input[str]) -> None:
+        grant(name, principal_id=principal, principal_type="ServicePrincipal", role=role, scope=scope, parent=self)
 
     def _storage(self, label: str, principal: pulumi.Input[str], principal_type: str, storage_id: pulumi.Input[str]) -> None:
         for role in STORAGE_DATA_ROLES:
