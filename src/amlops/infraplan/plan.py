@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from amlops.infraplan import cost, diff
+from amlops.infraplan import cost, diff, transitions
 from amlops.infraplan.inventory import PROGRAM_DIR, Inventory, evaluate
 from amlops.infraplan.policy import PolicyResult, check
 from amlops.infraplan.prices import SHEET, PriceSheet
@@ -43,17 +43,20 @@ class Plan:
 
 
 def make_plan(root: Path, stack: str, base_ref: str | None = None) -> Plan:
+    """Raises RefusedTransition before evaluating anything when the change is one Azure refuses."""
     sheet = PriceSheet.load(root / SHEET)
-    inventory = evaluate(root, stack)
+    if not base_ref:
+        inventory = evaluate(root, stack)
+        return Plan(stack, inventory, check(inventory, root), cost.estimate(inventory, root, sheet))
+    with checkout(root, base_ref) as tree:
+        transitions.check(tree, root, stack)
+        inventory = evaluate(root, stack)
+        base_inventory = evaluate(tree, stack) if _has_stack(tree, stack) else None
+        base_estimate = cost.estimate(base_inventory, tree, sheet) if base_inventory else None
     estimate = cost.estimate(inventory, root, sheet)
-    comparison = None
-    if base_ref:
-        with checkout(root, base_ref) as tree:
-            base_inventory = evaluate(tree, stack) if _has_stack(tree, stack) else None
-            base_estimate = cost.estimate(base_inventory, tree, sheet) if base_inventory else None
-        comparison = Comparison(
-            base_ref, base_inventory, base_estimate, diff.resources(base_inventory, inventory), diff.cost(base_estimate, estimate)
-        )
+    comparison = Comparison(
+        base_ref, base_inventory, base_estimate, diff.resources(base_inventory, inventory), diff.cost(base_estimate, estimate)
+    )
     return Plan(stack, inventory, check(inventory, root), estimate, comparison)
 
 
