@@ -171,7 +171,7 @@ class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
         self.parents: dict[str, str] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the engine's RPC name)
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]  # pulumi's untyped servicer
         if request.protect:
             self.protected.add(response.urn)
         self.parents[response.urn] = request.parent
@@ -243,7 +243,7 @@ def evaluate(root: Path, stack: str) -> Inventory:
 
         try:
             with _program_imports(program):
-                pulumi.runtime.test(run)()
+                pulumi.runtime.test(run)()  # type: ignore[no-untyped-call]  # pulumi's decorator is untyped
         except UnmockedCall:
             raise
         except Exception as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 
@@ -96,8 +97,7 @@ def check(inventory: Inventory, root: Path) -> list[PolicyResult]:
         if isinstance(policy, ResourceValidationPolicy):
             for r in resources:
                 policy.validate(
-                    ResourceValidationArgs(r.type, r.inputs, r.urn, r.name, _options(r), None),
-                    lambda message, urn=None, r=r: report(message, urn, r),
+                    ResourceValidationArgs(r.type, r.inputs, r.urn, r.name, _options(r), None), partial(report, resource=r)
                 )
         elif isinstance(policy, StackValidationPolicy):
             policy.validate(StackValidationArgs(_stack(inventory)), report)

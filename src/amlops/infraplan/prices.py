@@ -96,7 +96,13 @@ def from_catalog(text: str, source: str, date: str) -> list[Price]:
     """
     prices = []
     for row in csv.DictReader(text.splitlines()):
-        common = {"region": row["Region"], "sku": row["InstanceType"], "currency": "USD", "unit": "1 Hour", "date": date}
+        common: dict[str, Any] = {
+            "region": row["Region"],
+            "sku": row["InstanceType"],
+            "currency": "USD",
+            "unit": "1 Hour",
+            "date": date,
+        }
         if row["Price"]:
             prices.append(Price(**common, priority=DEDICATED, unit_price=float(row["Price"]), source=source))
         if row["SpotPrice"]:

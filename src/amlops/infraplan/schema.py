@@ -18,7 +18,7 @@ import re
 import types
 import typing
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from pulumi import _types as pulumi_types
 from pulumi.output import Output
@@ -43,7 +43,8 @@ def args_class(type_token: str) -> type | None:
         raise SchemaError(f"{type_token} is not a resource of {PACKAGE}")
     # The resource's own module; where a sub-resource input type took `<Type>Args`, it is `<Type>InitArgs`.
     own = importlib.import_module(resource.__module__)
-    return getattr(own, f"{name}InitArgs", None) or getattr(own, f"{name}Args")
+    found: type = getattr(own, f"{name}InitArgs", None) or getattr(own, f"{name}Args")
+    return found
 
 
 @cache
@@ -53,7 +54,7 @@ def _properties(cls: type) -> tuple[dict[str, Any], frozenset[str]]:
     python_to_pulumi = pulumi_types.input_type_py_to_pulumi_names(cls)
     required = frozenset(
         python_to_pulumi[p.name]
-        for p in inspect.signature(cls.__init__).parameters.values()
+        for p in inspect.signature(cls).parameters.values()
         if p.default is inspect.Parameter.empty and p.name in python_to_pulumi
     )
     return types_, required
@@ -62,7 +63,8 @@ def _properties(cls: type) -> tuple[dict[str, Any], frozenset[str]]:
 @cache
 def _discriminator(cls: type) -> tuple[str, str] | None:
     """(camelCase property, the constant it must have) of one shape of a discriminated union."""
-    found = DISCRIMINATOR.search(inspect.getdoc(cls.__init__) or "")
+    doc = inspect.getdoc(cls.__init__)  # type: ignore[misc]  # the class's own __init__ documents the discriminator
+    found = DISCRIMINATOR.search(doc or "")
     if not found:
         return None
     return pulumi_types.input_type_py_to_pulumi_names(cls).get(found.group(1), found.group(1)), found.group(2)
@@ -75,7 +77,10 @@ def _meant(options: list[Any], value: Any) -> list[Any]:
     chosen = [
         o
         for o in options
-        if inspect.isclass(o) and pulumi_types.is_input_type(o) and (d := _discriminator(o)) and value.get(d[0]) == d[1]
+        if inspect.isclass(o)
+        and pulumi_types.is_input_type(o)
+        and (d := _discriminator(cast(type, o)))
+        and value.get(d[0]) == d[1]
     ]
     return chosen or options
 
