@@ -8,6 +8,7 @@ generated is committed.
 from __future__ import annotations
 
 import inspect
+import typing
 import warnings
 from collections.abc import Iterator
 from enum import Enum
@@ -18,6 +19,8 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
 
 PAGE = "reference/cli.md"
+#: Python annotations in the words click's own types use.
+_TYPE_NAMES = {"str": "text", "int": "integer", "float": "number", "bool": "flag"}
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
@@ -93,9 +96,12 @@ def _type_name(param: Any) -> str:
     if getattr(param, "type", None) is not None:
         return param.type.name
     annotation = param.type_descriptor.annotation
+    if typing.get_origin(annotation) in (list, tuple):
+        return f"{_TYPE_NAMES.get(typing.get_args(annotation)[0].__name__, 'text')}, repeatable"
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return "|".join(str(member.value) for member in annotation)
-    return getattr(annotation, "__name__", str(annotation)).lower()
+    name = getattr(annotation, "__name__", str(annotation)).lower()
+    return _TYPE_NAMES.get(name, name)
 
 
 def _is_group(command: Any) -> bool:
