@@ -8,8 +8,8 @@ BIN := $(VENV)/bin
 help:
 	@echo "make lint         ruff check, ruff format --check, import-linter contracts"
 	@echo "make types        mypy"
-	@echo "make test-fast    the tests that start no server and build no environment (seconds)"
-	@echo "make test-slow    the tests marked slow (control planes, served models: minutes)"
+	@echo "make test-fast    the tests not marked slow"
+	@echo "make test-slow    the tests marked slow: they start servers or build served-model environments"
 	@echo "make test         every test"
 	@echo "make docs         the documentation site, warnings as errors, into site/"
 	@echo "make constraints  recompile constraints.txt from pyproject.toml (after changing dependencies)"
