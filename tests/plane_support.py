@@ -84,7 +84,7 @@ def write_environment(root: Path, versions: dict[str, str], strategy: str = STRA
         f"  {e}:\n    deployments:\n      main:\n        model: {models[e]}:{v}\n        instance_type: Standard_DS3_v2\n"
         for e, v in versions.items()
     )
-    (root / "environments" / f"{name}.yaml").write_text(f"name: {name}\ntarget: local\n{strategy}endpoints:\n{body}")
+    (root / "environments" / f"{name}.yaml").write_text(f"name: {name}\nplatform: local\n{strategy}endpoints:\n{body}")
 
 
 def bump_churn(root: Path, version: str = "2", coefficients: list[float] | None = None, environment: str = "local") -> None:

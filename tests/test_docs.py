@@ -9,9 +9,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_site_builds_strict(tmp_path: Path):
+def test_site_builds_strict(tmp_path: Path, shell_env: dict[str, str]):
     path = os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))
-    env = os.environ | {"NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": path}
+    env = shell_env | {"NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": path}
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
         cwd=REPO,
