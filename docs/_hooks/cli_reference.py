@@ -67,7 +67,7 @@ def _section(ctx: typer.Context) -> list[str]:
     if _is_group(command):
         subs = [(name, command.get_command(ctx, name)) for name in command.list_commands(ctx)]
         lines += [
-            f"- [`{ctx.command_path} {name}`](#{_anchor(ctx, name)}): {_cell(sub.get_short_help_str(90))}"
+            f"- [`{ctx.command_path} {name}`](#{_anchor(ctx, name)}): {_cell(sub.get_short_help_str(300))}"
             for name, sub in subs
             if sub
         ]
