@@ -24,3 +24,4 @@ def test_site_builds_strict(tmp_path: Path, shell_env: dict[str, str]):
     reference = (tmp_path / "site" / "reference" / "cli" / "index.html").read_text()
     for command in ("amlops apply", "amlops local metrics", "amlops local fault scoring", "amlops infra plan"):
         assert f"<code>{command}</code>" in reference, command
+    assert "branch promote/&lt;to&gt;/&lt;alias&gt;" in reference  # help text, not HTML tags

@@ -58,7 +58,7 @@ def _section(ctx: typer.Context) -> list[str]:
     command = ctx.command
     lines = [f"## `{ctx.command_path}`", "", "```text", command.get_usage(ctx).removeprefix("Usage: "), "```", ""]
     if command.help:
-        lines += [inspect.cleandoc(command.help), ""]
+        lines += [_text(inspect.cleandoc(command.help)), ""]
     params = [p for p in command.params if not getattr(p, "hidden", False)]
     if params:
         lines += ["| argument or option | default | description |", "| --- | --- | --- |"]
@@ -118,4 +118,11 @@ def _anchor(ctx: typer.Context, name: str) -> str:
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    return _text(" ".join(text.split())).replace("|", "\\|")
+
+
+def _text(text: str) -> str:
+    """Help text as Markdown: `<to>` outside code spans is a word, not an HTML tag."""
+    parts = text.split("`")
+    parts[::2] = [part.replace("<", "&lt;").replace(">", "&gt;") for part in parts[::2]]
+    return "`".join(parts)
