@@ -28,9 +28,7 @@ def pins() -> dict[str, list[tuple[str, str]]]:
             requirement = Requirement(line)
             (specifier,) = requirement.specifier
             assert specifier.operator == "==", line
-            found.setdefault(canonicalize_name(requirement.name), []).append(
-                (specifier.version, str(requirement.marker or ""))
-            )
+            found.setdefault(canonicalize_name(requirement.name), []).append((specifier.version, str(requirement.marker or "")))
     return found
 
 
