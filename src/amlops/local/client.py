@@ -3,6 +3,8 @@ of the admin routes (request counters, scoring metrics, faults) for tests and th
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import time
 from pathlib import Path
@@ -16,13 +18,17 @@ from amlops.local.server import admin_call
 
 
 class StaticTokenCredential:
-    """Any token will do: the local control plane checks that one is sent, not who signed it."""
-
-    def __init__(self, token: str = "amlops-local-token") -> None:
-        self.token = token
+    """Any token will do: the local control plane checks that one is sent, not who signed it. Tokens are
+    unsigned JWTs for the scope's audience, because the SDK reads the audience of the token it sends
+    with a pipeline job (`JobOperations._set_headers_with_user_aml_token`)."""
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken(self.token, int(time.time()) + 3600)
+        expires = int(time.time()) + 3600
+        audience = scopes[0].removesuffix("/.default").rstrip("/") if scopes else ""
+        claims = {"aud": audience, "tid": "00000000-0000-0000-0000-000000000000", "oid": "amlops-local", "exp": expires}
+        segments = [{"alg": "none", "typ": "JWT"}, claims]
+        token = ".".join(base64.urlsafe_b64encode(json.dumps(s).encode()).decode().rstrip("=") for s in segments) + "."
+        return AccessToken(token, expires)
 
 
 def configure_environment(conn: Connection) -> None:

@@ -31,10 +31,11 @@ from amlops.local.arm import REG, WS, ControlPlane
 from amlops.local.blobs import BlobStore
 from amlops.local.certs import ensure_tls
 from amlops.local.connection import CONNECTION_FILE, STORAGE_SUFFIX, Connection, default_state_dir
+from amlops.local.environments import EnvCache
 from amlops.local.faults import Faults
 from amlops.local.metrics import LoggedRequest, RequestLog, ScoringMetrics
 from amlops.local.router import ScoringRouter
-from amlops.local.serving import EnvCache, Supervisor, reap_stale
+from amlops.local.serving import Supervisor, reap_stale
 from amlops.local.store import Store
 from amlops.local.web import ArmError, Request, Response, match
 from amlops.processes import alive
@@ -92,9 +93,8 @@ class App:
             r, params = found
             label = f"{r.method} {r.template.replace(WS, '{ws}').replace(REG, '{registry}')}"
             mutating = r.mutating
-            if not req.headers.get("authorization", "").lower().startswith("bearer ") and not path.startswith(
-                "/registrymanagement/"
-            ):
+            anonymous = path.startswith("/registrymanagement/") or path == "/discovery"  # discovery documents
+            if not req.headers.get("authorization", "").lower().startswith("bearer ") and not anonymous:
                 raise ArmError(401, "AuthenticationFailed", "Authentication failed: no bearer token.")
             fault = self.faults.arm_fault(req.method, label)
             if fault:
@@ -246,6 +246,7 @@ def serve(state_dir: Path, port: int, provisioning_delay: float = 0.0) -> None:
         print(f"amlops local control plane on {httpd.base_url} (pid {os.getpid()})", flush=True)
         httpd.serve_forever(poll_interval=0.2)
     finally:
+        plane.stop_jobs()
         supervisor.stop_all()
         httpd.server_close()
         store.close()

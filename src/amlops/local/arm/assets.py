@@ -10,7 +10,7 @@ import uuid
 from amlops.local.arm.common import ASSET_NAME, ASSETS, PROVIDER, public_id, storage_account, system_data, workspace_prefix
 from amlops.local.arm.registries import Registries
 from amlops.local.arm.workspaces import Workspaces
-from amlops.local.store import Doc
+from amlops.local.store import Doc, key_of
 from amlops.local.web import ArmError, Request, Response, not_found
 
 
@@ -57,12 +57,15 @@ class Assets(Workspaces, Registries):
 
     def list_versions(self, req: Request, **p: str) -> Response:
         assets = self._asset_of(req)
-        cid = f"{self._scope(p)}/{assets}/{p['name']}"
-        docs = self.store.children(cid + "/versions", f"{assets}-version")
-        docs = [d for d in docs if _view_matches(d, req.query.get("listViewType"))]
+        scope = self._scope(p)
         wanted_hash = req.query.get("hash")
-        if wanted_hash:
+        if wanted_hash:  # the SDK looks code up by content hash under a fresh name: search the whole scope
+            prefix = key_of(f"{scope}/{assets}/")
+            docs = [d for d in self.store.of_kind(f"{assets}-version") if key_of(d["id"]).startswith(prefix)]
             docs = [d for d in docs if wanted_hash in ((d["properties"].get("properties") or {}).values())]
+        else:
+            docs = self.store.children(f"{scope}/{assets}/{p['name']}/versions", f"{assets}-version")
+        docs = [d for d in docs if _view_matches(d, req.query.get("listViewType"))]
         order = (req.query.get("$orderBy") or "").lower()
         docs.sort(key=lambda d: d["systemData"]["createdAt"], reverse="desc" in order or not order)
         if req.query.get("$top"):
@@ -239,7 +242,13 @@ def _view_matches(doc: Doc, view: str | None) -> bool:
 
 def _check_immutable(assets: str, old: Doc, new: Doc) -> None:
     """Azure refuses to change what an asset version points to; metadata may change."""
-    fields = {"models": ("modelUri",), "environments": ("condaFile", "image"), "codes": ("codeUri",)}[assets]
+    fields = {
+        "models": ("modelUri",),
+        "environments": ("condaFile", "image"),
+        "codes": ("codeUri",),
+        "components": ("componentSpec",),
+        "data": ("dataUri",),
+    }[assets]
     for field in fields:
         if field in new and new.get(field) != old.get(field):
             if assets == "codes" and old.get("isAnonymous"):

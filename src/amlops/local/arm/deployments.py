@@ -14,7 +14,8 @@ from ruamel.yaml import YAML
 from amlops.local.arm.assets import Assets
 from amlops.local.arm.common import BUSY, RESOURCE_NAME
 from amlops.local.arm.endpoints import Endpoints
-from amlops.local.serving import ProvisionError, ServingSpec, requirements_from_conda, with_server
+from amlops.local.environments import requirements_from_conda
+from amlops.local.serving import ProvisionError, ServingSpec, with_server
 from amlops.local.store import Doc
 from amlops.local.web import ArmError, Request, Response
 
