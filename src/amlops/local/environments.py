@@ -84,6 +84,8 @@ def uv_options(settings: dict[str, str]) -> tuple[list[str], dict[str, str]]:
             args += [flag, value]
     if settings.get("no-index", "").lower() in ("1", "true", "yes"):
         args.append("--no-index")
+    if settings.get("extra-index-url"):  # pip picks the best version across all its indexes; uv must be told to
+        args += ["--index-strategy", "unsafe-best-match"]
     env: dict[str, str] = {}
     cert = settings.get("cert") or os.environ.get("REQUESTS_CA_BUNDLE")  # pip's `cert` wins over requests' bundle
     if cert:
