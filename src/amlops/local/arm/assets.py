@@ -92,6 +92,8 @@ class Assets(Workspaces, Registries):
         vid = f"{cid}/versions/{version}"
         with self.store.transaction():
             existing = self.store.get(vid)
+            if existing is not None and existing["properties"].get("isAnonymous") and assets != "codes":
+                return existing  # anonymous versions are named by the SDK after their content: the first one stays
             if existing is not None:
                 _check_immutable(assets, existing["properties"], props)
             if assets == "models":
