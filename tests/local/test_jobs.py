@@ -9,6 +9,8 @@ Python, so no environment is built and the tests stay fast (see environments.py 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from azure.ai.ml import Input, Output, command, dsl
 from azure.ai.ml.entities import AmlCompute, Data, Environment
 from azure.ai.ml.exceptions import JobException
 from azure.core.exceptions import HttpResponseError
+
+from amlops.processes import alive
 
 pytestmark = pytest.mark.slow
 
@@ -142,9 +146,12 @@ def test_cancel_stops_the_job_and_its_process_tree(local, ml) -> None:
     assert _job_processes(local) == []
 
 
-def test_a_restart_during_a_run_fails_the_job_with_the_reason(local, ml) -> None:
+def test_a_crash_of_the_control_plane_during_a_run_fails_the_job_with_the_reason(local, ml) -> None:
     job = ml.jobs.create_or_update(command(command="sleep 300", environment=IMAGE_ONLY, compute="cpu"))
     _wait(ml, job.name, until=("Running",))
+    os.kill(local.conn.pid, signal.SIGKILL)  # a crash: the control plane records nothing on its way out
+    while alive(local.conn.pid):
+        time.sleep(0.05)
     local.restart()
     ml = local.client()
     assert ml.jobs.get(job.name).status == "Failed"
