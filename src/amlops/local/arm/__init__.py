@@ -11,9 +11,9 @@ from __future__ import annotations
 import secrets
 import threading
 
+from amlops.local.arm.batch import Batch
 from amlops.local.arm.common import ASSETS, PROVIDER, REG, RG, WS, workspace_guid
 from amlops.local.arm.deployments import Deployments
-from amlops.local.arm.history import History
 from amlops.local.arm.serverless import Serverless
 from amlops.local.blobs import BlobStore
 from amlops.local.faults import Faults
@@ -26,7 +26,7 @@ HISTORY = "/history/v1.0" + WS
 __all__ = ["REG", "WS", "ControlPlane", "workspace_guid"]
 
 
-class ControlPlane(Deployments, Serverless, History):
+class ControlPlane(Deployments, Serverless, Batch):
     """Every ARM route, composed from the resource mixins (Deployments and Serverless bring in the rest)."""
 
     def __init__(
@@ -98,6 +98,16 @@ class ControlPlane(Deployments, Serverless, History):
             route("GET", WS + "/jobs/{name}", self.get_job),
             route("PUT", WS + "/jobs/{name}", self.put_job),
             route("POST", WS + "/jobs/{name}/cancel", self.cancel_job),
+            # batch.py
+            route("GET", WS + "/batchEndpoints", self.list_batch_endpoints),
+            route("GET", WS + "/batchEndpoints/{endpoint}", self.get_batch_endpoint),
+            route("PUT", WS + "/batchEndpoints/{endpoint}", self.put_batch_endpoint),
+            route("DELETE", WS + "/batchEndpoints/{endpoint}", self.delete_batch_endpoint),
+            route("GET", WS + "/batchEndpoints/{endpoint}/deployments", self.list_batch_deployments),
+            route("GET", WS + "/batchEndpoints/{endpoint}/deployments/{deployment}", self.get_batch_deployment),
+            route("PUT", WS + "/batchEndpoints/{endpoint}/deployments/{deployment}", self.put_batch_deployment),
+            route("DELETE", WS + "/batchEndpoints/{endpoint}/deployments/{deployment}", self.delete_batch_deployment),
+            route("POST", "/batchEndpoints/{guid}/{endpoint}/jobs", self.invoke_batch),
             # history.py: the data-plane services named by the workspace's discovery document
             route("GET", "/discovery", self.discovery),
             route("GET", HISTORY + "/runs/{run}", self.get_run),

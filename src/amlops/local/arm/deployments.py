@@ -121,7 +121,7 @@ class Deployments(Endpoints, Assets):
             requirements, dropped = requirements_from_conda(env_doc["properties"].get("condaFile"))
         mlflow = None
         if model is not None and model["properties"].get("modelType") == "mlflow_model" and not code_dir:
-            mlflow = _mlflow_config(model_path)  # type: ignore[arg-type]
+            mlflow = mlflow_config(model_path)  # type: ignore[arg-type]
             if not props.get("environmentId"):
                 conda = model_path / mlflow.pop("conda_file") if mlflow.get("conda_file") else None  # type: ignore
                 requirements, dropped = requirements_from_conda(conda.read_text() if conda and conda.exists() else None)
@@ -177,7 +177,7 @@ class Deployments(Endpoints, Assets):
         self._settle_operations()
 
 
-def _mlflow_config(model_path: Path) -> dict[str, Any]:
+def mlflow_config(model_path: Path) -> dict[str, Any]:
     """What the generated MLflow scoring script needs, read from the MLmodel file."""
     mlmodel = model_path / "MLmodel" if model_path.is_dir() else None
     if mlmodel is None or not mlmodel.exists():
