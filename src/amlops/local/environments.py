@@ -139,7 +139,8 @@ class EnvCache:
         args, extra_env = uv_options(pip_settings(self.python))
         _run([uv, "venv", "--quiet", "--python", self.python, str(env)], log, extra_env)
         if requirements:
-            install = [uv, "pip", "install", "--python", str(env / "bin" / "python"), *args, *requirements]
+            # --compile-bytecode, as pip does: otherwise the first start of a served model compiles its imports
+            install = [uv, "pip", "install", "--compile-bytecode", "--python", str(env / "bin" / "python"), *args, *requirements]
             _run(install, log, extra_env)
 
 

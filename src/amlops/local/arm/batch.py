@@ -124,14 +124,10 @@ class Batch(History):
         job_name = props.get("name") or props.get("jobName") or f"batchjob-{uuid.uuid4()}"
         self._ensure_artifact_store(ws)
         if deployment["properties"].get("component"):
-            run, job = self._component_invocation(ws, job_name, deployment, props)
+            run, job, records = self._component_invocation(ws, job_name, deployment, props)
         else:
-            run, job = self._model_invocation(ws, job_name, endpoint, deployment, props)
-        with self.store.transaction():
-            self.store.put(job["id"], "job", job)
-            for record in self._records:
-                self.store.put(f"{ws['id']}/runs/{record['runId']}", "run", record)
-        self.runner.submit(run)
+            run, job, records = self._model_invocation(ws, job_name, deployment, props)
+        self._submit(job, records, run)
         return Response.json(
             200,
             {
@@ -166,7 +162,7 @@ class Batch(History):
             "systemData": system_data(),
         }
 
-    def _model_invocation(self, ws: Doc, job_name: str, endpoint: Doc, deployment: Doc, props: Doc) -> tuple[Run, Doc]:
+    def _model_invocation(self, ws: Doc, job_name: str, deployment: Doc, props: Doc) -> tuple[Run, Doc, list[Doc]]:
         dprops = deployment["properties"]
         inputs = self._inputs(props)
         if len(inputs) != 1:
@@ -215,20 +211,20 @@ class Batch(History):
             {str(k): str(v) for k, v in (dprops.get("environmentVariables") or {}).items()},
         )
         child = str(uuid.uuid4())
-        self._records = []
         step, outputs = self._step(ws, child, "batchscoring", spec, ())
+        records: list[Doc] = []
         if requirements is not None:
             step = replace(step, requirements=tuple(requirements))
-        self._records.append(self._record(ws, child, job_name, {"displayName": "batchscoring"}, step, outputs, "azureml.StepRun"))
-        self._records.append(self._record(ws, job_name, None, {"displayName": job_name}, None, {}, "azureml.PipelineRun"))
-        self._records[-1]["logFiles"] = {
+        records.append(self._record(ws, child, job_name, {"displayName": "batchscoring"}, step, outputs, "azureml.StepRun"))
+        records.append(self._record(ws, job_name, None, {"displayName": job_name}, None, {}, "azureml.PipelineRun"))
+        records[-1]["logFiles"] = {
             "logs/azureml/executionlogs.txt": f"ExperimentRun/dcid.{job_name}/logs/azureml/executionlogs.txt"
         }
         job = self._batch_job(ws, job_name, "Pipeline", {"jobs": {}, "inputs": {}, "outputs": {}})
         log = self._artifact_path(ws, job_name, "logs/azureml/executionlogs.txt")
-        return Run(ws["id"], job_name, (step,), True, log), job
+        return Run(ws["id"], job_name, (step,), True, log), job, records
 
-    def _component_invocation(self, ws: Doc, job_name: str, deployment: Doc, props: Doc) -> tuple[Run, Doc]:
+    def _component_invocation(self, ws: Doc, job_name: str, deployment: Doc, props: Doc) -> tuple[Run, Doc, list[Doc]]:
         dprops = deployment["properties"]
         component = self._get_by_ref(
             strip_azureml(dprops["component"]["id"]), "components-version", "component", deployment["id"]
@@ -242,9 +238,9 @@ class Batch(History):
             "outputs": {k: {"jobOutputType": v.get("type", "uri_folder")} for k, v in (spec.get("outputs") or {}).items()},
             "settings": {"default_compute": settings.get("default_compute") or dprops.get("compute")},
         }
-        run = self._plan(ws, job_name, pipeline)
+        run, records = self._plan(ws, job_name, pipeline)
         job = self._batch_job(ws, job_name, "Pipeline", {k: v for k, v in pipeline.items() if k != "jobType"})
-        return run, job
+        return run, job, records
 
 
 def _as_input(value: Doc) -> Doc:

@@ -107,7 +107,7 @@ class Jobs(Computes, Assets):
         if kind not in ("Command", "Pipeline"):
             raise ArmError(400, "UserError", f"jobType {kind!r}: the local control plane runs Command and Pipeline jobs.")
         self._ensure_artifact_store(ws)
-        run = self._plan(ws, p["name"], props)
+        run, records = self._plan(ws, p["name"], props)
         props.update(status="NotStarted", services=self._services(ws["id"], p["name"]))
         doc = {
             "id": jid,
@@ -116,12 +116,17 @@ class Jobs(Computes, Assets):
             "properties": props,
             "systemData": system_data(),
         }
-        with self.store.transaction():
-            self.store.put(jid, "job", doc)
-            for record in self._records:
-                self.store.put(f"{ws['id']}/runs/{record['runId']}", "run", record)
-        self.runner.submit(run)
+        self._submit(doc, records, run)
         return Response.json(201, doc)
+
+    def _submit(self, job: Doc, records: list[Doc], run: Run) -> None:
+        """Store the job and its run records in one transaction, then start it."""
+        ws_id = job["id"].rsplit("/jobs/", 1)[0]
+        with self.store.transaction():
+            self.store.put(job["id"], "job", job)
+            for record in records:
+                self.store.put(f"{ws_id}/runs/{record['runId']}", "run", record)
+        self.runner.submit(run)
 
     def cancel_job(self, req: Request, **p: str) -> Response:
         ws_id = self.workspace(p)["id"]
@@ -154,9 +159,9 @@ class Jobs(Computes, Assets):
         return existing
 
     # -- from a job to steps --------------------------------------------------------------------------------
-    def _plan(self, ws: Doc, name: str, props: Doc) -> Run:
-        """Resolve a job into steps and run records (left in `self._records` for put_job to store)."""
-        self._records: list[Doc] = []
+    def _plan(self, ws: Doc, name: str, props: Doc) -> tuple[Run, list[Doc]]:
+        """Resolve a job into the steps to run and the run records to store."""
+        records: list[Doc] = []
         try:
             if props["jobType"] == "Command":
                 spec = _Spec(
@@ -170,20 +175,20 @@ class Jobs(Computes, Assets):
                     props.get("environmentVariables") or {},
                 )
                 step, outputs = self._step(ws, name, name, spec, ())
-                self._records.append(self._record(ws, name, None, props, step, outputs, "azureml.CommandRun"))
-                return Run(ws["id"], name, (step,), False, step.log_path)
-            return self._plan_pipeline(ws, name, props)
+                records.append(self._record(ws, name, None, props, step, outputs, "azureml.CommandRun"))
+                return Run(ws["id"], name, (step,), False, step.log_path), records
+            return self._plan_pipeline(ws, name, props, records), records
         except ExpressionError as exc:
             raise ArmError(400, "UserError", str(exc)) from exc
 
-    def _plan_pipeline(self, ws: Doc, name: str, props: Doc) -> Run:
+    def _plan_pipeline(self, ws: Doc, name: str, props: Doc, records: list[Doc]) -> Run:
         nodes: dict[str, Doc] = props.get("jobs") or {}
         default_compute = (props.get("settings") or {}).get("default_compute") or (props.get("settings") or {}).get(
             "defaultCompute"
         )
         run_ids = {key: str(uuid.uuid4()) for key in nodes}
         outputs_of: dict[str, dict[str, str]] = {}  # step -> output -> local path
-        records: dict[str, dict[str, Doc]] = {}  # step -> output -> record
+        step_records: dict[str, dict[str, Doc]] = {}  # step -> output -> record
         steps: list[Step] = []
         parent_outputs: dict[str, Doc] = {}
         for key in _order(nodes):
@@ -213,19 +218,17 @@ class Jobs(Computes, Assets):
             )
             step, step_outputs = self._step(ws, run_ids[key], key, command, after)
             outputs_of[key] = {o: str(self.local_path(r["uri"], ws["id"])) for o, r in step_outputs.items()}
-            records[key] = step_outputs
+            step_records[key] = step_outputs
             steps.append(step)
-            self._records.append(
-                self._record(ws, run_ids[key], name, {"displayName": key}, step, step_outputs, "azureml.StepRun")
-            )
+            records.append(self._record(ws, run_ids[key], name, {"displayName": key}, step, step_outputs, "azureml.StepRun"))
         own = {}
         for out_name, out in (props.get("outputs") or {}).items():
             source = parent_outputs.get(out_name)
             if source is not None:  # a pipeline output is the output of the step bound to it
-                own[out_name] = {**records[source["step"]][source["output"]], **_asset_of(out)}
+                own[out_name] = {**step_records[source["step"]][source["output"]], **_asset_of(out)}
         record = self._record(ws, name, None, props, None, own, "azureml.PipelineRun")
         record["logFiles"] = {"logs/azureml/executionlogs.txt": f"ExperimentRun/dcid.{name}/logs/azureml/executionlogs.txt"}
-        self._records.append(record)
+        records.append(record)
         return Run(ws["id"], name, tuple(steps), True, self._artifact_path(ws, name, "logs/azureml/executionlogs.txt"))
 
     def _component(self, node: Doc, ws_id: str, key: str) -> Doc:
