@@ -12,6 +12,7 @@ A pipeline-component deployment runs its component as a pipeline job with the in
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import replace
 from importlib.resources import files
@@ -85,13 +86,13 @@ class Batch(History):
         body, existing, props = self._merge_put(req, did, "batch deployment", name)
         ws_id = self.workspace(p)["id"]
         self.cluster(ws_id, props.get("compute"))  # refuse unknown clusters now, as Azure does
+        component = _component_id(props)
         if props.get("model"):
             self._resolve_model((props["model"] or {}).get("assetId"), did)
-        elif (props.get("component") or {}).get("id"):
-            self._get_by_ref(strip_azureml(props["component"]["id"]), "components-version", "component", did)
+        elif component:
+            self._get_by_ref(strip_azureml(component), "components-version", "component", did)
         else:
             raise ArmError(400, "BadArgument", "A batch deployment needs a model or a pipeline component.")
-        props.setdefault("deploymentConfiguration", None)
         props["provisioningState"] = "Succeeded"
         doc = self._put_doc(did, "batchEndpoints/deployments", body, existing, properties=props)
         self.store.put(did, "batch-deployment", doc)
@@ -123,7 +124,7 @@ class Batch(History):
         props = dict(req.json().get("properties") or {})
         job_name = props.get("name") or props.get("jobName") or f"batchjob-{uuid.uuid4()}"
         self._ensure_artifact_store(ws)
-        if deployment["properties"].get("component"):
+        if _component_id(deployment["properties"]):
             run, job, records = self._component_invocation(ws, job_name, deployment, props)
         else:
             run, job, records = self._model_invocation(ws, job_name, deployment, props)
@@ -143,12 +144,14 @@ class Batch(History):
         data = props.get("inputData") or props.get("InputData") or {}
         return {("input_data" if k in ("UriFolder", "UriFile") else k): v for k, v in data.items()}
 
-    def _batch_job(self, ws: Doc, name: str, kind: str, extra: Doc) -> Doc:
+    def _batch_job(self, ws: Doc, name: str, jobtype: str, extra: Doc) -> Doc:
         props = {
-            "jobType": kind,
+            "jobType": "Pipeline",
             "displayName": name,
             "experimentName": extra.pop("experimentName", None) or "batch",
-            "tags": {"azureml.batchrun": "true", "azureml.jobtype": "azureml.batchjob"},
+            # jobs.download reads a model deployment's results from child `batchscoring`, and a pipeline
+            # component's from its named outputs (JobOperations.download: `is_batch_job`)
+            "tags": {"azureml.batchrun": "true", "azureml.jobtype": jobtype},
             "status": "NotStarted",
             "properties": {},
             "services": self._services(ws["id"], name),
@@ -220,17 +223,15 @@ class Batch(History):
         records[-1]["logFiles"] = {
             "logs/azureml/executionlogs.txt": f"ExperimentRun/dcid.{job_name}/logs/azureml/executionlogs.txt"
         }
-        job = self._batch_job(ws, job_name, "Pipeline", {"jobs": {}, "inputs": {}, "outputs": {}})
+        job = self._batch_job(ws, job_name, "azureml.batchjob", {"jobs": {}, "inputs": {}, "outputs": {}})
         log = self._artifact_path(ws, job_name, "logs/azureml/executionlogs.txt")
         return Run(ws["id"], job_name, (step,), True, log), job, records
 
     def _component_invocation(self, ws: Doc, job_name: str, deployment: Doc, props: Doc) -> tuple[Run, Doc, list[Doc]]:
         dprops = deployment["properties"]
-        component = self._get_by_ref(
-            strip_azureml(dprops["component"]["id"]), "components-version", "component", deployment["id"]
-        )
-        spec = component["properties"]["componentSpec"]
-        settings = dprops.get("settings") or {}
+        ref = strip_azureml(_component_id(dprops) or "")
+        spec = self._get_by_ref(ref, "components-version", "component", deployment["id"])["properties"]["componentSpec"]
+        settings = (dprops.get("deploymentConfiguration") or {}).get("settings") or {}
         pipeline = {
             "jobType": "Pipeline",
             "jobs": spec.get("jobs") or {},
@@ -239,10 +240,22 @@ class Batch(History):
             "settings": {"default_compute": settings.get("default_compute") or dprops.get("compute")},
         }
         run, records = self._plan(ws, job_name, pipeline)
-        job = self._batch_job(ws, job_name, "Pipeline", {k: v for k, v in pipeline.items() if k != "jobType"})
+        job = self._batch_job(ws, job_name, "azureml.pipelinejob", {k: v for k, v in pipeline.items() if k != "jobType"})
         return run, job, records
 
 
+def _component_id(props: Doc) -> str | None:
+    """The pipeline component a deployment runs (`deploymentConfiguration.componentId.assetId`, type PipelineComponent)."""
+    config = props.get("deploymentConfiguration") or {}
+    if config.get("deploymentConfigurationType") != "PipelineComponent":
+        return None
+    return (config.get("componentId") or {}).get("assetId")
+
+
 def _as_input(value: Doc) -> Doc:
-    """Inputs of a pipeline-component invocation arrive in the job-input wire shape; literals may be bare."""
-    return value if isinstance(value, dict) else {"jobInputType": "literal", "value": str(value)}
+    """A batch invocation's input (the batch data plane's `UriFolder`/`UriFile`/`Literal` types, or a bare
+    literal) as a pipeline job input (`uri_folder`/`uri_file`/`literal`)."""
+    if not isinstance(value, dict):
+        return {"jobInputType": "literal", "value": str(value)}
+    kind = str(value.get("jobInputType") or "literal")
+    return {**value, "jobInputType": re.sub(r"(?<!^)([A-Z])", r"_\1", kind).lower()}

@@ -30,7 +30,6 @@ from amlops.local.web import ArmError, Request, Response
 
 ARTIFACTS = "workspaceartifactstore"
 ARTIFACT_CONTAINER = "azureml"
-DATA_TYPES = ("uri_folder", "uri_file", "mltable")
 MODEL_TYPES = ("mlflow_model", "custom_model", "triton_model")
 # What may change on a submitted job (Azure's JobBase: tags, description, display name, properties).
 MUTABLE = ("tags", "description", "displayName", "properties", "isArchived", "status", "services")
@@ -341,10 +340,6 @@ class Jobs(Computes, Assets):
             record = {"type": kind, "uri": uri, **_asset_of(out)}
             result[name] = _Output(path, path.parent if path != folder else folder, record)
         return result
-
-    def _default_store(self, ws: Doc) -> tuple[str, str]:
-        ds = self._get(f"{ws['id']}/datastores/workspaceblobstore", "datastore")
-        return ds["properties"]["accountName"], ds["properties"]["containerName"]
 
     def _artifact_path(self, ws: Doc, run_id: str, rel: str) -> Path:
         return self.blobs.local_path(storage_account(ws["id"]), ARTIFACT_CONTAINER, f"ExperimentRun/dcid.{run_id}/{rel}")
