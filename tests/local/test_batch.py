@@ -116,3 +116,45 @@ def test_a_batch_deployment_on_an_unknown_cluster_is_refused(local, ml) -> None:
     )
     with pytest.raises(HttpResponseError, match="Compute 'gpu-nowhere' does not exist"):
         ml.batch_deployments.begin_create_or_update(deployment).result()
+
+
+def test_a_pipeline_component_deployment_runs_its_pipeline_on_the_inputs(local, ml, tmp_path) -> None:
+    from azure.ai.ml import Output, command, dsl
+    from azure.ai.ml.entities import PipelineComponentBatchDeployment
+
+    code = local.assets / "count-code"
+    code.mkdir(parents=True, exist_ok=True)
+    (code / "count.py").write_text(
+        "import os, sys\nos.makedirs(sys.argv[2], exist_ok=True)\n"
+        "open(os.path.join(sys.argv[2], 'n.txt'), 'w').write(str(len(os.listdir(sys.argv[1]))))\n"
+    )
+    count = command(
+        name="count",
+        code=str(code),
+        command="python count.py ${{inputs.data}} ${{outputs.out}}",
+        environment=IMAGE_ONLY,
+        inputs={"data": Input(type="uri_folder")},
+        outputs={"out": Output(type="uri_folder")},
+    )
+
+    def counting(data):
+        return {"result": count(data=data).outputs.out}
+
+    counting.__annotations__ = {"data": Input(type="uri_folder")}  # the SDK reads the type from the annotation
+    component = ml.components.create_or_update(dsl.pipeline()(counting), name="counting", version="1")
+    endpoint = ml.batch_endpoints.begin_create_or_update(BatchEndpoint(name="count-batch")).result()
+    deployment = PipelineComponentBatchDeployment(
+        name="main", endpoint_name="count-batch", component=component, settings={"default_compute": "batch-cpu"}
+    )
+    ml.batch_deployments.begin_create_or_update(deployment).result()
+    endpoint.defaults.deployment_name = "main"
+    ml.batch_endpoints.begin_create_or_update(endpoint).result()
+    data = tmp_path / "files"
+    data.mkdir()
+    for i in range(3):
+        (data / f"f{i}.txt").write_text(str(i))
+
+    job = ml.batch_endpoints.invoke(endpoint_name="count-batch", inputs={"data": Input(type="uri_folder", path=str(data))})
+    ml.jobs.stream(job.name)
+    ml.jobs.download(job.name, download_path=tmp_path / "out", output_name="result")
+    assert (tmp_path / "out" / "named-outputs" / "result" / "n.txt").read_text() == "3"
