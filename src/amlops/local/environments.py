@@ -139,8 +139,9 @@ class EnvCache:
         args, extra_env = uv_options(pip_settings(self.python))
         _run([uv, "venv", "--quiet", "--python", self.python, str(env)], log, extra_env)
         if requirements:
-            # --compile-bytecode, as pip does: otherwise the first start of a served model compiles its imports
-            install = [uv, "pip", "install", "--compile-bytecode", "--python", str(env / "bin" / "python"), *args, *requirements]
+            # No --compile-bytecode (pip compiles every module): a served model's first start compiles only
+            # what it imports, measured faster in total (bench: cold `amlops apply --env local`).
+            install = [uv, "pip", "install", "--python", str(env / "bin" / "python"), *args, *requirements]
             _run(install, log, extra_env)
 
 
