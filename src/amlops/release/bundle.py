@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from amlops.manifests.environment import DEPLOYMENT_SUFFIX, EndpointChoice, Strategy
-from amlops.manifests.references import parse_model_ref, registry_model_uri
+from amlops.manifests.references import parse_model_ref, registry_model_uri, resolve
 from amlops.manifests.repository import DeploymentFile, Repository
 from amlops.manifests.yamlio import plain
 
@@ -244,7 +244,8 @@ def _deployment(
 
 
 def _pin(repo: Repository, reference: str) -> ModelPin:
-    ref = parse_model_ref(reference)
+    parsed = parse_model_ref(reference)
+    ref = resolve(parsed, [v for n, v in repo.models if n == parsed.name]) if parsed else None
     assert ref is not None and ref.version is not None, f"unvalidated model reference {reference!r}"
     # A promoted model is referenced in the shared registry, but it is the same bytes as the model
     # file in this repository: pin the content hash either way, so the release id does not change.
