@@ -112,13 +112,18 @@ class SdkWorkspace:
         self.client.online_endpoints.begin_create_or_update(entity).result()
 
     def begin_deployment(self, spec: DeploymentSpec) -> None:
-        entity = self._load(spec.source, load_online_deployment, params_override=[{"endpoint_name": spec.endpoint}])
-        entity.name = spec.name
-        entity.endpoint_name = spec.endpoint
-        entity.model = spec.model
-        entity.instance_type = spec.instance_type
-        entity.instance_count = spec.instance_count
-        entity.tags = {**(entity.tags or {}), **spec.tags}
+        """The file loaded with amlops's overrides as the loader's `params_override`, as the CLI's `--set`
+        applies them: everything else in the file reaches Azure as azure-ai-ml builds it."""
+        file = self._load(spec.source, load_online_deployment, params_override=[{"endpoint_name": spec.endpoint}])
+        override = {
+            "endpoint_name": spec.endpoint,
+            "name": spec.name,
+            "model": spec.model,
+            "instance_type": spec.instance_type,
+            "instance_count": spec.instance_count,
+            "tags": {**(file.tags or {}), **spec.tags},
+        }
+        entity = load_online_deployment(spec.source, params_override=[override])
         self.client.online_deployments.begin_create_or_update(entity)
 
     def delete_deployment(self, endpoint: str, name: str) -> None:
