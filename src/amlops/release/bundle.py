@@ -30,6 +30,8 @@ SPEC_KEYS = (
     "scale_settings",
     "data_collector",
 )
+#: Endpoint-file keys that are not the endpoint's settings: its name, and what the environment file sets.
+NOT_ENDPOINT_SETTINGS = ("$schema", "name", "auth_mode", "traffic", "mirror_traffic")
 _ADJECTIVES = [
     "amber",
     "brisk",
@@ -131,6 +133,12 @@ class EndpointRelease:
     mirror_traffic: dict[str, int]
     strategy: Strategy
     sample_request: str | None = None  # path, relative to the repository root
+    settings: dict[str, Any] = field(default_factory=dict)  # the rest of endpoint.yml: description, identity...
+
+    @property
+    def settings_hash(self) -> str | None:
+        """What the release hashes of the endpoint's own settings (None for a file with none but auth_mode)."""
+        return _digest(self.settings) if self.settings else None
 
     def azure_traffic(self) -> dict[str, int]:
         """The traffic split by Azure deployment names."""
@@ -160,6 +168,7 @@ class Release:
                 name: {
                     "auth_mode": e.auth_mode,
                     "deployments": {d: _digest(r.identity()) for d, r in sorted(e.deployments.items())},
+                    **({"settings": e.settings_hash} if e.settings_hash else {}),
                 }
                 for name, e in sorted(self.endpoints.items())
             },
@@ -201,7 +210,8 @@ def build_release(repo: Repository, environment: str) -> Release:
             assert folder.serverless is not None
             serverless[name] = ServerlessRelease(name, folder.serverless.model_id)
             continue
-        assert folder.endpoint is not None
+        assert folder.endpoint is not None and folder.endpoint_document is not None
+        file = folder.endpoint_document.data
         deployments = {
             d: _deployment(repo, name, folder.deployments[d], chosen.model, chosen.instance_type, chosen.instance_count)
             for d, chosen in sorted(choice.deployments.items())
@@ -215,6 +225,7 @@ def build_release(repo: Repository, environment: str) -> Release:
             mirror_traffic=dict(choice.mirror_traffic),
             strategy=env.strategy_for(name),
             sample_request=_relative(repo.root, sample) if sample else None,
+            settings={key: plain(value) for key, value in file.items() if key not in NOT_ENDPOINT_SETTINGS},
         )
     return Release(environment, endpoints, serverless)
 

@@ -75,6 +75,7 @@ class Rollout:
     deployments: dict[str, DeploymentSpec]  # by Azure name
     sample: bytes  # the smoke test's request
     environment: str
+    endpoint_tags: dict[str, str] = field(default_factory=dict)  # written with every write (empty: removed)
 
 
 class RolloutFailed(Exception):
@@ -283,7 +284,12 @@ class EndpointRollout:
         """
         if check:
             live = self._guard() or live
-        merged = {**(live.tags if live else {}), **tags, record.ENVIRONMENT: self.rollout.environment}
+        merged = {
+            **(live.tags if live else {}),
+            **self.rollout.endpoint_tags,
+            **tags,
+            record.ENVIRONMENT: self.rollout.environment,
+        }
         if unlock:
             merged.pop(record.LOCK, None)
         else:

@@ -188,6 +188,7 @@ def _endpoint(endpoint: OnlineEndpoint, deployments: list[OnlineDeployment]) -> 
         tags=dict(endpoint.tags or {}),
         deployments={str(d.name): _deployment(d) for d in deployments},
         scoring_uri=endpoint.scoring_uri,
+        properties={str(k): str(v) for k, v in (endpoint.properties or {}).items()},
     )
 
 
