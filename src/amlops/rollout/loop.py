@@ -9,6 +9,7 @@ the lock while it waits (provisioning, gates, pauses).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -37,7 +38,7 @@ from amlops.rollout.strategy import decide
 from amlops.state import record
 from amlops.state.live import TERMINAL, LiveEndpoint
 from amlops.state.record import Lock, StepMeasurement
-from amlops.workspace.interface import DeploymentSpec, EndpointSpec, Workspace
+from amlops.workspace.interface import Answer, DeploymentSpec, EndpointSpec, Unavailable, Workspace
 
 Events = Callable[[str, str], None]  # (endpoint, message)
 
@@ -63,6 +64,7 @@ class Settings:
     lock_ttl: int = 600  # a lock not renewed for this long expires
     lock_wait: float = 0  # how long to wait for another apply's lock before refusing
     lock_settle: float = 0.5  # between writing the lock and re-reading it
+    smoke_timeout: float = 120  # how long a new deployment's scoring may answer "not now" (none, 502-504)
     synthetic_load: bool = False  # platform: local: send the sample request during each step
 
 
@@ -76,6 +78,10 @@ class Rollout:
     sample: bytes  # the smoke test's request
     environment: str
     endpoint_tags: dict[str, str] = field(default_factory=dict)  # written with every write (empty: removed)
+
+
+class Interrupted(Exception):
+    """The rollout was asked to stop (Ctrl-C): it stopped between two writes, its record intact."""
 
 
 class RolloutFailed(Exception):
@@ -104,21 +110,25 @@ class EndpointRollout:
         settings: Settings = Settings(),
         events: Events = lambda endpoint, message: None,
         clock: Clock | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.workspace, self.rollout, self.settings, self.events = workspace, rollout, settings, events
         self.clock = clock or SystemClock()
+        self.stop = stop or threading.Event()
         self.name = rollout.target.name
         self.holder = new_holder()
         self.renewed = 0.0
         self.locked = False
 
     def run(self) -> Outcome:
+        self._check_stop()
         live = self._lock()
         progress = Progress(measured=record.decode_measured(live.tags.get(record.MEASURED)) if live else [])
         if live and RolloutRecord_running(live, self.rollout.target.endpoint_release):
             self._say(f"resuming the rollout at step {_step_of(live) + 1}")
         try:
             while True:
+                self._check_stop()
                 action = next_action(self.rollout.target, live, progress, self.clock.time())
                 if self._take(action, live, progress):
                     return Outcome(
@@ -146,8 +156,8 @@ class EndpointRollout:
                 try:
                     self._guard()
                     self.workspace.begin_deployment(spec)
-                except (LockLost, EndpointBusy):
-                    raise
+                except (LockLost, EndpointBusy, Unavailable):
+                    raise  # not the deployment's failure: stop, and resume from the record later
                 except Exception as exc:  # the SDK raises several kinds for a refused or failed deployment
                     progress.aborting = f"deployment {name} failed: {_first_line(exc)}{self._logs(name)}"
             case WaitFor(name, state):
@@ -175,13 +185,29 @@ class EndpointRollout:
 
     def _smoke_test(self, name: str, progress: Progress) -> None:
         """The sample request, sent to `name` alone through the `azureml-model-deployment` header."""
-        answer = self.workspace.invoke(self.name, self.rollout.sample, name)
+        answer = self._score(name)
         if answer.ok:
             progress.smoke_tested.add(name)
             self._say(f"smoke test of {name} passed: {answer.text.strip()[:120]}")
         else:
             got = f"HTTP {answer.status}: {answer.text[:300]}" if answer.status else answer.text[:300]
             progress.aborting = f"smoke test of {name} failed: {got}{self._logs(name)}"
+
+    def _score(self, name: str) -> Answer:
+        """The smoke test's answer; "not now" (no answer, 502-504: the scoring route or the control plane
+        coming back) is asked again until `smoke_timeout`, then stops the rollout as an interruption."""
+        deadline = self.clock.time() + self.settings.smoke_timeout
+        while True:
+            answer = self.workspace.invoke(self.name, self.rollout.sample, name)
+            if answer.status not in (0, 502, 503, 504):
+                return answer
+            if self.clock.time() >= deadline:
+                got = f"HTTP {answer.status}" if answer.status else "no answer"
+                raise Unavailable(
+                    f"the smoke test of {name} got {got} for {self.settings.smoke_timeout:.0f} s: {answer.text[:200]}"
+                )
+            self._renew()
+            self.clock.sleep(self.settings.poll_seconds)
 
     def _gate(self, gate: Gate, progress: Progress) -> None:
         """Measure the step's new deployments until the gate decides; renew the lock meanwhile."""
@@ -255,19 +281,26 @@ class EndpointRollout:
             )
         return live
 
+    def _check_stop(self) -> None:
+        if self.stop.is_set():
+            raise Interrupted(f"endpoint {self.name}: interrupted")
+
     def _renew(self) -> None:
+        """Keep the lock while waiting (provisioning, smoke tests, gates, pauses); stop here if asked to."""
+        self._check_stop()
         if self.clock.time() - self.renewed > self.settings.lock_ttl / 3:
             live = self._guard()
             if live is not None:
                 self._put(live, live.traffic, live.mirror_traffic, {}, check=False)
 
     def _unlock(self) -> None:
+        """Give the lock back after an error; if Azure cannot be reached, it expires on its own."""
         try:
             live = self._guard()
-        except LockLost:
+            if live is not None:
+                self._put(live, live.traffic, live.mirror_traffic, {}, unlock=True, check=False)
+        except (LockLost, Unavailable):
             return
-        if live is not None:
-            self._put(live, live.traffic, live.mirror_traffic, {}, unlock=True, check=False)
 
     def _put(
         self,
