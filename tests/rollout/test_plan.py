@@ -184,3 +184,21 @@ def test_an_endpoint_property_once_set_is_never_altered(tmp_path: Path):
         "endpoint churn: properties.team is 'churn' in Azure but 'retention' in endpoint.yml; Azure ML never alters "
         "an endpoint property once set: add a new key, or create a new endpoint",
     )
+
+
+@pytest.mark.parametrize(
+    "line", ["model_mount_path: /var/models", "properties:\n  owner: churn-team", "description: churn, scored"]
+)
+def test_a_change_to_any_deployment_setting_is_a_new_deployment(release, tmp_path: Path, line: str):
+    import shutil
+
+    for folder in ("environments", "models", "endpoints"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    path = tmp_path / "endpoints/churn/main.yml"
+    path.write_text(path.read_text() + line + "\n")
+    repo, problems = validate_repository(tmp_path, "dev")
+    assert not problems, problems
+    changed = build_release(repo, "dev")
+    result = plan(changed, converged(release))
+    churn = next(e for e in result.endpoints if e.name == "churn")
+    assert [c.change for c in churn.deployments] == [Change.add, Change.retire], plan_json(result)

@@ -19,16 +19,18 @@ from amlops.manifests.references import parse_model_ref, registry_model_uri, res
 from amlops.manifests.repository import DeploymentFile, Repository
 from amlops.manifests.yamlio import plain
 
-#: Deployment-file keys that are part of what a deployment *is*: a change to one is a new deployment.
-SPEC_KEYS = (
-    "request_settings",
-    "liveness_probe",
-    "readiness_probe",
-    "environment_variables",
-    "app_insights_enabled",
-    "egress_public_network_access",
-    "scale_settings",
-    "data_collector",
+#: Deployment-file keys that are not settings of their own: each other key is part of what a deployment *is*,
+#: so a change to any (probes, request settings, model mount path, properties...) is a new deployment. The
+#: model and instances are the environment's to set; code and environment are hashed by content below.
+NOT_DEPLOYMENT_SETTINGS = (
+    "$schema",
+    "name",
+    "endpoint_name",
+    "model",
+    "instance_type",
+    "instance_count",
+    "code_configuration",
+    "environment",
 )
 #: Endpoint-file keys that are not the endpoint's settings: its name, and what the environment file sets.
 NOT_ENDPOINT_SETTINGS = ("$schema", "name", "auth_mode", "traffic", "mirror_traffic")
@@ -234,7 +236,7 @@ def _deployment(
     repo: Repository, endpoint: str, file: DeploymentFile, model: str, instance_type: str | None, count: int | None
 ) -> DeploymentRelease:
     raw = file.document.data
-    settings = {key: plain(raw[key]) for key in SPEC_KEYS if key in raw}
+    settings = {key: plain(value) for key, value in raw.items() if key not in NOT_DEPLOYMENT_SETTINGS}
     base = (repo.root / file.document.path).parent
     code = raw.get("code_configuration") or {}
     code_hash = None
