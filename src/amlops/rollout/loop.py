@@ -9,6 +9,7 @@ the lock while it waits (provisioning, gates, pauses).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -119,6 +120,7 @@ class EndpointRollout:
         self.holder = new_holder()
         self.renewed = 0.0
         self.locked = False
+        self.ttl = settings.lock_ttl  # grows to three times the slowest write: a lock outlives what renews it
 
     def run(self) -> Outcome:
         self._check_stop()
@@ -250,13 +252,11 @@ class EndpointRollout:
             if live is None:
                 return None  # nobody can hold a lock on an endpoint that does not exist: CreateEndpoint takes it
             held = Lock.decode(live.tags.get(record.LOCK))
-            if held and held.holder != self.holder and not is_stale(held, self.clock.time()):
+            locked = held is not None and held.holder != self.holder and not is_stale(held, self.clock.time())
+            # An endpoint still Updating is taking another apply's last write: Azure refuses a second (409).
+            if locked or live.provisioning_state not in TERMINAL:
                 if self.clock.time() >= deadline:
-                    until = time.strftime("%H:%M:%S", time.localtime(held.expires))
-                    raise EndpointBusy(
-                        f"endpoint {self.name} is being rolled out by {held.holder} (lock until {until}); "
-                        "wait, or retry with --lock-wait"
-                    )
+                    raise EndpointBusy(_busy(self.name, held if locked else None, live.provisioning_state))
                 self.clock.sleep(self.settings.poll_seconds)
                 continue
             self._put(live, live.traffic, live.mirror_traffic, {}, check=False)
@@ -288,7 +288,7 @@ class EndpointRollout:
     def _renew(self) -> None:
         """Keep the lock while waiting (provisioning, smoke tests, gates, pauses); stop here if asked to."""
         self._check_stop()
-        if self.clock.time() - self.renewed > self.settings.lock_ttl / 3:
+        if self.clock.time() - self.renewed > self.ttl / 3:
             live = self._guard()
             if live is not None:
                 self._put(live, live.traffic, live.mirror_traffic, {}, check=False)
@@ -317,6 +317,7 @@ class EndpointRollout:
         """
         if check:
             live = self._guard() or live
+        started = self.clock.time()
         merged = {
             **(live.tags if live else {}),
             **self.rollout.endpoint_tags,
@@ -326,13 +327,15 @@ class EndpointRollout:
         if unlock:
             merged.pop(record.LOCK, None)
         else:
-            merged[record.LOCK] = Lock(self.holder, int(self.clock.time()) + self.settings.lock_ttl).encode()
+            merged[record.LOCK] = Lock(self.holder, int(started) + self.ttl).encode()
         spec = EndpointSpec(
             self.name, self.rollout.endpoint_file, {k: v for k, v in merged.items() if v}, dict(traffic), dict(mirror)
         )
         self.workspace.put_endpoint(spec)
         self.locked = not unlock
-        self.renewed = self.clock.time()
+        self.renewed = started
+        # Azure's endpoint writes may take minutes: a lock stamped before one must not expire before the next.
+        self.ttl = max(self.ttl, math.ceil(3 * (self.clock.time() - started)))
 
     # -- helpers ------------------------------------------------------------------------------------
     def _read(self) -> LiveEndpoint | None:
@@ -347,6 +350,13 @@ class EndpointRollout:
 
     def _say(self, message: str) -> None:
         self.events(self.name, message)
+
+
+def _busy(name: str, held: Lock | None, state: str) -> str:
+    if held is None:
+        return f"endpoint {name} is {state}: another write is under way; wait, or retry with --lock-wait"
+    until = time.strftime("%H:%M:%S", time.localtime(held.expires))
+    return f"endpoint {name} is being rolled out by {held.holder} (lock until {until}); wait, or retry with --lock-wait"
 
 
 def RolloutRecord_running(live: LiveEndpoint, release_id: str) -> bool:
