@@ -2,8 +2,8 @@
 
 Nesting past `yamlio.MAX_DEPTH` is refused after one pass over the text, so the time grows linearly with
 the file's size (ruamel.yaml alone took 70 s of CPU over 40 KB of flow nesting, and crashed at 300 levels).
-What remains is ruamel.yaml's own cost per token, which grows with flow depth up to the limit: the
-"repeated" rows show the worst case a file under `MAX_FILE_BYTES` can cost.
+Flow style is what ruamel.yaml parses slowly (about 100 us an item, a hundred times block style), so a
+file's flow collections may hold at most `MAX_FLOW_ITEMS` items; the rows just under it show the worst case.
 Run: `PYTHONPATH=src python bench/yaml_depth.py`; it prints a table, it asserts nothing.
 """
 
@@ -20,6 +20,7 @@ def inputs(size: int) -> dict[str, str]:
         "flow [[[...]]]": "a: " + "[" * half + "]" * half + "\n",
         "block sequences - - -": "- " * half + "x\n",
         "flow, quoted brackets": "a: '" + "[" * size + "'\n",
+        "flow, one wide list": "a: [" + ", ".join(["1"] * (size // 3)) + "]\n",
         f"flow, {MAX_DEPTH} deep, repeated": ("- " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n")
         * (size // (2 * MAX_DEPTH + 1)),
     }

@@ -511,6 +511,18 @@ def test_deep_nesting_is_refused_with_its_line_not_a_traceback(repo: Path):
     ]
 
 
+def test_long_flow_collections_are_refused_before_ruamel_parses_them(repo: Path):
+    """ruamel.yaml's round-trip parser takes about 100 us per flow item: 40 KB of them took 70 s of CPU."""
+    (repo / "environments/wide.yaml").write_text("a: [" + ", ".join(["1"] * 30_000) + "]\n")
+    (repo / "environments/many.yaml").write_text("".join(f"k{i}: [1]\n" for i in range(2_001)))
+    _, problems = validate_repository(repo)
+    too_many = f"over {yamlio.MAX_FLOW_ITEMS} items in flow collections ([a, b], {{k: v}}): write long lists in block style"
+    assert [str(p) for p in problems] == [
+        f"environments/many.yaml:2001:8: (file): {too_many}",
+        f"environments/wide.yaml:1:6003: (file): {too_many}",
+    ]
+
+
 def test_brackets_in_quotes_comments_and_plain_scalars_do_not_count():
     deep = "[" * 100
     text = f"a: '{deep}''{deep}'\nb: \"\\\\\\\" {deep}\"\n# {deep}\nc: x{deep}\n"

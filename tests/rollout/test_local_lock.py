@@ -13,6 +13,7 @@ from plane_support import Plane, bump_churn, make_repo
 
 from amlops.rollout.apply import ApplyResult, apply
 from amlops.rollout.loop import Settings
+from amlops.state import record
 
 pytestmark = pytest.mark.slow
 
@@ -60,3 +61,33 @@ def test_two_applies_never_both_write_even_when_provisioning_outlives_the_lock(p
     assert b and min(b) > max(a), f"B wrote while A held the endpoint: {log}"
     assert results["B"].ok, results["B"].failures  # then B found the rollout done, and wrote only its lock and record
     assert {what for _, who, what in log if who == "B"} == {"put_endpoint"}
+
+
+def test_a_control_plane_restart_mid_rollout_stops_or_continues_but_never_rolls_back(plane: Plane, tmp_path: Path):
+    """The control plane goes down while a new deployment is created and comes back: the apply that was
+    running says it stopped (or rides it out); it never reports a smoke test failure, and apply again converges."""
+    from amlops.local import server
+    from amlops.local.serving import default_env_cache
+
+    root = make_repo(tmp_path)
+    assert plane.apply(root).ok
+    bump_churn(root)
+    plane.admin.add_faults(provisioning_delay_s=4)
+    log: list[tuple[float, str, str]] = []
+    results: dict[str, ApplyResult] = {}
+    first = threading.Thread(target=lambda: results.setdefault("A", counted_apply(plane, root, "A", log, 0)))
+    first.start()
+    deadline = time.monotonic() + 60
+    while not any(what == "begin_deployment" for _, _, what in log):
+        assert time.monotonic() < deadline and first.is_alive(), "A never began its deployment"
+        time.sleep(0.1)
+    server.stop(plane.state_dir)
+    server.start(plane.state_dir, provisioning_delay=0.2, env_cache=default_env_cache())
+    first.join(300)
+    a = results["A"]
+    assert not a.rolled_back, a.failures
+    assert a.ok or set(a.stopped) == {"churn"}, a.failures
+    again = plane.apply(root)
+    assert again.ok, again.failures
+    live = plane.live("churn")
+    assert live is not None and live.tags[record.ENDPOINT_RELEASE] == plane.session(root).release.endpoint("churn").id

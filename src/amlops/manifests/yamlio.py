@@ -35,6 +35,9 @@ MAX_FILE_BYTES = 256_000
 #: Deepest nesting of collections a manifest may have. Real manifests nest under ten; ruamel.yaml's composer
 #: recurses per level (RecursionError near 300), and its scanner's time per token grows with the flow depth.
 MAX_DEPTH = 32
+#: Most items a file's flow collections (`[a, b]`, `{k: v}`) may hold together: ruamel.yaml's round-trip
+#: parser spends about 100 microseconds on each (block style costs a hundredth of that).
+MAX_FLOW_ITEMS = 2_000
 _YAML_TAGS = re.compile(r"^tag:yaml\.org,2002:(str|int|float|bool|null|map|seq|timestamp)$")
 _TEMPLATE = re.compile(r"\{\{.*?\}\}")
 
@@ -199,10 +202,10 @@ def _tag_problems(event: Any, shown_as: str) -> list[Problem]:
 
 
 def _flow_depth_problem(text: str, shown_as: str) -> Problem | None:
-    """Flow collections (`[[[...`) nested past MAX_DEPTH, found in one pass over the text before ruamel.yaml,
-    whose composer recurses per level. Brackets in quoted scalars and comments do not count, nor those inside
+    """Flow collections (`[[[...`) nested past MAX_DEPTH or holding over MAX_FLOW_ITEMS, found in one pass over
+    the text before ruamel.yaml, whose composer recurses per level and whose parser is slow on flow style. Brackets in quoted scalars and comments do not count, nor those inside
     a plain scalar (`a[0]`): only those where a flow collection can open."""
-    depth, i, previous = 0, 0, "\n"  # previous: the last character that is not a space
+    depth, items, i, previous = 0, 0, 0, "\n"  # previous: the last character that is not a space
     while i < len(text):
         char = text[i]
         if char in "'\"" and previous in "\n:-?[{,":
@@ -211,15 +214,24 @@ def _flow_depth_problem(text: str, shown_as: str) -> Problem | None:
             i = _end_of_line(text, i)
             continue
         elif char in "[{" and (depth or previous in "\n:-?"):
-            depth += 1
+            depth, items = depth + 1, items + 1
             if depth > MAX_DEPTH:
-                line = text.count("\n", 0, i) + 1
-                return _too_deep(shown_as, line, i - text.rfind("\n", 0, i))
+                return _too_deep(shown_as, *_position(text, i))
         elif char in "]}" and depth:
             depth -= 1
+        elif char == "," and depth:
+            items += 1
+        if items > MAX_FLOW_ITEMS:
+            line, column = _position(text, i)
+            message = f"over {MAX_FLOW_ITEMS} items in flow collections ([a, b], {{k: v}}): write long lists in block style"
+            return Problem(shown_as, line, column, "", message)
         previous = previous if char in " \t" else text[i]
         i += 1
     return None
+
+
+def _position(text: str, i: int) -> tuple[int, int]:
+    return text.count("\n", 0, i) + 1, i - text.rfind("\n", 0, i)
 
 
 def _closing_quote(text: str, start: int) -> int:
