@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
 
 LOCK_TTL = 3  # seconds: shorter than provisioning below
 PROVISIONING = 8
+DOWNTIME = 20
 
 WRITES = ("put_endpoint", "begin_deployment", "delete_deployment")
 
@@ -64,8 +65,9 @@ def test_two_applies_never_both_write_even_when_provisioning_outlives_the_lock(p
 
 
 def test_a_control_plane_restart_mid_rollout_stops_or_continues_but_never_rolls_back(plane: Plane, tmp_path: Path):
-    """The control plane goes down while a new deployment is created and comes back: the apply that was
-    running says it stopped (or rides it out); it never reports a smoke test failure, and apply again converges."""
+    """The control plane goes down while a new deployment is created, for longer than the SDK retries a lost
+    connection, and comes back: the apply that was running says it stopped and what it left (or rides it out);
+    it never reports a failure of the deployment or its smoke test, and apply again converges."""
     from amlops.local import server
     from amlops.local.serving import default_env_cache
 
@@ -82,6 +84,7 @@ def test_a_control_plane_restart_mid_rollout_stops_or_continues_but_never_rolls_
         assert time.monotonic() < deadline and first.is_alive(), "A never began its deployment"
         time.sleep(0.1)
     server.stop(plane.state_dir)
+    time.sleep(DOWNTIME)  # longer than azure-core's connection retries
     server.start(plane.state_dir, provisioning_delay=0.2, env_cache=default_env_cache())
     first.join(300)
     a = results["A"]
