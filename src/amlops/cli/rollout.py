@@ -26,6 +26,7 @@ from amlops.rollout.rollback import rollback as rollback_endpoint
 from amlops.rollout.session import Session, open_session
 from amlops.state.record import StepMeasurement
 from amlops.state.status import EndpointStatus, endpoint_status
+from amlops.workspace.interface import Unavailable
 
 EnvOption = typer.Option(..., "--env", help="the environment (environments/<env>.yaml)")
 
@@ -130,6 +131,10 @@ def _azure_errors(env: str) -> Iterator[None]:
     except ClientAuthenticationError as exc:
         first = str(exc).splitlines()[0]
         fail(f"cannot sign in to Azure for {env}: {first} (in CI: azure/login with OIDC; by hand: az login)")
+    except Unavailable as exc:
+        fail(f"stopped: {exc}; what was done is recorded in the workspace: run the command again to resume")
+    except KeyboardInterrupt:
+        fail("interrupted: what was done is recorded in the workspace; run the command again to resume", code=130)
     except HttpResponseError as exc:
         fail(f"Azure ML refused a request for {env}: {str(exc).strip().splitlines()[0]}")
 
@@ -164,11 +169,16 @@ def _report(result: ApplyResult, seconds: float) -> None:
         for m in failure.measured:
             err.print(f"    step {m.step + 1}: {_measurement(m)}")
     for name, message in result.failures.items():
-        if all(f.endpoint != name for f in result.rolled_back):
+        if name in result.stopped:
+            err.print(f"[yellow]{name}: stopped[/]: {message}")
+            err.print(f"    left {result.stopped[name]}", markup=False)
+            err.print("    run apply again to resume from there", markup=False)
+        elif all(f.endpoint != name for f in result.rolled_back):
             err.print(f"[red]{name}: failed[/]: {message}")
-    done = len(result.outcomes)
+    done, stopped = len(result.outcomes), len(result.stopped)
     err.print(
-        f"{done} endpoint(s) rolled out, {len(result.failures)} failed, {len(result.registered)} model version(s) registered in {seconds:.1f} s"
+        f"{done} endpoint(s) rolled out, {len(result.failures) - stopped} failed, {stopped} stopped, "
+        f"{len(result.registered)} model version(s) registered in {seconds:.1f} s"
     )
 
 

@@ -9,17 +9,18 @@ the files say, plus only the overrides a spec names.
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Iterator, Sequence
+import functools
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from threading import Lock as ThreadLock
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from azure.ai.ml import MLClient, load_model, load_online_deployment, load_online_endpoint, load_serverless_endpoint
 from azure.ai.ml.entities import ManagedOnlineEndpoint, OnlineDeployment, OnlineEndpoint, ServerlessEndpoint
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 
 from amlops.state import record
 from amlops.state.live import LiveDeployment, LiveEndpoint, LiveModel, LiveServerless, LiveState, nonzero
@@ -31,6 +32,7 @@ from amlops.workspace.interface import (
     ModelSpec,
     Registry,
     ServerlessSpec,
+    Unavailable,
 )
 from amlops.workspace.metrics import MetricsSource
 from amlops.workspace.registry import SdkRegistry
@@ -38,6 +40,33 @@ from amlops.workspace.traffic import SyntheticLoad
 
 #: Concurrent reads: enough to hide ARM's latency for hundreds of endpoints, few enough for its throttling.
 READERS = 16
+#: HTTP statuses that say "not now" rather than "no": throttled, or the service unavailable for a while.
+TRANSIENT = {408, 429, 500, 502, 503, 504}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def unavailable_as_such(method: F) -> F:
+    """Azure's "not now" (throttling, 5xx, a lost connection, past azure-core's retries) as `Unavailable`, so a
+    rollout stops where its record says and resumes later, instead of taking it for a refusal and rolling back."""
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except (ServiceRequestError, ServiceResponseError, requests.ConnectionError) as exc:
+            raise Unavailable(f"lost the connection to Azure ML: {_first_line(exc)}") from exc
+        except HttpResponseError as exc:
+            if exc.status_code in TRANSIENT:
+                raise Unavailable(f"Azure ML answered {exc.status_code}: {_first_line(exc)}") from exc
+            raise
+
+    return call  # type: ignore[return-value]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
 
 
 class SdkWorkspace:
@@ -47,6 +76,7 @@ class SdkWorkspace:
         self._files_lock = ThreadLock()
 
     # -- reads --------------------------------------------------------------------------------------
+    @unavailable_as_such
     def observe(self, endpoints: Collection[str] = (), models: Collection[tuple[str, str]] = ()) -> LiveState:
         wanted = set(endpoints)
         with ThreadPoolExecutor(READERS, thread_name_prefix="observe") as pool:
@@ -65,6 +95,7 @@ class SdkWorkspace:
                 {s.name: LiveServerless(s.name, str(s.model_id), dict(s.tags or {})) for s in serverless.result()},
             )
 
+    @unavailable_as_such
     def endpoint(self, name: str) -> LiveEndpoint | None:
         try:
             endpoint = self.client.online_endpoints.get(name)
@@ -75,6 +106,7 @@ class SdkWorkspace:
     def logs(self, endpoint: str, deployment: str, lines: int = 20) -> str:
         return str(self.client.online_deployments.get_logs(name=deployment, endpoint_name=endpoint, lines=lines) or "")
 
+    @unavailable_as_such
     def measure(self, endpoint: str, deployments: Sequence[str], since: float) -> Measurement:
         return self.metrics.measure(endpoint, deployments, since)
 
@@ -103,6 +135,7 @@ class SdkWorkspace:
         return SdkRegistry(self.client, name)
 
     # -- writes -------------------------------------------------------------------------------------
+    @unavailable_as_such
     def put_endpoint(self, spec: EndpointSpec) -> None:
         entity = self._load(spec.source, load_online_endpoint) if spec.source else ManagedOnlineEndpoint(name=spec.name)
         entity.name = spec.name
@@ -111,28 +144,38 @@ class SdkWorkspace:
         entity.mirror_traffic = dict(spec.mirror)
         self.client.online_endpoints.begin_create_or_update(entity).result()
 
+    @unavailable_as_such
     def begin_deployment(self, spec: DeploymentSpec) -> None:
-        entity = self._load(spec.source, load_online_deployment, params_override=[{"endpoint_name": spec.endpoint}])
-        entity.name = spec.name
-        entity.endpoint_name = spec.endpoint
-        entity.model = spec.model
-        entity.instance_type = spec.instance_type
-        entity.instance_count = spec.instance_count
-        entity.tags = {**(entity.tags or {}), **spec.tags}
+        """The file loaded with amlops's overrides as the loader's `params_override`, as the CLI's `--set`
+        applies them: everything else in the file reaches Azure as azure-ai-ml builds it."""
+        file = self._load(spec.source, load_online_deployment, params_override=[{"endpoint_name": spec.endpoint}])
+        override = {
+            "endpoint_name": spec.endpoint,
+            "name": spec.name,
+            "model": spec.model,
+            "instance_type": spec.instance_type,
+            "instance_count": spec.instance_count,
+            "tags": {**(file.tags or {}), **spec.tags},
+        }
+        entity = load_online_deployment(spec.source, params_override=[override])
         self.client.online_deployments.begin_create_or_update(entity)
 
+    @unavailable_as_such
     def delete_deployment(self, endpoint: str, name: str) -> None:
         self.client.online_deployments.begin_delete(name=name, endpoint_name=endpoint).result()
 
+    @unavailable_as_such
     def delete_endpoint(self, name: str) -> None:
         self.client.online_endpoints.begin_delete(name=name).result()
 
+    @unavailable_as_such
     def register_model(self, spec: ModelSpec) -> None:
         model = self._load(spec.source, load_model)
         model.name, model.version, model.path = spec.name, spec.version, str(spec.artifact.resolve())
         model.tags = {**(model.tags or {}), **spec.tags}
         self.client.models.create_or_update(model)
 
+    @unavailable_as_such
     def put_serverless(self, spec: ServerlessSpec) -> None:
         if spec.source:
             entity = self._load(spec.source, load_serverless_endpoint)
@@ -142,6 +185,7 @@ class SdkWorkspace:
         entity.tags = {**(entity.tags or {}), **spec.tags}
         self.client.serverless_endpoints.begin_create_or_update(entity).result()
 
+    @unavailable_as_such
     def delete_serverless(self, name: str) -> None:
         self.client.serverless_endpoints.begin_delete(name).result()
 
@@ -183,6 +227,7 @@ def _endpoint(endpoint: OnlineEndpoint, deployments: list[OnlineDeployment]) -> 
         tags=dict(endpoint.tags or {}),
         deployments={str(d.name): _deployment(d) for d in deployments},
         scoring_uri=endpoint.scoring_uri,
+        properties={str(k): str(v) for k, v in (endpoint.properties or {}).items()},
     )
 
 
