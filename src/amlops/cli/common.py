@@ -21,6 +21,9 @@ RepoOption = typer.Option(
 )
 
 
+EnvOption = typer.Option(..., "--env", help="the environment (environments/<env>.yaml)")
+
+
 class SdkUploadNoise(io.TextIOBase):
     """stderr, less what azure-ai-ml prints after every upload even with `show_progress=False`.
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from amlops.manifests.repository import Repository
 from amlops.release.bundle import Release
-from amlops.rollout.loop import Clock, EndpointRollout, Events, Outcome, RolloutFailed, Settings
+from amlops.rollout.events import Event, Events, Phase, ignore
+from amlops.rollout.loop import Clock, EndpointRollout, Outcome, RolloutFailed, Settings
 from amlops.rollout.plan import Change, Plan
 from amlops.rollout.specs import model_spec, rollout_of, serverless_spec
 from amlops.state.record import Lineage
@@ -31,7 +32,7 @@ class Context:
     release: Release
     lineage: Lineage
     settings: Settings = Settings()
-    events: Events = lambda endpoint, message: None
+    events: Events = ignore
     clock: Clock | None = None
 
     def rollout(self, endpoint: str, release: Release | None = None, **target: object) -> EndpointRollout:
@@ -76,16 +77,17 @@ def apply(ctx: Context, plan: Plan, workers: int = 32) -> ApplyResult:
             if error is None:
                 result.outcomes.append(future.result())
             else:
+                ctx.events(Event(name, Phase.failed, f"failed: {str(error).splitlines()[0]}"))
                 result.failed(name, error)
     for name in plan.retire_endpoints:
-        ctx.events(name, "deleting the endpoint: no longer in the manifests")
+        ctx.events(Event(name, Phase.endpoint, "deleting the endpoint: no longer in the manifests"))
         ctx.workspace.delete_endpoint(name)
     return result
 
 
 def register_models(ctx: Context, plan: Plan, result: ApplyResult) -> None:
     for pin in plan.models:
-        ctx.events("models", f"registering {pin.name}:{pin.version}")
+        ctx.events(Event("models", Phase.model, f"registering {pin.name}:{pin.version}"))
         ctx.workspace.register_model(model_spec(ctx.repo, pin, ctx.lineage))
         result.registered.append(f"{pin.name}:{pin.version}")
 
@@ -93,8 +95,8 @@ def register_models(ctx: Context, plan: Plan, result: ApplyResult) -> None:
 def _serverless(ctx: Context, plan: Plan) -> None:
     for change in plan.serverless:
         if change.change in (Change.delete, Change.replace):
-            ctx.events(change.name, "deleting the serverless endpoint")
+            ctx.events(Event(change.name, Phase.endpoint, "deleting the serverless endpoint"))
             ctx.workspace.delete_serverless(change.name)
         if change.change in (Change.create, Change.replace):
-            ctx.events(change.name, f"creating the serverless endpoint for {change.model_id}")
+            ctx.events(Event(change.name, Phase.endpoint, f"creating the serverless endpoint for {change.model_id}"))
             ctx.workspace.put_serverless(serverless_spec(ctx.repo, change.name, change.model_id, ctx.lineage))

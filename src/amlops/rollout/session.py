@@ -14,7 +14,8 @@ from amlops.git import commit_of
 from amlops.manifests import ManifestError, Repository, validate_repository
 from amlops.release import Release, build_release
 from amlops.rollout.apply import Context
-from amlops.rollout.loop import Events, Settings
+from amlops.rollout.events import Events
+from amlops.rollout.loop import Settings
 from amlops.rollout.plan import Plan, models_to_check, plan
 from amlops.state.record import Lineage
 from amlops.workspace import Workspace, open_workspace
