@@ -9,8 +9,8 @@ a long gate does not flood the log.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
