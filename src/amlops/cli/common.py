@@ -18,6 +18,7 @@ RepoOption = typer.Option(
     help="the amlops repository (default: the current directory, or $AMLOPS_REPO)",
     file_okay=False,
     exists=True,
+    resolve_path=True,  # files the SDK uploads are named relative to their YAML file, so never relative to the cwd
 )
 
 

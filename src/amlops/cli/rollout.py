@@ -39,8 +39,8 @@ def plan(
     repo: Path = RepoOption,
 ) -> None:
     """Compare the manifests for ENV with what its workspace has, and show what `apply` would do."""
-    session = _session(repo, env)
-    with _azure_errors(env):
+    session = session_of(repo, env)
+    with azure_errors(env):
         result = session.plan()
     if format is Format.json:
         typer.echo(render.to_json(result))
@@ -61,8 +61,8 @@ def apply(
     repo: Path = RepoOption,
 ) -> None:
     """Carry the plan out: register models, roll endpoints out step by step, gated, in parallel."""
-    session = _session(repo, env)
-    with _azure_errors(env):
+    session = session_of(repo, env)
+    with azure_errors(env):
         result = session.plan()
     render.print_table(result, err)
     if result.conflicts:
@@ -79,7 +79,7 @@ def apply(
     settings = Settings(gate_timeout=gate_timeout or default_timeout, lock_wait=lock_wait)
     started = time.time()
     try:
-        with _azure_errors(env), _quiet_stdout(), Progress(err) as progress:
+        with azure_errors(env), _quiet_stdout(), Progress(err) as progress:
             outcome = apply_plan(session.context(progress, settings), result)
     except Refused as exc:
         err.print(f"[red]refused:[/] {exc}")
@@ -95,10 +95,10 @@ def apply(
 def status(env: str = EnvOption, format: Format = format_option(Format.text, Format.json), repo: Path = RepoOption) -> None:
     """Per endpoint: deployments, models, provisioning, traffic and mirror, the release, the last rollout."""
     require(format, Format.text, Format.json)
-    session = _session(repo, env)
+    session = session_of(repo, env)
     desired = {name: session.release.endpoint(name).id for name in session.release.endpoints}
     links = studio(session.repo.environments[env].environment)
-    with _azure_errors(env):
+    with azure_errors(env):
         live = session.workspace.observe()
     statuses = [endpoint_status(endpoint) for _, endpoint in sorted(live.endpoints.items())]
     if format is Format.json:
@@ -120,10 +120,10 @@ def rollback(
     repo: Path = RepoOption,
 ) -> None:
     """Return ENDPOINT's traffic to its previous release, rebuilt from the commit that released it."""
-    session = _session(repo, env)
+    session = session_of(repo, env)
     started = time.time()
     try:
-        with _azure_errors(env), _quiet_stdout(), Progress(err) as progress:
+        with azure_errors(env), _quiet_stdout(), Progress(err) as progress:
             outcome = rollback_endpoint(session, endpoint, progress)
     except (ValueError, EndpointBusy) as exc:
         err.print(f"[red]rollback refused:[/] {exc}")
@@ -135,7 +135,7 @@ def rollback(
 
 
 @contextlib.contextmanager
-def _azure_errors(env: str) -> Iterator[None]:
+def azure_errors(env: str) -> Iterator[None]:
     """Azure's refusals as one clear line and exit code 1, not a traceback."""
     try:
         yield
@@ -146,7 +146,7 @@ def _azure_errors(env: str) -> Iterator[None]:
         fail(f"Azure ML refused a request for {env}: {str(exc).strip().splitlines()[0]}")
 
 
-def _session(repo: Path, env: str) -> Session:
+def session_of(repo: Path, env: str) -> Session:
     try:
         return open_session(repo, env)
     except ManifestError as exc:
