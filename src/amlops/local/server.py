@@ -33,6 +33,8 @@ from amlops.local.certs import ensure_tls
 from amlops.local.connection import CONNECTION_FILE, STORAGE_SUFFIX, Connection, default_state_dir
 from amlops.local.faults import Faults
 from amlops.local.metrics import LoggedRequest, RequestLog, ScoringMetrics
+from amlops.local.page import PREFIX as PAGE
+from amlops.local.page import Page
 from amlops.local.router import ScoringRouter
 from amlops.local.serving import EnvCache, Supervisor, reap_stale
 from amlops.local.store import Store
@@ -48,10 +50,17 @@ class App:
     and logs each with its server-side time."""
 
     def __init__(
-        self, plane: ControlPlane, router: ScoringRouter, admin: Admin, blobs: BlobStore, requests: RequestLog, faults: Faults
+        self,
+        plane: ControlPlane,
+        router: ScoringRouter,
+        admin: Admin,
+        blobs: BlobStore,
+        requests: RequestLog,
+        faults: Faults,
+        page: Page | None = None,
     ) -> None:
         self.plane, self.router, self.admin, self.blobs = plane, router, admin, blobs
-        self.requests, self.faults = requests, faults
+        self.requests, self.faults, self.page = requests, faults, page
 
     def handle(self, req: Request, tunnel_host: str | None) -> Response:
         started = time.perf_counter()
@@ -64,6 +73,8 @@ class App:
             resp = Response(b.status, b.body, b.headers)
         elif req.path.startswith("/_local/"):
             kind, resp = "admin", self.admin.handle(req)
+        elif self.page and (req.path == PAGE or req.path.startswith(PAGE + "/")):
+            kind, resp = "page", self.page.handle(req)
         elif req.path.startswith("/endpoints/"):
             kind, route, resp = (
                 "scoring",
@@ -74,7 +85,7 @@ class App:
             kind = "arm"
             route, mutating, resp = self._arm(req)
         duration = (time.perf_counter() - started) * 1000
-        if kind != "admin":
+        if kind not in ("admin", "page"):  # the page reads; it is no client call to count
             self.requests.record(
                 LoggedRequest(
                     time.time(), kind, req.method, route, req.path, api_version, resp.status, round(duration, 3), mutating
@@ -233,7 +244,8 @@ def serve(state_dir: Path, port: int, provisioning_delay: float = 0.0) -> None:
             "provisioning_delay_s": provisioning_delay,
         }
 
-    httpd.app = App(plane, router, Admin(plane, requests, metrics, faults, health), blobs, requests, faults)
+    admin = Admin(plane, requests, metrics, faults, health)
+    httpd.app = App(plane, router, admin, blobs, requests, faults, Page(plane, state_dir))
 
     def on_signal(signum: int, frame: Any) -> None:
         threading.Thread(target=httpd.shutdown, daemon=True).start()
