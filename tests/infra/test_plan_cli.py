@@ -120,7 +120,9 @@ def test_the_pull_request_comment_shows_old_and_new_values_names_and_cost_per_li
         cpu, gpu = d["infrastructure"]["clusters"]
         gpu.update(max_nodes=gpu["max_nodes"] + 1)
         cpu.update(vm_size="Standard_DS4_v2")
-        d["infrastructure"]["access"].append({"group": "33333333-3333-3333-3333-333333333333", "name": "readers", "role": "Reader"})
+        d["infrastructure"]["access"].append(
+            {"group": "33333333-3333-3333-3333-333333333333", "name": "readers", "role": "Reader"}
+        )
 
     edit_environment(repo, "dev", change)
     result = runner.invoke(app, ["plan", "--env", "dev", "--base", "HEAD", "--format", "markdown", "--root", str(repo)])

@@ -31,7 +31,7 @@ def _root(
 
 def _register() -> None:
     """Attach the command modules, one module per command or command group."""
-    from amlops.cli import adopt, endpoint, infra, local, promote, release, rollout, schema, validate
+    from amlops.cli import adopt, comment, endpoint, infra, local, promote, release, rollout, schema, validate
 
     app.command("validate")(validate.validate)
     app.command("schema")(schema.schema)
@@ -42,6 +42,7 @@ def _register() -> None:
     app.command("invoke")(endpoint.invoke)
     app.command("logs")(endpoint.logs)
     app.command("import")(adopt.adopt)
+    app.command("comment")(comment.comment)
     app.add_typer(infra.app, name="infra")
     app.add_typer(local.app, name="local")
     app.add_typer(release.app, name="release")

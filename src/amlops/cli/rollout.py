@@ -45,7 +45,7 @@ def plan(
     if format is Format.json:
         typer.echo(render.to_json(result))
     elif format is Format.markdown:
-        typer.echo(render.markdown(result))
+        typer.echo(render.markdown(result, studio(session.repo.environments[env].environment)))
     else:
         render.print_table(result, out)
     if result.conflicts:

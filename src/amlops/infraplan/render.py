@@ -203,10 +203,13 @@ def _signed(value: float) -> str:
 MARKS = {"create": "+ create", "update": "~ update", "replace": "+- replace", "delete": "- delete"}
 
 
-def _who(change: ResourceChange) -> str:
+def _known_name(resource: Resource | ResourceChange) -> str:
     """The name people know: the Azure name, unless it is a GUID (role assignments), then the program's."""
-    shown = change.azure_name if change.azure_name and not _GUID.fullmatch(change.azure_name) else change.name
-    return f"{noun(change.type)} " + " → ".join(f"**{part}**" for part in shown.split(" → "))
+    return resource.azure_name if resource.azure_name and not _GUID.fullmatch(resource.azure_name) else resource.name
+
+
+def _who(change: ResourceChange) -> str:
+    return f"{noun(change.type)} " + " → ".join(f"**{part}**" for part in _known_name(change).split(" → "))
 
 
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -251,6 +254,18 @@ def _price(costs: dict[tuple[str, str], tuple[float, float]], change: ResourceCh
     return (sum(f[0] for f in found if f), sum(f[1] for f in found if f))
 
 
+def _line_change(old: CostLine | None, new: CostLine | None) -> str:
+    """What moved a cost line: its SKU and instance counts, old -> new."""
+    if old is None or new is None:
+        line = old or new
+        assert line is not None
+        return f"{line.sku} × {line.max_count}"
+    parts = [f"size: {old.sku} → {new.sku}"] if old.sku != new.sku else []
+    if (old.min_count, old.max_count) != (new.min_count, new.max_count):
+        parts.append(f"instances: {old.max_count} → {new.max_count}")
+    return "<br>".join(parts) or "price"
+
+
 def _cost_cell(old: float, new: float) -> str:
     return f"{_money(old)} → {_money(new)} (**{_signed(new - old)}**)"
 
@@ -266,9 +281,13 @@ def change_rows(plan: Plan) -> list[tuple[str, str, str, str]]:
         resource = head.get((c.type, c.name)) or base.get((c.type, c.name))
         priced = _price(costs, c) if c.type == COMPUTE else None
         rows.append((MARKS[c.action], _who(c), _what(c, resource), _cost_cell(*priced) if priced else ""))
-    for (kind, name), (old, new) in sorted(costs.items()):  # endpoints: priced, but not Pulumi resources
-        action = "create" if not old else "delete" if not new else "update"
-        rows.append((MARKS[action], f"{kind} **{name}**", "instances", _cost_cell(old, new)))
+    before = {(line.kind, line.name): line for line in plan.base.estimate.lines} if plan.base.estimate else {}
+    after = {(line.kind, line.name): line for line in plan.estimate.lines}
+    for key, (old, new) in sorted(costs.items()):  # endpoints: priced, but not Pulumi resources
+        action = "create" if key not in before else "delete" if key not in after else "update"
+        rows.append(
+            (MARKS[action], f"{key[0]} **{key[1]}**", _line_change(before.get(key), after.get(key)), _cost_cell(old, new))
+        )
     return rows
 
 
@@ -307,7 +326,7 @@ def as_markdown(plan: Plan) -> str:
         out.append(f"| {line.kind} | {line.name} | {line.sku} {line.priority} | {line.min_count}–{line.max_count} | {monthly} |")
     out += ["", f"<sub>Prices: infra/prices.csv ({', '.join(plan.estimate.price_dates) or 'none used'}), 730 h/month.</sub>"]
     out += ["", "</details>", "", "<details><summary>Resources</summary>", "", "| type | name | settings |", "|---|---|---|"]
-    out += [f"| {noun(r.type)} | {r.azure_name} | {_fmt(settings(r))} |" for r in plan.inventory.azure_resources]
+    out += [f"| {noun(r.type)} | {_known_name(r)} | {_fmt(settings(r))} |" for r in plan.inventory.azure_resources]
     out += ["", "</details>"]
     return "\n".join(out)
 
