@@ -15,6 +15,7 @@ produce a valid endpoint writes nothing.
 from __future__ import annotations
 
 import io
+import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -101,22 +102,24 @@ def plan_import(folder: Path, root: Path, environments: list[str], only: list[st
 
 
 def _deployments(folder: Path, files: list[Path], read: dict[Path, Any], plan: ImportPlan) -> list[Deployment]:
-    """One file per deployment name: the first that can work, in file-name order."""
-    chosen: dict[str, Deployment] = {}
+    """One file per deployment name: of those that can work, the most self-contained (fewest assets
+    named in a registry or workspace, then file-name order)."""
+    candidates: dict[str, list[Deployment]] = {}
     for path in files:
         data = read[path]
         if _kind(data) != "managedOnlineDeployment":
-            continue
-        name = str(data.get("name"))
-        if name in chosen:
-            plan.skipped.append(f"{path.name}: deployment {name!r} is already imported from {chosen[name].file.name}")
             continue
         why = _unusable(data, path.parent)
         if why:
             plan.skipped.append(f"{path.name}: {why}")
         else:
-            chosen[name] = Deployment(name, path, data)
-    return list(chosen.values())
+            candidates.setdefault(str(data.get("name")), []).append(Deployment(str(data.get("name")), path, data))
+    chosen = []
+    for name, found in candidates.items():
+        best, *others = sorted(found, key=lambda d: (json.dumps(d.data).count("azureml:"), d.file.name))
+        chosen.append(best)
+        plan.skipped += [f"{d.file.name}: deployment {name!r} is already imported from {best.file.name}" for d in others]
+    return chosen
 
 
 def _local_paths(data: dict[str, Any]) -> list[str]:
