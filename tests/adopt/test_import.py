@@ -16,13 +16,13 @@ CORPUS = Path(os.environ.get("AMLOPS_CORPUS", REPO.parent / "shared" / "corpus" 
 ONLINE = CORPUS / "endpoints" / "online"
 #: The scoring script of azureml-examples' model-1, which the corpus snapshot leaves out: the same
 #: contract (init, run, AZUREML_MODEL_DIR), so the sample's deployment files name an existing folder.
-SCORE = '''import json, os, joblib
+SCORE = """import json, os, joblib
 def init():
     global model
     model = joblib.load(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model/sklearn_regression_model.pkl"))
 def run(raw_data):
     return model.predict(json.loads(raw_data)["data"]).tolist()
-'''
+"""
 
 
 @pytest.fixture
@@ -51,7 +51,9 @@ def test_ncd_is_imported_unchanged_and_validates(repo: Path, shell_env: dict[str
     model = (repo / "models" / "mir-sample-sklearn-ncd-model" / "v2.yml").read_text()
     assert "type: mlflow_model\npath: ../../endpoints/my-endpoint/sklearn-diabetes/model\n" in model
     local = (repo / "environments" / "local.yaml").read_text()
-    assert "  my-endpoint:\n    deployments:\n      lightgbm-deployment:\n        model: mir-sample-lightgbm-ncd-model:3\n" in local
+    assert (
+        "  my-endpoint:\n    deployments:\n      lightgbm-deployment:\n        model: mir-sample-lightgbm-ncd-model:3\n" in local
+    )
     assert local.startswith((REPO / "environments" / "local.yaml").read_text())  # the rest of the file as it was
     validated = amlops("validate", cwd=repo, env=shell_env)
     assert validated.returncode == 0, validated.stdout + validated.stderr
@@ -66,9 +68,13 @@ def test_the_managed_sample_keeps_its_paths_to_model_1(repo: Path, shell_env: di
         (corpus / model / "onlinescoring" / "score.py").write_text(SCORE)
     result = amlops("import", str(corpus / "managed" / "sample"), "--deployment", "blue", cwd=repo, env=shell_env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert filecmp.cmp(repo / "endpoints" / "my-endpoint" / "blue-deployment.yml", corpus / "managed" / "sample" / "blue-deployment.yml")
+    assert filecmp.cmp(
+        repo / "endpoints" / "my-endpoint" / "blue-deployment.yml", corpus / "managed" / "sample" / "blue-deployment.yml"
+    )
     # `../../model-1/...` from endpoints/my-endpoint/ is <repo>/model-1/: copied there, so the file needs no edit
-    assert (repo / "model-1" / "onlinescoring" / "score.py").is_file() and (repo / "model-1" / "environment" / "conda.yaml").is_file()
+    assert (repo / "model-1" / "onlinescoring" / "score.py").is_file() and (
+        repo / "model-1" / "environment" / "conda.yaml"
+    ).is_file()
     assert "blue-deployment-with-curated-env.yml: deployment 'blue' is already imported from blue-deployment.yml" in result.stderr
     validated = amlops("validate", "--env", "local", cwd=repo, env=shell_env)
     assert validated.returncode == 0, validated.stdout + validated.stderr
@@ -103,7 +109,11 @@ def test_an_import_that_does_not_validate_is_undone(repo: Path, shell_env: dict[
 @pytest.mark.slow
 def test_an_imported_ncd_deployment_is_served_by_apply_env_local(repo: Path, shell_env: dict[str, str], tmp_path: Path) -> None:
     """The README's first run, with Microsoft's no-code MLflow deployment imported: it builds, passes its smoke test, answers."""
-    for command in (("init", "-q", "-b", "main"), ("add", "-A"), ("-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "base")):
+    for command in (
+        ("init", "-q", "-b", "main"),
+        ("add", "-A"),
+        ("-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "base"),
+    ):
         subprocess.run(["git", "-C", str(repo), *command], check=True, capture_output=True)
     shell_env["AMLOPS_LOCAL_STATE_DIR"] = str(tmp_path / "state")
     imported = amlops("import", str(ONLINE / "ncd"), "--deployment", "sklearn-deployment", cwd=repo, env=shell_env)
