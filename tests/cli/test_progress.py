@@ -35,10 +35,10 @@ def test_off_a_terminal_a_gate_counts_at_most_every_few_seconds() -> None:
     clock = iter([100.0, 100.0, 101.0, 100.0 + module.GATE_EVERY + 1, 200.0])  # start, then each event
     p = Progress(c, clock=lambda: next(clock))
     for requests in (1, 2, 3):
-        p(Event("churn", Phase.gate, "step 1 (weight 50 %): measuring", Measurement(requests, 0, 10.0)))
+        p(Event("churn", Phase.gate, "measuring step 1 (weight 50 %)", Measurement(requests, 0, 10.0)))
     p(Event("churn", Phase.gate, "gate passed: 20 requests", Measurement(20, 0, 10.0)))
     lines = buffer.getvalue().splitlines()
-    assert [line.split("measuring")[-1] for line in lines[:-1]] == [
+    assert [line.split("(weight 50 %)")[-1] for line in lines[:-1]] == [
         " [1 requests, 0 errors, p95 10 ms]",
         " [3 requests, 0 errors, p95 10 ms]",
     ]
@@ -49,7 +49,7 @@ def test_on_a_terminal_one_row_per_endpoint_shows_its_state_and_counts() -> None
     c, buffer = console(terminal=True)
     with Progress(c) as p:
         p(Event("churn", Phase.smoke, "smoke testing main-2 with the sample request"))
-        p(Event("credit-risk", Phase.gate, "step 2 (weight 50 %): measuring", Measurement(7, 1, 30.0)))
+        p(Event("credit-risk", Phase.gate, "measuring step 2 (weight 50 %)", Measurement(7, 1, 30.0)))
         p(Event("churn", Phase.done, "rolled out"))
     final = buffer.getvalue().rsplit("endpoint", 1)[-1]  # the last frame of the live table
     rows = [line for line in final.splitlines() if line.strip()]

@@ -44,7 +44,7 @@ def test_a_waiting_gate_reports_its_live_counts() -> None:
     workspace.metrics[NEW] = Measurement(3, 1, 12.0)
     gates = [e for e in run(workspace, clock) if e.phase is Phase.gate and e.counts is not None]
     assert gates and all(e.counts == Measurement(3, 1, 12.0) for e in gates)
-    assert gates[0].detail.startswith(f"step 1 (mirror 20 % to {NEW}): measuring")
+    assert gates[0].detail == f"measuring step 1 (mirror 20 % to {NEW})"
 
 
 def test_waiting_for_a_lock_says_on_whom_and_until_when() -> None:

@@ -22,6 +22,9 @@ from rich.text import Text
 from amlops.rollout.events import Event, Phase
 from amlops.state.record import Measurement
 
+#: How the loop's running gate counts begin (its verdicts say "gate passed: ...").
+MEASURING = "measuring"
+
 #: Seconds between two lines of one endpoint's gate counts when not on a terminal.
 GATE_EVERY = 10.0
 
@@ -79,7 +82,7 @@ class Progress:
 
     def _worth_a_line(self, event: Event, now: float) -> bool:
         """Every change of state; a gate's running counts only every GATE_EVERY seconds."""
-        if event.phase is not Phase.gate or event.counts is None or event.detail.startswith("gate "):
+        if event.phase is not Phase.gate or not event.detail.startswith(MEASURING):
             return True
         if now - self._gate_said.get(event.endpoint, 0.0) < GATE_EVERY:
             return False
@@ -88,7 +91,7 @@ class Progress:
 
     def _line(self, event: Event, now: float) -> str:
         stamp = time.strftime("%H:%M:%S", time.localtime(now))
-        figures = f" [{counts(event.counts)}]" if event.counts and not event.detail.startswith("gate ") else ""
+        figures = f" [{counts(event.counts)}]" if event.counts and event.detail.startswith(MEASURING) else ""
         return f"{stamp} {now - self.started:6.1f}s {event.endpoint:>14} {event.phase.value:<16} {event.detail}{figures}"
 
     def _table(self) -> Table:

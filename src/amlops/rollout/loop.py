@@ -196,7 +196,7 @@ class EndpointRollout:
                 decision = decide(strategy.gate, gate.step.step, gate.last, elapsed, measurement, settings.gate_timeout)
                 if decision.action is not Verdict.wait:
                     break
-                self._say(Phase.gate, f"step {gate.index + 1} ({gate.step.describe()}): measuring", measurement)
+                self._say(Phase.gate, f"measuring step {gate.index + 1} ({gate.step.describe()})", measurement)
                 self._renew()
         passed = decision.action is not Verdict.abort
         progress.measured.append(StepMeasurement(gate.index, measurement, passed))
