@@ -28,9 +28,11 @@ def test_version_is_the_package_s_one_version() -> None:
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
-def test_shell_completion_is_offered(shell: str) -> None:
+def test_shell_completion_is_offered(shell: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # typer's switch for tests: the shell is given, not detected from the processes above pytest
+    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
     result = runner.invoke(app, ["--show-completion", shell], prog_name="amlops")
-    assert result.exit_code == 0 and "_AMLOPS_COMPLETE" in result.stdout
+    assert result.exit_code == 0 and "_AMLOPS_COMPLETE" in result.stdout, result.output
 
 
 def _options(command: Any, path: str = "") -> list[tuple[str, Any]]:
