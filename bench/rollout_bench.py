@@ -31,6 +31,7 @@ from amlops.local import server
 from amlops.local.client import LocalAdmin
 from amlops.local.environments import default_env_cache
 from amlops.rollout.apply import apply
+from amlops.rollout.events import ignore
 from amlops.rollout.loop import Settings
 from amlops.rollout.session import open_session
 from amlops.workspace.traffic import SyntheticLoad
@@ -74,7 +75,7 @@ def run_apply(root: Path, state: Path) -> float:
     session = open_session(root, "local", state)
     started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
-        result = apply(session.context(lambda e, m: None, Settings(poll_seconds=0.3, lock_settle=0.1)), session.plan())
+        result = apply(session.context(ignore, Settings(poll_seconds=0.3, lock_settle=0.1)), session.plan())
     if not result.ok:
         raise SystemExit(f"apply failed: {result.failures}")
     return time.perf_counter() - started

@@ -19,9 +19,11 @@ def shell_env() -> dict[str, str]:
     """The environment of a fresh shell, for `amlops` run as a child process.
 
     An in-process MLClient records its cloud in `os.environ` (AZUREML_CURRENT_CLOUD); a child that
-    inherits it fails to find that cloud, which it never registered.
+    inherits it fails to find that cloud, which it never registered. Nor is it a GitHub Actions job,
+    even when the tests run in one: a test that wants one says so.
     """
-    return {k: v for k, v in os.environ.items() if not k.startswith("AZUREML_")} | {"COLUMNS": "200"}
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("AZUREML_", "GITHUB_"))}
+    return inherited | {"COLUMNS": "200"}
 
 
 @pytest.fixture(autouse=True)

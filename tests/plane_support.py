@@ -19,6 +19,7 @@ from pathlib import Path
 from amlops.local.client import LocalAdmin, ml_client
 from amlops.manifests.environment import Environment, Platform
 from amlops.rollout.apply import ApplyResult, apply
+from amlops.rollout.events import Event
 from amlops.rollout.loop import Settings
 from amlops.rollout.session import Session, open_session
 from amlops.state.live import LiveEndpoint
@@ -68,8 +69,8 @@ class Plane:
         ctx = session.context(self._event, Settings(poll_seconds=0.3, gate_timeout=60, lock_settle=0.1, **settings))
         return apply(ctx, session.plan())
 
-    def _event(self, endpoint: str, message: str) -> None:
-        self.events.append((time.time(), endpoint, message))
+    def _event(self, event: Event) -> None:
+        self.events.append((time.time(), event.endpoint, str(event)))
 
     def said(self, endpoint: str) -> list[str]:
         return [m for _, e, m in self.events if e == endpoint]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -66,3 +67,41 @@ def test_a_floating_model_in_dev_shows_its_resolved_release_not_a_traceback(amlo
     result = amlops("release", "show", "--env", "dev", cwd=tmp_path)
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert "churn:1" in result.stdout
+
+
+def _broken(tmp_path: Path) -> Path:
+    for folder in ("environments", "models", "endpoints"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    dev = tmp_path / "environments/dev.yaml"
+    dev.write_text(dev.read_text().replace("max_nodes: 4", "max_nodes: many"))
+    return tmp_path
+
+
+def test_json_lists_every_problem_with_its_position(amlops, tmp_path: Path):
+    result = amlops("validate", "--format", "json", cwd=_broken(tmp_path))
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["valid"] is False
+    assert {
+        "path": "environments/dev.yaml",
+        "line": 19,
+        "column": 7,
+        "field": "infrastructure.clusters[0].max_nodes",
+    }.items() <= (data["problems"][0].items())
+    clean = amlops("validate", "--format", "json", cwd=REPO)
+    assert clean.returncode == 0 and json.loads(clean.stdout) == {"valid": True, "problems": []}
+
+
+def test_in_github_actions_each_problem_is_an_error_annotation(amlops, shell_env, tmp_path: Path):
+    shell_env["GITHUB_ACTIONS"] = "true"
+    result = amlops("validate", cwd=_broken(tmp_path))
+    assert result.returncode == 1
+    assert (
+        "::error file=environments/dev.yaml,line=19,col=7,title=infrastructure.clusters[0].max_nodes::"
+        "Input should be a valid integer, unable to parse string as an integer"
+    ) in result.stdout.splitlines()
+
+
+def test_outside_github_actions_there_are_no_annotations(amlops, tmp_path: Path):
+    result = amlops("validate", cwd=_broken(tmp_path))
+    assert "::error" not in result.stdout

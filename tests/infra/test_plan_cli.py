@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from amlops.cli.infra import app
 from amlops.infraplan.plan import make_plan
+from amlops.infraplan.prices import LOW_PRIORITY, SHEET, PriceSheet
 
 runner = CliRunner()
 
@@ -102,3 +103,39 @@ def test_prices_refresh_fails_clearly_without_the_api(monkeypatch: pytest.Monkey
 def test_prices_lists_the_sheet() -> None:
     result = runner.invoke(app, ["prices", "--region", "eastus", "--root", str(ROOT)])
     assert result.exit_code == 0 and "Standard_NC24ads_A100_v4" in result.stdout and "westeurope" not in result.stdout
+
+
+def test_the_pull_request_comment_shows_old_and_new_values_names_and_cost_per_line(repo: Path) -> None:
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "base")
+
+    def change(d: dict) -> None:
+        cpu, gpu = d["infrastructure"]["clusters"]
+        gpu.update(max_nodes=gpu["max_nodes"] + 1)
+        cpu.update(vm_size="Standard_DS4_v2")
+        d["infrastructure"]["access"].append(
+            {"group": "33333333-3333-3333-3333-333333333333", "name": "readers", "role": "Reader"}
+        )
+
+    edit_environment(repo, "dev", change)
+    result = runner.invoke(app, ["plan", "--env", "dev", "--base", "HEAD", "--format", "markdown", "--root", str(repo)])
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| `")]
+    assert len(rows) == 3, rows
+    update, replace, create = (next(r for r in rows if r.startswith(f"| `{m}`")) for m in ("~ update", "+- replace", "+ create"))
+    # One more low-priority node at the sheet's hourly price, 730 hours a month.
+    price = next(
+        p
+        for p in PriceSheet.load(ROOT / SHEET).prices
+        if p.sku == "Standard_NC4as_T4_v3" and p.priority == LOW_PRIORITY and p.region == "westeurope"
+    )
+    assert (
+        "| cluster **gpu-" in update and "| max nodes: 2 → 3 |" in update and f"(**+${price.unit_price * 730:,.2f}**) |" in update
+    )
+    assert "| cluster **cpu-" in replace and "size: Standard_DS3_v2 → Standard_DS4_v2" in replace
+    assert "| role assignment **team-33333333-3333-3333-3333-333333333333-reader-workspace** | role: Reader," in create
+    assert "1 to create, 1 to update, 1 to replace, 0 to delete" in result.stdout
+    total = next(line for line in result.stdout.splitlines() if line.startswith("| | **total**"))
+    deltas = [float(r.rsplit("(**", 1)[1].split("**", 1)[0].replace("$", "").replace(",", "")) for r in (update, replace)]
+    assert total == f"| | **total** | | **+${sum(deltas):,.2f}** |"  # the lines add up to the total

@@ -85,7 +85,7 @@ def target(version: str, strategy: Strategy = STEPS, instances: int = 1, **kwarg
 
 def loop(workspace: MemoryWorkspace, rollout: Rollout, clock: FakeClock, events: list[str] | None = None) -> EndpointRollout:
     said = events if events is not None else []
-    return EndpointRollout(workspace, rollout, SETTINGS, lambda _e, m: said.append(m), clock)
+    return EndpointRollout(workspace, rollout, SETTINGS, lambda e: said.append(str(e)), clock)
 
 
 def serving(version: str) -> tuple[MemoryWorkspace, FakeClock]:

@@ -37,21 +37,21 @@ def head(root: Path) -> str:
 def test_a_clean_tree_records_its_commit(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CI", "true")
     said: list[str] = []
-    assert checked_commit(repo, lambda _e, m: said.append(m)) == head(repo) and said == []
+    assert checked_commit(repo, lambda event: said.append(event.detail)) == head(repo) and said == []
 
 
 def test_uncommitted_changes_are_refused_in_ci(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (repo / "endpoints/churn/main.yml").write_text((repo / "endpoints/churn/main.yml").read_text() + "\n")
     monkeypatch.setenv("CI", "true")
     with pytest.raises(Refused, match=f"uncommitted changes on top of {head(repo)[:12]}: in CI, apply only a commit"):
-        checked_commit(repo, lambda _e, _m: None)
+        checked_commit(repo, lambda _event: None)
 
 
 def test_uncommitted_changes_are_warned_about_and_recorded_as_such(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (repo / "endpoints/churn/new.txt").write_text("untracked\n")
     monkeypatch.delenv("CI", raising=False)
     said: list[str] = []
-    assert checked_commit(repo, lambda _e, m: said.append(m)) == f"{head(repo)}+dirty"
+    assert checked_commit(repo, lambda event: said.append(event.detail)) == f"{head(repo)}+dirty"
     assert said == [
         f"warning: uncommitted changes on top of {head(repo)[:12]}: recorded as {head(repo)[:12]}+dirty, "
         "which no rollback can rebuild"
@@ -67,4 +67,4 @@ def test_a_rollback_to_a_release_applied_from_uncommitted_changes_is_refused_cle
     e.spec = type(e.spec)(**{**e.spec.__dict__, "tags": {**e.spec.tags, record.PREVIOUS: previous}})
     session = Session(sample[0], sample[1], workspace)
     with pytest.raises(ValueError, match="applied from uncommitted changes on top of .*: no commit builds it"):
-        rollback(session, "churn", lambda _e, _m: None)
+        rollback(session, "churn", lambda _event: None)

@@ -13,6 +13,7 @@ import pytest
 from plane_support import Plane, bump_churn, commit, make_repo
 
 from amlops.manifests import ManifestError
+from amlops.rollout.events import ignore
 from amlops.rollout.rollback import rollback
 from amlops.state import record
 from amlops.state.record import Lock, RolloutRecord, Status
@@ -181,7 +182,7 @@ def test_rollback_returns_traffic_to_the_previous_release(plane: Plane, tmp_path
     bump_churn(root)
     assert plane.apply(root).ok
     session = plane.session(root)
-    result = rollback(session, "churn", lambda e, m: None)
+    result = rollback(session, "churn", ignore)
     assert result.ok, result.failures
     live = plane.live("churn")
     assert live.traffic == {old: 100} and set(live.deployments) == {old}

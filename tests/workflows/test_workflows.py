@@ -34,6 +34,7 @@ CONTRACT: dict[tuple[str, ...], set[str]] = {
     ("release", "show"): {"--env", "--format"},  # release
     ("release", "affected"): {"--base"},  # release
     ("promote",): {"--from", "--to", "--endpoint", "--format"},  # release
+    ("comment",): {"--env", "--commit", "--outcomes", "--infra", "--plan", "--preview"},  # cli: the PR comment
 }
 MINE = {("release", "show"), ("release", "affected"), ("promote",)}
 

@@ -18,7 +18,11 @@ RepoOption = typer.Option(
     help="the amlops repository (default: the current directory, or $AMLOPS_REPO)",
     file_okay=False,
     exists=True,
+    resolve_path=True,  # files the SDK uploads are named relative to their YAML file, so never relative to the cwd
 )
+
+
+EnvOption = typer.Option(..., "--env", help="the environment (environments/<env>.yaml)")
 
 
 class SdkUploadNoise(io.TextIOBase):

@@ -48,6 +48,16 @@ def up(
 
 
 @app.command()
+def page(state_dir: Path | None = StateDir) -> None:
+    """The link to the control plane's read-only page (workspaces, endpoints, rollouts, models): open it in a browser."""
+    from amlops.local.page import PREFIX, page_key
+
+    _admin(state_dir)  # running, or a clear error
+    conn = Connection.load(_dir(state_dir))
+    typer.echo(f"{conn.resource_manager.rstrip('/')}{PREFIX}/login?key={page_key(_dir(state_dir))}")
+
+
+@app.command()
 def down(state_dir: Path | None = StateDir) -> None:
     """Stop the control plane and every model it serves."""
     stopped = server.stop(_dir(state_dir))

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import typer
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from rich.table import Table
 
-from amlops.cli.common import RepoOption
-from amlops.cli.output import Format, err, fail, format_option, out
+from amlops.cli import github
+from amlops.cli.common import EnvOption, RepoOption
+from amlops.cli.output import Format, err, fail, format_option, out, require
+from amlops.cli.progress import Progress
 from amlops.manifests import ManifestError
 from amlops.rollout import render
 from amlops.rollout.apply import ApplyResult, Refused
@@ -27,8 +30,7 @@ from amlops.rollout.session import Session, open_session
 from amlops.state.record import StepMeasurement
 from amlops.state.status import EndpointStatus, endpoint_status
 from amlops.workspace.interface import Unavailable
-
-EnvOption = typer.Option(..., "--env", help="the environment (environments/<env>.yaml)")
+from amlops.workspace.studio import Studio, studio
 
 
 def plan(
@@ -38,13 +40,13 @@ def plan(
     repo: Path = RepoOption,
 ) -> None:
     """Compare the manifests for ENV with what its workspace has, and show what `apply` would do."""
-    session = _session(repo, env)
-    with _azure_errors(env):
+    session = session_of(repo, env)
+    with azure_errors(env):
         result = session.plan()
     if format is Format.json:
         typer.echo(render.to_json(result))
     elif format is Format.markdown:
-        typer.echo(render.markdown(result))
+        typer.echo(render.markdown(result, studio(session.repo.environments[env].environment)))
     else:
         render.print_table(result, out)
     if result.conflicts:
@@ -60,8 +62,8 @@ def apply(
     repo: Path = RepoOption,
 ) -> None:
     """Carry the plan out: register models, roll endpoints out step by step, gated, in parallel."""
-    session = _session(repo, env)
-    with _azure_errors(env):
+    session = session_of(repo, env)
+    with azure_errors(env):
         result = session.plan()
     render.print_table(result, err)
     if result.conflicts:
@@ -78,29 +80,39 @@ def apply(
     settings = Settings(gate_timeout=gate_timeout or default_timeout, lock_wait=lock_wait)
     started = time.time()
     try:
-        with _azure_errors(env), contextlib.redirect_stdout(io.StringIO()):  # the SDK prints polling dots to stdout
-            outcome = apply_plan(session.context(_progress(started), settings), result)
+        with azure_errors(env), _quiet_stdout(), Progress(err) as progress:
+            outcome = apply_plan(session.context(progress, settings), result)
     except Refused as exc:
         err.print(f"[red]refused:[/] {exc}")
         raise typer.Exit(1) from exc
     _report(outcome, time.time() - started)
     _print_endpoints(session)
+    if github.in_actions():
+        github.add_summary(_summary(session, outcome, time.time() - started))
     if not outcome.ok:
         raise typer.Exit(1)
 
 
-def status(env: str = EnvOption, repo: Path = RepoOption) -> None:
+def status(env: str = EnvOption, format: Format = format_option(Format.text, Format.json), repo: Path = RepoOption) -> None:
     """Per endpoint: deployments, models, provisioning, traffic and mirror, the release, the last rollout."""
-    session = _session(repo, env)
+    require(format, Format.text, Format.json)
+    session = session_of(repo, env)
     desired = {name: session.release.endpoint(name).id for name in session.release.endpoints}
-    with _azure_errors(env):
+    links = studio(session.repo.environments[env].environment)
+    with azure_errors(env):
         live = session.workspace.observe()
+    statuses = [endpoint_status(endpoint) for _, endpoint in sorted(live.endpoints.items())]
+    if format is Format.json:
+        serverless = [{"name": s.name, "model_id": s.model_id} for _, s in sorted(live.serverless.items())]
+        data = {"environment": env, "endpoints": [_status_json(s, desired.get(s.name), links) for s in statuses]}
+        typer.echo(json.dumps({**data, "serverless": serverless}, indent=2))
+        return
     if not live.endpoints:
         out.print(f"No endpoints managed by amlops in {env}.")
-    for name, endpoint in sorted(live.endpoints.items()):
-        _print_status(endpoint_status(endpoint), desired.get(name))
-    for name, s in sorted(live.serverless.items()):
-        out.print(f"[bold]serverless {name}[/]  {s.model_id}")
+    for s in statuses:
+        _print_status(s, desired.get(s.name), links)
+    for name, serverless_endpoint in sorted(live.serverless.items()):
+        out.print(f"[bold]serverless {name}[/]  {serverless_endpoint.model_id}")
 
 
 def rollback(
@@ -109,11 +121,11 @@ def rollback(
     repo: Path = RepoOption,
 ) -> None:
     """Return ENDPOINT's traffic to its previous release, rebuilt from the commit that released it."""
-    session = _session(repo, env)
+    session = session_of(repo, env)
     started = time.time()
     try:
-        with _azure_errors(env), contextlib.redirect_stdout(io.StringIO()):  # the SDK prints polling dots to stdout
-            outcome = rollback_endpoint(session, endpoint, _progress(started))
+        with azure_errors(env), _quiet_stdout(), Progress(err) as progress:
+            outcome = rollback_endpoint(session, endpoint, progress)
     except (ValueError, EndpointBusy) as exc:
         err.print(f"[red]rollback refused:[/] {exc}")
         raise typer.Exit(1) from exc
@@ -124,7 +136,7 @@ def rollback(
 
 
 @contextlib.contextmanager
-def _azure_errors(env: str) -> Iterator[None]:
+def azure_errors(env: str) -> Iterator[None]:
     """Azure's refusals as one clear line and exit code 1, not a traceback."""
     try:
         yield
@@ -139,28 +151,16 @@ def _azure_errors(env: str) -> Iterator[None]:
         fail(f"Azure ML refused a request for {env}: {str(exc).strip().splitlines()[0]}")
 
 
-def _session(repo: Path, env: str) -> Session:
+def session_of(repo: Path, env: str) -> Session:
     try:
         return open_session(repo, env)
     except ManifestError as exc:
         fail(f"{len(exc.problems)} problem(s) in the manifests: nothing was changed", *exc.problems)
 
 
-_COLOURS = ("cyan", "magenta", "green", "yellow", "blue")
-
-
-def _progress(started: float) -> Callable[[str, str], None]:
-    """Progress lines as events arrive, one colour per endpoint (endpoints roll out in parallel)."""
-    lock, colours = threading.Lock(), dict[str, str]()
-
-    def event(endpoint: str, message: str) -> None:
-        with lock:
-            colour = colours.setdefault(endpoint, _COLOURS[len(colours) % len(_COLOURS)])
-            err.print(
-                f"[dim]{time.time() - started:6.1f}s[/] [{colour}]{endpoint:>14}[/] {message}", markup=True, highlight=False
-            )
-
-    return event
+def _quiet_stdout() -> contextlib.AbstractContextManager[Any]:
+    """The SDK prints polling dots to stdout, which is for results."""
+    return contextlib.redirect_stdout(io.StringIO())
 
 
 def _report(result: ApplyResult, seconds: float) -> None:
@@ -185,19 +185,22 @@ def _report(result: ApplyResult, seconds: float) -> None:
 def _print_endpoints(session: Session) -> None:
     """Scoring URLs, and a test prediction from each endpoint with its sample request."""
     workspace = session.workspace
+    links = studio(session.repo.environments[session.release.environment].environment)
     live = workspace.observe(session.release.endpoints)
     for name, desired in sorted(session.release.endpoints.items()):
         endpoint = live.endpoints.get(name)
         if endpoint is None:  # an endpoint whose rollout failed may not exist: the report above says why
             continue
         out.print(f"[bold]{name}[/]  {endpoint.scoring_uri}")
+        if links:
+            out.print(f"    studio: {links.endpoint(name)}", markup=False)
         if desired.sample_request and endpoint.traffic:
             deployment = max(endpoint.traffic, key=lambda d: endpoint.traffic[d])
             answer = workspace.invoke(name, (session.repo.root / desired.sample_request).read_bytes(), deployment)
             out.print(f"    test prediction: {answer.text.strip()[:200]}", markup=False)
 
 
-def _print_status(s: EndpointStatus, desired: str | None) -> None:
+def _print_status(s: EndpointStatus, desired: str | None, links: Studio | None) -> None:
     state = "[green]healthy[/]" if s.healthy else "[yellow]not healthy[/]"
     since = s.since.strftime("%Y-%m-%d %H:%M:%S UTC") if s.since else "-"
     drift = "" if desired is None or desired == s.endpoint_release else f"  [yellow](manifests declare {desired})[/]"
@@ -208,6 +211,10 @@ def _print_status(s: EndpointStatus, desired: str | None) -> None:
     for d in s.deployments:
         table.add_row(d.name, d.model or "-", d.provisioning_state, d.instances, f"{d.traffic} %", f"{d.mirror} %")
     out.print(table)
+    if links:
+        out.print(f"  studio: {links.endpoint(s.name)}", markup=False)
+        for d in s.deployments:
+            out.print(f"    {d.name}: {links.deployment(s.name, d.name)}", markup=False)
     if s.rollout:
         out.print(f"  last rollout: {s.rollout.start or '(new)'} -> {s.rollout.to}, {s.rollout.status.value}")
         for m in s.measured:
@@ -224,3 +231,58 @@ def _measurement(m: StepMeasurement) -> str:
     p95 = "n/a" if m.measurement.p95_ms is None else f"{m.measurement.p95_ms:.0f} ms"
     verdict = "passed" if m.passed else "failed"
     return f"{m.measurement.requests} requests, {m.measurement.errors} errors, p95 {p95}: {verdict}"
+
+
+def _status_json(s: EndpointStatus, desired: str | None, links: Studio | None) -> dict[str, Any]:
+    rollout = s.rollout
+    return {
+        "name": s.name,
+        "healthy": s.healthy,
+        "provisioning_state": s.provisioning_state,
+        "endpoint_release": s.endpoint_release,
+        "desired_endpoint_release": desired,
+        "environment_release": s.environment_release,
+        "since": s.since.isoformat() if s.since else None,
+        "commit": s.commit,
+        "scoring_uri": s.scoring_uri,
+        "studio": links.endpoint(s.name) if links else None,
+        "deployments": [{**d.__dict__, "studio": links.deployment(s.name, d.name) if links else None} for d in s.deployments],
+        "rollout": None
+        if rollout is None
+        else {"from": rollout.start, "to": rollout.to, "status": rollout.status.value, "step": rollout.step},
+        "measured": [
+            {
+                "step": m.step + 1,
+                "requests": m.measurement.requests,
+                "errors": m.measurement.errors,
+                "p95_ms": m.measurement.p95_ms,
+                "passed": m.passed,
+            }
+            for m in s.measured
+        ],
+        "reason": s.reason,
+        "previous": None if s.previous is None else {"release": s.previous.release, "commit": s.previous.commit},
+        "lock": None if s.lock is None else {"holder": s.lock.holder, "expires": s.lock.expires},
+    }
+
+
+def _summary(session: Session, result: ApplyResult, seconds: float) -> str:
+    """The job summary of an apply in GitHub Actions: one row per endpoint, with its gates' figures."""
+    env = session.release.environment
+    links = studio(session.repo.environments[env].environment)
+    lines = [
+        f"### amlops apply: `{env}`, release {session.release.alias} (`{session.release.id}`)",
+        "",
+        "| endpoint | result | gates |",
+        "|---|---|---|",
+    ]
+    rows = [(o.endpoint, ":white_check_mark: rolled out", o.measured) for o in result.outcomes]
+    rows += [(f.endpoint, f":x: rolled back: {f.reason}", f.measured) for f in result.rolled_back]
+    rows += [(n, f":x: failed: {m}", []) for n, m in result.failures.items() if all(f.endpoint != n for f in result.rolled_back)]
+    for name, outcome, measured in sorted(rows, key=lambda r: r[0]):
+        label = f"[{name}]({links.endpoint(name)})" if links else name
+        gates = "<br>".join(f"step {m.step + 1}: {_measurement(m)}" for m in measured) or "-"
+        text = outcome.splitlines()[0].replace("|", "/")
+        lines.append(f"| {label} | {text} | {gates} |")
+    registered = ", ".join(f"`{m}`" for m in result.registered) or "none"
+    return "\n".join([*lines, "", f"Models registered: {registered}. {seconds:.0f} s."])

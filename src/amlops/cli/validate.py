@@ -1,24 +1,38 @@
-"""`amlops validate`: every problem in the repository's manifests, one per line."""
+"""`amlops validate`: every problem in the repository's manifests, one per line (or as JSON, or as GitHub annotations)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 
+from amlops.cli import github
 from amlops.cli.common import RepoOption
-from amlops.cli.output import err, fail, out
+from amlops.cli.output import Format, err, fail, format_option, out, require
 from amlops.manifests import validate_repository
 
 
 def validate(
     env: str | None = typer.Option(None, "--env", help="check only this environment's references"),
+    format: Format = format_option(Format.text, Format.json),
     repo: Path = RepoOption,
 ) -> None:
-    """Check every manifest against its schema and every cross-reference; exit 1 on any problem."""
+    """Check every manifest against its schema and every cross-reference; exit 1 on any problem.
+
+    In GitHub Actions each problem is also an `::error` annotation on its file and line.
+    """
+    require(format, Format.text, Format.json)
     _, problems = validate_repository(repo, env)
-    for problem in problems:
-        out.print(str(problem), markup=False)
+    if format is Format.json:
+        typer.echo(json.dumps({"valid": not problems, "problems": [p.__dict__ for p in problems]}, indent=2))
+    else:
+        for problem in problems:
+            out.print(str(problem), markup=False)
+    if github.in_actions():
+        for problem in problems:
+            typer.echo(github.annotation(problem))
     if problems:
         fail(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found")
-    err.print("manifests are valid", markup=False)
+    if format is Format.text:
+        err.print("manifests are valid", markup=False)

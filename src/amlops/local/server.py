@@ -39,6 +39,8 @@ from amlops.local.connection import CONNECTION_FILE, STORAGE_SUFFIX, Connection,
 from amlops.local.environments import EnvCache
 from amlops.local.faults import Faults
 from amlops.local.metrics import LoggedRequest, RequestLog, ScoringMetrics
+from amlops.local.page import PREFIX as PAGE
+from amlops.local.page import Page
 from amlops.local.router import ScoringRouter
 from amlops.local.serving import Supervisor, reap_stale
 from amlops.local.store import Store
@@ -64,9 +66,10 @@ class App:
         requests: RequestLog,
         faults: Faults,
         token: str,
+        page: Page | None = None,
     ) -> None:
         self.plane, self.router, self.admin, self.blobs = plane, router, admin, blobs
-        self.requests, self.faults, self.token = requests, faults, token
+        self.requests, self.faults, self.token, self.page = requests, faults, token, page
 
     def handle(self, req: Request, tunnel_host: str | None) -> Response:
         started = time.perf_counter()
@@ -87,6 +90,8 @@ class App:
                 resp = self.admin.handle(req)
             except ArmError as exc:
                 resp = exc.response()
+        elif self.page and (req.path == PAGE or req.path.startswith(PAGE + "/")):
+            kind, resp = "page", self.page.handle(req)
         elif req.path.startswith("/endpoints/"):
             kind, route, resp = (
                 "scoring",
@@ -97,7 +102,7 @@ class App:
             kind = "arm"
             route, mutating, resp = self._arm(req)
         duration = (time.perf_counter() - started) * 1000
-        if kind != "admin":
+        if kind not in ("admin", "page"):  # the page reads; it is no client call to count
             self.requests.record(
                 LoggedRequest(
                     time.time(), kind, req.method, route, req.path, api_version, resp.status, round(duration, 3), mutating
@@ -294,7 +299,8 @@ def serve(state_dir: Path, port: int, provisioning_delay: float = 0.0) -> None:
             "provisioning_delay_s": provisioning_delay,
         }
 
-    httpd.app = App(plane, router, Admin(plane, requests, metrics, faults, health), blobs, requests, faults, token)
+    admin = Admin(plane, requests, metrics, faults, health)
+    httpd.app = App(plane, router, admin, blobs, requests, faults, token, Page(plane, state_dir))
 
     def on_signal(signum: int, frame: Any) -> None:
         threading.Thread(target=httpd.shutdown, daemon=True).start()

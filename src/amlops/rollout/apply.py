@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 from amlops.manifests.repository import Repository
 from amlops.release.bundle import Release
+from amlops.rollout.events import Event, Events, Phase, ignore
 from amlops.rollout.lock import EndpointBusy
-from amlops.rollout.loop import Clock, EndpointRollout, Events, Interrupted, Outcome, RolloutFailed, Settings
+from amlops.rollout.loop import Clock, EndpointRollout, Interrupted, Outcome, RolloutFailed, Settings
 from amlops.rollout.plan import Change, Plan
 from amlops.rollout.specs import model_spec, rollout_of, serverless_spec
 from amlops.state import record
@@ -39,7 +40,7 @@ class Context:
     release: Release
     lineage: Lineage
     settings: Settings = Settings()
-    events: Events = lambda endpoint, message: None
+    events: Events = ignore
     clock: Clock | None = None
     stop: threading.Event = field(default_factory=threading.Event)  # set: every rollout stops at its next step
 
@@ -109,13 +110,15 @@ def apply(ctx: Context, plan: Plan, workers: int = 32) -> ApplyResult:
             if error is None:
                 result.outcomes.append(future.result())
                 continue
-            result.failed(name, error)
             if isinstance(error, INTERRUPTIONS):
                 result.stopped[name] = left_behind(ctx.workspace, name)
+            else:
+                ctx.events(Event(name, Phase.failed, f"failed: {str(error).splitlines()[0]}"))
+            result.failed(name, error)
     if ctx.stop.is_set():
         return result
     for name in plan.retire_endpoints:
-        ctx.events(name, "deleting the endpoint: no longer in the manifests")
+        ctx.events(Event(name, Phase.endpoint, "deleting the endpoint: no longer in the manifests"))
         ctx.workspace.delete_endpoint(name)
     return result
 
@@ -132,7 +135,9 @@ def ctrl_c_stops(ctx: Context) -> Iterator[None]:
     def stop(signum: int, frame: object) -> None:
         ctx.stop.set()
         signal.signal(signal.SIGINT, previous)
-        ctx.events("apply", "interrupted: every rollout stops before its next write (Ctrl-C again to quit at once)")
+        ctx.events(
+            Event("apply", Phase.stopped, "interrupted: every rollout stops before its next write (Ctrl-C again to quit at once)")
+        )
 
     signal.signal(signal.SIGINT, stop)
     try:
@@ -143,7 +148,7 @@ def ctrl_c_stops(ctx: Context) -> Iterator[None]:
 
 def register_models(ctx: Context, plan: Plan, result: ApplyResult) -> None:
     for pin in plan.models:
-        ctx.events("models", f"registering {pin.name}:{pin.version}")
+        ctx.events(Event("models", Phase.model, f"registering {pin.name}:{pin.version}"))
         ctx.workspace.register_model(model_spec(ctx.repo, pin, ctx.lineage))
         result.registered.append(f"{pin.name}:{pin.version}")
 
@@ -151,8 +156,8 @@ def register_models(ctx: Context, plan: Plan, result: ApplyResult) -> None:
 def _serverless(ctx: Context, plan: Plan) -> None:
     for change in plan.serverless:
         if change.change in (Change.delete, Change.replace):
-            ctx.events(change.name, "deleting the serverless endpoint")
+            ctx.events(Event(change.name, Phase.endpoint, "deleting the serverless endpoint"))
             ctx.workspace.delete_serverless(change.name)
         if change.change in (Change.create, Change.replace):
-            ctx.events(change.name, f"creating the serverless endpoint for {change.model_id}")
+            ctx.events(Event(change.name, Phase.endpoint, f"creating the serverless endpoint for {change.model_id}"))
             ctx.workspace.put_serverless(serverless_spec(ctx.repo, change.name, change.model_id, ctx.lineage))

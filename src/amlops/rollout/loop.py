@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,15 +33,14 @@ from amlops.rollout.decide import (
     next_action,
     unfinished,
 )
+from amlops.rollout.events import Event, Events, Phase, ignore
 from amlops.rollout.lock import EndpointBusy, LockLost, is_stale, new_holder
 from amlops.rollout.strategy import Action as Verdict
 from amlops.rollout.strategy import decide
 from amlops.state import record
 from amlops.state.live import TERMINAL, LiveEndpoint
-from amlops.state.record import Lock, StepMeasurement
+from amlops.state.record import Lock, Measurement, StepMeasurement
 from amlops.workspace.interface import Answer, DeploymentSpec, EndpointSpec, Unavailable, Workspace
-
-Events = Callable[[str, str], None]  # (endpoint, message)
 
 
 class Clock(Protocol):
@@ -110,7 +108,7 @@ class EndpointRollout:
         workspace: Workspace,
         rollout: Rollout,
         settings: Settings = Settings(),
-        events: Events = lambda endpoint, message: None,
+        events: Events = ignore,
         clock: Clock | None = None,
         stop: threading.Event | None = None,
     ) -> None:
@@ -129,7 +127,7 @@ class EndpointRollout:
         progress = Progress(measured=record.decode_measured(live.tags.get(record.MEASURED)) if live else [])
         resumed = unfinished(live, self.rollout.target.endpoint_release)
         if resumed is not None:
-            self._say(f"resuming the rollout at step {resumed.step + 1}")
+            self._say(Phase.step, f"resuming the rollout at step {resumed.step + 1}")
         try:
             while True:
                 self._check_stop()
@@ -149,12 +147,13 @@ class EndpointRollout:
         """Carry `action` out; True once the rollout has ended well."""
         match action:
             case CreateEndpoint():
-                self._say("creating the endpoint")
+                self._say(Phase.endpoint, "creating the endpoint")
                 self._put(None, {}, {}, {})
             case CreateDeployment(name, update):
                 spec = self.rollout.deployments[name]
                 self._say(
-                    f"{'scaling' if update else 'creating'} deployment {name} (model {spec.model}, {spec.instance_count} x {spec.instance_type})"
+                    Phase.deploy,
+                    f"{'scaling' if update else 'creating'} deployment {name} (model {spec.model}, {spec.instance_count} x {spec.instance_type})",
                 )
                 progress.created.add(name)
                 try:
@@ -165,10 +164,10 @@ class EndpointRollout:
                 except Exception as exc:  # the SDK raises several kinds for a refused or failed deployment
                     progress.aborting = f"deployment {name} failed: {_first_line(exc)}{self._logs(name)}"
             case WaitFor(name, state):
-                self._say(f"waiting for deployment {name} ({state})")
-                self._wait(name)
+                self._say(Phase.provision, f"waiting for deployment {name} ({state})")
+                self._wait(name, state)
             case DeleteDeployment(name, why):
-                self._say(f"deleting deployment {name} ({why})")
+                self._say(Phase.retire, f"deleting deployment {name} ({why})")
                 self._guard()
                 self.workspace.delete_deployment(self.name, name)
             case SmokeTest(name):
@@ -176,12 +175,12 @@ class EndpointRollout:
             case SetTraffic(traffic, mirror, tags, why, final):
                 assert live is not None
                 self._put(live, traffic, mirror, tags, unlock=final)
-                self._say(why)
+                self._say(Phase.done if final else Phase.step, why)
                 return final
             case Gate():
                 self._gate(action, progress)
             case Abort(reason):
-                self._say(reason)
+                self._say(Phase.failed, reason)
                 progress.aborting = reason
             case Fail(reason):
                 raise RolloutFailed(self.name, reason, progress.measured)
@@ -189,10 +188,11 @@ class EndpointRollout:
 
     def _smoke_test(self, name: str, progress: Progress) -> None:
         """The sample request, sent to `name` alone through the `azureml-model-deployment` header."""
+        self._say(Phase.smoke, f"smoke testing {name} with the sample request")
         answer = self._score(name)
         if answer.ok:
             progress.smoke_tested.add(name)
-            self._say(f"smoke test of {name} passed: {answer.text.strip()[:120]}")
+            self._say(Phase.smoke, f"smoke test of {name} passed: {answer.text.strip()[:120]}")
         else:
             got = f"HTTP {answer.status}: {answer.text[:300]}" if answer.status else answer.text[:300]
             progress.aborting = f"smoke test of {name} failed: {got}{self._logs(name)}"
@@ -217,7 +217,7 @@ class EndpointRollout:
         """Measure the step's new deployments until the gate decides; renew the lock meanwhile."""
         strategy, settings = self.rollout.target.strategy, self.settings
         if settings.synthetic_load:
-            self._say("sending the sample request as synthetic load (platform: local has no production traffic)")
+            self._say(Phase.gate, "sending the sample request as synthetic load (platform: local has no production traffic)")
         load = self.workspace.load(self.name, self.rollout.sample) if settings.synthetic_load else nullcontext()
         with load:
             while True:
@@ -227,28 +227,36 @@ class EndpointRollout:
                 decision = decide(strategy.gate, gate.step.step, gate.last, elapsed, measurement, settings.gate_timeout)
                 if decision.action is not Verdict.wait:
                     break
+                self._say(Phase.gate, f"measuring step {gate.index + 1} ({gate.step.describe()})", measurement)
                 self._renew()
         passed = decision.action is not Verdict.abort
         progress.measured.append(StepMeasurement(gate.index, measurement, passed))
         if passed:
             progress.passed.add(gate.index)
-            self._say(f"gate passed: {decision.judgement.reason}")
+            self._say(Phase.gate, f"gate passed: {decision.judgement.reason}", measurement)
         else:
             progress.aborting = f"gate failed at step {gate.index + 1} ({gate.step.describe()}): {decision.judgement.reason}"
 
-    def _wait(self, name: str) -> None:
+    def _wait(self, name: str, state: str) -> None:
+        """Until the deployment settles, saying what its log says it is doing (e.g. building its environment)."""
+        said = ""
         while True:
             self.clock.sleep(self.settings.poll_seconds)
             live = self._read()
             deployment = live.deployments.get(name) if live else None
             if deployment is None or deployment.provisioning_state in TERMINAL:
                 return
+            doing = self._logs(name, lines=1, banner=False).strip() or state
+            if doing != said:
+                said = doing
+                self._say(Phase.provision, f"{name}: {doing}")
             self._renew()
 
     # -- the lock -----------------------------------------------------------------------------------
     def _lock(self) -> LiveEndpoint | None:
         """Take the endpoint's lock (creating nothing); returns a fresh read, None for a new endpoint."""
         deadline = self.clock.time() + self.settings.lock_wait
+        waited_for: Lock | None = None
         while True:
             live = self.workspace.endpoint(self.name)
             if live is None:
@@ -259,6 +267,14 @@ class EndpointRollout:
             if locked or live.provisioning_state not in TERMINAL:
                 if self.clock.time() >= deadline:
                     raise EndpointBusy(_busy(self.name, held if locked else None, live.provisioning_state))
+                if locked and held != waited_for:
+                    assert held is not None
+                    waited_for = held
+                    until = time.strftime("%H:%M:%S", time.localtime(held.expires))
+                    left = deadline - self.clock.time()
+                    self._say(
+                        Phase.lock, f"waiting for the lock held by {held.holder} (until {until}; giving up in {left:.0f} s)"
+                    )
                 self.clock.sleep(self.settings.poll_seconds)
                 continue
             self._put(live, live.traffic, live.mirror_traffic, {}, check=False)
@@ -343,15 +359,17 @@ class EndpointRollout:
     def _read(self) -> LiveEndpoint | None:
         return self.workspace.endpoint(self.name)
 
-    def _logs(self, name: str) -> str:
+    def _logs(self, name: str, lines: int = 20, banner: bool = True) -> str:
         try:
-            logs = self.workspace.logs(self.name, name)
-        except Exception:  # logs are a courtesy in an error message, never a second failure
+            logs = self.workspace.logs(self.name, name, lines)
+        except Exception:  # logs are a courtesy in progress and error messages, never a second failure
             return ""
-        return f"\n--- last log lines of {name} ---\n{logs.strip()}" if logs and logs.strip() else ""
+        if not banner or not logs.strip():
+            return logs or ""
+        return f"\n--- last log lines of {name} ---\n{logs.strip()}"
 
-    def _say(self, message: str) -> None:
-        self.events(self.name, message)
+    def _say(self, phase: Phase, message: str, counts: Measurement | None = None) -> None:
+        self.events(Event(self.name, phase, message, counts))
 
 
 def _busy(name: str, held: Lock | None, state: str) -> str:

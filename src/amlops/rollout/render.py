@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from amlops.rollout.plan import EndpointPlan, Plan
+from amlops.workspace.studio import Studio
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
@@ -51,6 +52,8 @@ def lines(plan: Plan) -> list[tuple[str, str, str]]:
             rows.append((subject, "create", f"release {e.endpoint_release}"))
         elif e.live_endpoint_release != e.endpoint_release:
             rows.append((subject, "release", f"{e.live_endpoint_release or '(none)'} -> {e.endpoint_release}"))
+        else:
+            rows.append((subject, "update", f"release {e.endpoint_release}, served by other deployments"))
         for c in e.deployments:
             rows.append((f"  deployment {c.name}", c.change.value, c.detail))
         if e.traffic[0] != e.traffic[1]:
@@ -86,14 +89,32 @@ def print_table(plan: Plan, console: Console) -> None:
     console.print(_counts(plan))
 
 
-def markdown(plan: Plan) -> str:
+def markdown(plan: Plan, studio: Studio | None = None) -> str:
+    """The PR comment's rollout part; with `studio` (an Azure environment), endpoints and live deployments link there."""
     out = [f"### amlops plan: `{plan.environment}`", "", f"Release **{plan.alias}** (`{plan.release_id}`)", ""]
     out += [f"> :no_entry: **refused:** {c}" for c in plan.conflicts]
     if not plan.changed:
         return "\n".join(out + ["No changes: the workspace serves this release.", ""])
     out += ["| what | change | detail |", "|---|---|---|"]
-    out += [f"| {s.strip()} | {c} | {d.replace('|', '/')} |" for s, c, d in lines(plan)]
+    endpoint = ""
+    for subject, change, detail in lines(plan):
+        kind, _, name = subject.strip().partition(" ")
+        endpoint = name if kind == "endpoint" else endpoint
+        out.append(
+            f"| {_linked(kind, name, endpoint, change, studio) or subject.strip()} | {change} | {detail.replace('|', '/')} |"
+        )
     return "\n".join(out + ["", _counts(plan), ""])
+
+
+def _linked(kind: str, name: str, endpoint: str, change: str, studio: Studio | None) -> str | None:
+    """An endpoint or deployment that exists already, as a link to its studio page (None: no link)."""
+    if studio is None or change in ("create", "add"):
+        return None
+    if kind == "endpoint":
+        return f"endpoint [{name}]({studio.endpoint(name)})"
+    if kind == "deployment":
+        return f"deployment [{name}]({studio.deployment(endpoint, name)})"
+    return None
 
 
 def to_json(plan: Plan) -> str:

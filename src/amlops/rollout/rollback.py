@@ -18,7 +18,8 @@ from amlops.git import DIRTY, GitError, extract
 from amlops.manifests.environment import Step, Strategy
 from amlops.release.bundle import Release
 from amlops.rollout.apply import ApplyResult, register_models
-from amlops.rollout.loop import Events, RolloutFailed, Settings
+from amlops.rollout.events import Event, Events, Phase
+from amlops.rollout.loop import RolloutFailed, Settings
 from amlops.rollout.plan import models_to_check, plan
 from amlops.rollout.session import Session, load_release
 from amlops.state import record
@@ -51,7 +52,7 @@ def rollback(session: Session, endpoint: str, events: Events) -> ApplyResult:
             raise ValueError(f"commit {commit[:12]} does not build release {previous.release} of {endpoint}")
         release = _one_step(release, endpoint)
         was = live.tags.get(record.ENDPOINT_RELEASE)
-        events(endpoint, f"rolling back from {was} to {previous.release} (commit {commit[:12]})")
+        events(Event(endpoint, Phase.step, f"rolling back from {was} to {previous.release} (commit {commit[:12]})"))
         lineage = Lineage(environment, release.id, previous.commit)
         ctx = dataclasses.replace(session, repo=repo, release=release).context(events, Settings(), lineage)
         pins = [(p.name, p.version) for p in models_to_check(release)]

@@ -15,7 +15,8 @@ from amlops.git import DIRTY, commit_of
 from amlops.manifests import ManifestError, Repository, validate_repository
 from amlops.release import Release, build_release
 from amlops.rollout.apply import Context, Refused
-from amlops.rollout.loop import Events, Settings
+from amlops.rollout.events import Event, Events, Phase
+from amlops.rollout.loop import Settings
 from amlops.rollout.plan import Plan, models_to_check, plan
 from amlops.state.record import Lineage
 from amlops.workspace import Workspace, open_workspace
@@ -62,5 +63,6 @@ def checked_commit(root: Path, events: Events) -> str | None:
     head = commit.removesuffix(DIRTY)[:12]
     if os.environ.get("CI", "").lower() == "true":
         raise Refused(f"the work tree has uncommitted changes on top of {head}: in CI, apply only a commit")
-    events("apply", f"warning: uncommitted changes on top of {head}: recorded as {head}{DIRTY}, which no rollback can rebuild")
+    warning = f"warning: uncommitted changes on top of {head}: recorded as {head}{DIRTY}, which no rollback can rebuild"
+    events(Event("apply", Phase.warning, warning))
     return commit

@@ -1,0 +1,1 @@
+"""Adopting existing Azure ML CLI v2 projects: `amlops import`."""
