@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +14,22 @@ import pytest
 
 if TYPE_CHECKING:
     from plane_support import Plane
+
+
+_CACHE = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The manifest cache of a test run lives and dies with it (each test's repository is a new one)."""
+    if "AMLOPS_CACHE_DIR" not in os.environ:
+        os.environ["AMLOPS_CACHE_DIR"] = config.stash[_CACHE] = tempfile.mkdtemp(prefix="amlops-test-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    made = config.stash.get(_CACHE, None)
+    if made:
+        shutil.rmtree(made, ignore_errors=True)
+        del os.environ["AMLOPS_CACHE_DIR"]
 
 
 @pytest.fixture

@@ -9,23 +9,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
-from rich.table import Table
 
 from amlops.cli.common import RepoOption
 from amlops.cli.output import Format, err, fail, format_option, out
-from amlops.manifests import ManifestError
-from amlops.rollout import render
-from amlops.rollout.apply import ApplyResult, Refused
-from amlops.rollout.apply import apply as apply_plan
-from amlops.rollout.lock import EndpointBusy
-from amlops.rollout.loop import Settings
-from amlops.rollout.rollback import rollback as rollback_endpoint
-from amlops.rollout.session import Session, open_session
-from amlops.state.record import StepMeasurement
-from amlops.state.status import EndpointStatus, endpoint_status
+
+# Capabilities are imported inside the commands: `amlops --help` starts without pydantic or the SDK.
+if TYPE_CHECKING:
+    from amlops.rollout.apply import ApplyResult
+    from amlops.rollout.session import Session
+    from amlops.state.record import StepMeasurement
+    from amlops.state.status import EndpointStatus
 
 EnvOption = typer.Option(..., "--env", help="the environment (environments/<env>.yaml)")
 
@@ -37,6 +33,8 @@ def plan(
     repo: Path = RepoOption,
 ) -> None:
     """Compare the manifests for ENV with what its workspace has, and show what `apply` would do."""
+    from amlops.rollout import render
+
     session = _session(repo, env)
     with _azure_errors(env):
         result = session.plan()
@@ -59,6 +57,11 @@ def apply(
     repo: Path = RepoOption,
 ) -> None:
     """Carry the plan out: register models, roll endpoints out step by step, gated, in parallel."""
+    from amlops.rollout import render
+    from amlops.rollout.apply import Refused
+    from amlops.rollout.apply import apply as apply_plan
+    from amlops.rollout.loop import Settings
+
     session = _session(repo, env)
     with _azure_errors(env):
         result = session.plan()
@@ -90,6 +93,8 @@ def apply(
 
 def status(env: str = EnvOption, repo: Path = RepoOption) -> None:
     """Per endpoint: deployments, models, provisioning, traffic and mirror, the release, the last rollout."""
+    from amlops.state.status import endpoint_status
+
     session = _session(repo, env)
     desired = {name: session.release.endpoint(name).id for name in session.release.endpoints}
     with _azure_errors(env):
@@ -108,6 +113,9 @@ def rollback(
     repo: Path = RepoOption,
 ) -> None:
     """Return ENDPOINT's traffic to its previous release, rebuilt from the commit that released it."""
+    from amlops.rollout.lock import EndpointBusy
+    from amlops.rollout.rollback import rollback as rollback_endpoint
+
     session = _session(repo, env)
     started = time.time()
     try:
@@ -125,6 +133,8 @@ def rollback(
 @contextlib.contextmanager
 def _azure_errors(env: str) -> Iterator[None]:
     """Azure's refusals as one clear line and exit code 1, not a traceback."""
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
     try:
         yield
     except ClientAuthenticationError as exc:
@@ -135,6 +145,9 @@ def _azure_errors(env: str) -> Iterator[None]:
 
 
 def _session(repo: Path, env: str) -> Session:
+    from amlops.manifests import ManifestError
+    from amlops.rollout.session import open_session
+
     try:
         return open_session(repo, env)
     except ManifestError as exc:
@@ -188,6 +201,8 @@ def _print_endpoints(session: Session) -> None:
 
 
 def _print_status(s: EndpointStatus, desired: str | None) -> None:
+    from rich.table import Table
+
     state = "[green]healthy[/]" if s.healthy else "[yellow]not healthy[/]"
     since = s.since.strftime("%Y-%m-%d %H:%M:%S UTC") if s.since else "-"
     drift = "" if desired is None or desired == s.endpoint_release else f"  [yellow](manifests declare {desired})[/]"

@@ -8,7 +8,6 @@ import typer
 
 from amlops.cli.common import RepoOption
 from amlops.cli.output import err, fail, out
-from amlops.manifests import validate_repository
 
 
 def validate(
@@ -16,6 +15,8 @@ def validate(
     repo: Path = RepoOption,
 ) -> None:
     """Check every manifest against its schema and every cross-reference; exit 1 on any problem."""
+    from amlops.manifests import validate_repository  # here: `amlops --help` starts without pydantic
+
     _, problems = validate_repository(repo, env)
     for problem in problems:
         out.print(str(problem), markup=False)

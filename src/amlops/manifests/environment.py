@@ -24,9 +24,12 @@ DEPLOYMENT_SUFFIX = 9
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors: a misspelt key must not be silently ignored."""
+    """Unknown keys are errors: a misspelt key must not be silently ignored.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Validators are built on first use, not at import: `amlops --help` never needs them.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Platform(str, Enum):

@@ -3,26 +3,38 @@
 Endpoint, deployment and model files go through azure-ai-ml's own `load_*` functions, so Azure ML's
 schema is the schema and users' existing CLI v2 files load as they are. Every file is first read by
 :mod:`amlops.manifests.yamlio`, which refuses what is unsafe and remembers positions, so the
-loaders' errors can be pinned to a line.
+loaders' errors can be pinned to a line. What each file gave is cached (:mod:`amlops.manifests.cache`):
+the SDK is imported, and a loader run, only for a file that changed.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import cached_property
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from azure.ai.ml import load_compute, load_model, load_online_deployment, load_online_endpoint, load_serverless_endpoint
-from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint
-from marshmallow import ValidationError as SchemaError
-
+from amlops.manifests import cache
 from amlops.manifests.environment import Environment
 from amlops.manifests.errors import ManifestError, Problem, display_path
-from amlops.manifests.repository import DeploymentFile, EndpointFolder, EnvironmentFile, ModelFile, Repository
+from amlops.manifests.repository import (
+    DeploymentFile,
+    EndpointFolder,
+    EnvironmentFile,
+    Model,
+    ModelFile,
+    OnlineDeployment,
+    OnlineEndpoint,
+    Repository,
+    Serverless,
+)
 from amlops.manifests.schema import validate
-from amlops.manifests.yamlio import Document, read_yaml
+from amlops.manifests.yamlio import Document, parse_yaml, read_text
 
 YAML_SUFFIXES = (".yml", ".yaml")
 ENDPOINT_FILE = "endpoint.yml"
@@ -34,7 +46,9 @@ def load_environment(root: Path, name: str) -> Environment:
     path = _find_yaml(root / "environments", name)
     if path is None:
         raise ManifestError([Problem(f"environments/{name}.yaml", 1, 1, "", "no such environment file")])
-    loaded, problems = _environment_file(path, root)
+    reader = _Reader(root)
+    loaded, problems = reader.environment_file(path)
+    reader.cache.save()
     if loaded is None:
         raise ManifestError(problems)
     return loaded.environment
@@ -46,10 +60,11 @@ def load_repository(root: Path) -> tuple[Repository, list[Problem]]:
     Files with problems are left out of the returned repository, so cross-checks run on what
     loaded and the user sees all problems in one pass.
     """
+    reader = _Reader(root)
     problems: list[Problem] = []
     environments: dict[str, EnvironmentFile] = {}
     for path in _yaml_files(root / "environments"):
-        loaded, found = _environment_file(path, root)
+        loaded, found = reader.environment_file(path)
         problems += found
         if loaded:
             problems += _add_once(
@@ -57,16 +72,17 @@ def load_repository(root: Path) -> tuple[Repository, list[Problem]]:
             )
     models: dict[tuple[str, str], ModelFile] = {}
     for path in sorted(p for folder in _folders(root / "models") for p in _yaml_files(folder)):
-        model, found = _model_file(path, root)
+        model, found = reader.model_file(path)
         problems += found
         if model:
             problems += _add_once(models, model.key, model, "version", f"model {model.key[0]}:{model.key[1]}")
     endpoints: dict[str, EndpointFolder] = {}
     for folder in _folders(root / "endpoints"):
-        endpoint, found = _endpoint_folder(folder, root)
+        endpoint, found = reader.endpoint_folder(folder)
         problems += found
         if endpoint:
             endpoints[endpoint.name] = endpoint
+    reader.cache.save()
     return Repository(root, environments, models, endpoints), problems
 
 
@@ -78,91 +94,184 @@ def _add_once(loaded: dict[Any, Any], key: Any, item: Any, field: str, what: str
     return []
 
 
-def _environment_file(path: Path, root: Path) -> tuple[EnvironmentFile | None, list[Problem]]:
-    document, problems = read_yaml(path, display_path(path, root))
-    if document is None:
-        return None, problems
-    environment, problems = validate(document, Environment)
-    if environment is None:
-        return None, problems
-    if environment.name != path.stem:
-        return None, [document.problem(("name",), f"name {environment.name!r} differs from the file name {path.stem!r}")]
-    return EnvironmentFile(document, environment), []
+#: What amlops keeps of each kind of Azure ML file: the entity class the loader must return, and its summary.
+SUMMARIES: dict[str, tuple[str, type[Model | OnlineEndpoint | OnlineDeployment | Serverless]]] = {
+    "model": ("Model", Model),
+    "managedOnlineEndpoint": ("ManagedOnlineEndpoint", OnlineEndpoint),
+    "managedOnlineDeployment": ("ManagedOnlineDeployment", OnlineDeployment),
+    "serverlessEndpoint": ("ServerlessEndpoint", Serverless),
+}
 
 
-def _model_file(path: Path, root: Path) -> tuple[ModelFile | None, list[Problem]]:
-    document, model, problems = _read_azure(path, root, load_model)
-    if document is None or model is None:
-        return None, problems
-    if model.version is None:
-        return None, [document.problem(("version",), "a released model needs an explicit version")]
-    return ModelFile(document, model), []
+class _Reader:
+    """Reads a repository's files through the cache; the SDK is imported only on a miss."""
 
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.cache = cache.FileCache(root)
+        self._texts: dict[Path, str] = {}
 
-def _endpoint_folder(folder: Path, root: Path) -> tuple[EndpointFolder | None, list[Problem]]:
-    problems: list[Problem] = []
-    serverless_path, endpoint_path = folder / SERVERLESS_FILE, folder / ENDPOINT_FILE
-    if serverless_path.is_file():
-        document, serverless, problems = _read_azure(serverless_path, root, load_serverless_endpoint)
-        if document is None or serverless is None:
+    @cached_property
+    def sdk_version(self) -> str:
+        return version("azure-ai-ml")
+
+    def document(self, path: Path) -> tuple[Document | None, list[Problem]]:
+        shown = display_path(path, self.root)
+        text, problems = read_text(path, shown)
+        if text is None:
             return None, problems
-        return EndpointFolder(serverless.name, folder, serverless=serverless, serverless_document=document), []
-    if not endpoint_path.is_file():
-        shown = display_path(folder, root)
-        return None, [Problem(shown, 1, 1, "", f"an endpoint folder needs {ENDPOINT_FILE} or {SERVERLESS_FILE}")]
-    document, endpoint, problems = _read_azure(endpoint_path, root, load_online_endpoint)
-    if document is None or endpoint is None:
-        return None, problems
-    if not isinstance(endpoint, ManagedOnlineEndpoint):
-        return None, [document.problem(("$schema",), "amlops manages managed online endpoints only")]
-    deployments: dict[str, DeploymentFile] = {}
-    for path in _yaml_files(folder):
-        if path.name in (ENDPOINT_FILE, SERVERLESS_FILE):
-            continue
-        deployment, found = _deployment_file(path, root, str(endpoint.name))
-        problems += found
-        if deployment:
-            problems += _add_once(deployments, deployment.name, deployment, "name", f"deployment {deployment.name!r}")
-    return EndpointFolder(str(endpoint.name), folder, endpoint, document, deployments), problems
+        self._texts[path] = text
+        entry = cache.key("yaml", shown, text)
+        hit = self.cache.get(entry)
+        if hit is not None:
+            return (
+                (None, cache.decode_problems(hit["problems"]))
+                if "problems" in hit
+                else (
+                    cache.decode_document(shown, hit["document"]),
+                    [],
+                )
+            )
+        document, problems = parse_yaml(text, shown)
+        try:
+            stored = {"document": cache.encode_document(document)} if document else {}
+        except cache.Unencodable:
+            return document, problems
+        self.cache.put(entry, stored or {"problems": cache.encode_problems(problems)})
+        return document, problems
+
+    def environment_file(self, path: Path) -> tuple[EnvironmentFile | None, list[Problem]]:
+        document, problems = self.document(path)
+        if document is None:
+            return None, problems
+        environment, problems = validate(document, Environment)
+        if environment is None:
+            return None, problems
+        if environment.name != path.stem:
+            problem = document.problem(("name",), f"name {environment.name!r} differs from the file name {path.stem!r}")
+            return None, [problem]
+        return EnvironmentFile(document, environment), []
+
+    def model_file(self, path: Path) -> tuple[ModelFile | None, list[Problem]]:
+        document, problems = self.document(path)
+        if document is None:
+            return None, problems
+        model, problems = self.summary(document, path, "model")
+        if model is None:
+            return None, problems
+        assert isinstance(model, Model)
+        if model.version is None:
+            return None, [document.problem(("version",), "a released model needs an explicit version")]
+        return ModelFile(document, model), []
+
+    def endpoint_folder(self, folder: Path) -> tuple[EndpointFolder | None, list[Problem]]:
+        serverless_path, endpoint_path = folder / SERVERLESS_FILE, folder / ENDPOINT_FILE
+        if serverless_path.is_file():
+            document, problems = self.document(serverless_path)
+            serverless, problems = self.summary(document, serverless_path, "serverlessEndpoint") if document else (None, problems)
+            if document is None or serverless is None:
+                return None, problems
+            assert isinstance(serverless, Serverless)
+            return EndpointFolder(serverless.name, folder, serverless=serverless, serverless_document=document), []
+        if not endpoint_path.is_file():
+            shown = display_path(folder, self.root)
+            return None, [Problem(shown, 1, 1, "", f"an endpoint folder needs {ENDPOINT_FILE} or {SERVERLESS_FILE}")]
+        document, problems = self.document(endpoint_path)
+        endpoint, problems = self.summary(document, endpoint_path, "managedOnlineEndpoint") if document else (None, problems)
+        if document is None or endpoint is None:
+            return None, problems
+        assert isinstance(endpoint, OnlineEndpoint)
+        deployments: dict[str, DeploymentFile] = {}
+        for path in _yaml_files(folder):
+            if path.name in (ENDPOINT_FILE, SERVERLESS_FILE):
+                continue
+            deployment, found = self.deployment_file(path, endpoint.name)
+            problems += found
+            if deployment:
+                problems += _add_once(deployments, deployment.name, deployment, "name", f"deployment {deployment.name!r}")
+        return EndpointFolder(endpoint.name, folder, endpoint, document, deployments), problems
+
+    def deployment_file(self, path: Path, endpoint: str) -> tuple[DeploymentFile | None, list[Problem]]:
+        document, problems = self.document(path)
+        if document is None:
+            return None, problems
+        declared = document.data.get("endpoint_name") if isinstance(document.data, dict) else None
+        if declared is not None and declared != endpoint:
+            return None, [
+                document.problem(("endpoint_name",), f"is {declared!r} but the file sits in endpoint {endpoint!r}'s folder")
+            ]
+        # As the CLI's --endpoint-name does: the folder supplies the endpoint a deployment belongs to.
+        override = [] if declared else [{"endpoint_name": endpoint}]
+        deployment, problems = self.summary(document, path, "managedOnlineDeployment", params_override=override)
+        if deployment is None:
+            return None, problems
+        assert isinstance(deployment, OnlineDeployment)
+        return DeploymentFile(document, deployment), []
+
+    def summary(self, document: Document, path: Path, kind: str, **kwargs: Any) -> tuple[Any, list[Problem]]:
+        """What azure-ai-ml's loader for `kind` makes of the file, as amlops's summary, or its problems."""
+        entity_class, summary = SUMMARIES[kind]
+        named = list(_named_paths(document.data, path.parent))
+        entry = cache.key("sdk", self.sdk_version, kind, kwargs, document.path, self._texts[path], named)
+        hit = self.cache.get(entry)
+        if hit is not None:
+            return (summary(**hit["summary"]), []) if "summary" in hit else (None, cache.decode_problems(hit["problems"]))
+        entity, problems = _azure_load(document, path, _loader(kind), **kwargs)
+        if entity is not None and not isinstance(entity, getattr(importlib.import_module("azure.ai.ml.entities"), entity_class)):
+            entity, problems = None, [document.problem(("$schema",), f"amlops manages {_MANAGED[kind]} only")]
+        made = summary.of(entity) if entity is not None else None
+        self.cache.put(entry, {"summary": vars(made)} if made else {"problems": cache.encode_problems(problems)})
+        return made, problems
 
 
-def _deployment_file(path: Path, root: Path, endpoint: str) -> tuple[DeploymentFile | None, list[Problem]]:
-    document, problems = read_yaml(path, display_path(path, root))
-    if document is None:
-        return None, problems
-    declared = document.data.get("endpoint_name") if isinstance(document.data, dict) else None
-    if declared is not None and declared != endpoint:
-        return None, [
-            document.problem(("endpoint_name",), f"is {declared!r} but the file sits in endpoint {endpoint!r}'s folder")
-        ]
-    # As the CLI's --endpoint-name does: the folder supplies the endpoint a deployment belongs to.
-    override = [] if declared else [{"endpoint_name": endpoint}]
-    deployment, problems = _azure_load(document, path, load_online_deployment, params_override=override)
-    if deployment is None:
-        return None, problems
-    if not isinstance(deployment, ManagedOnlineDeployment):
-        return None, [document.problem(("$schema",), "amlops manages managed online deployments only")]
-    return DeploymentFile(document, deployment), []
+_MANAGED = {
+    "managedOnlineEndpoint": "managed online endpoints",
+    "managedOnlineDeployment": "managed online deployments",
+    "model": "models",
+    "serverlessEndpoint": "serverless endpoints",
+}
 
 
-#: Azure ML CLI v2 file kinds amlops reads, by the `$schema` name their files declare.
-LOADERS: dict[str, Callable[..., Any]] = {
-    "managedOnlineEndpoint": load_online_endpoint,
-    "managedOnlineDeployment": load_online_deployment,
-    "model": load_model,
-    "amlCompute": load_compute,
-    "serverlessEndpoint": load_serverless_endpoint,
+def _named_paths(data: Any, folder: Path) -> Iterator[tuple[str, int | None, int | None]]:
+    """(string, size, mtime) for every string in the file that names an existing path: what a loader may read."""
+    if isinstance(data, dict):
+        for value in data.values():
+            yield from _named_paths(value, folder)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _named_paths(value, folder)
+    elif isinstance(data, str) and data and "\n" not in data and len(data) < 1024:
+        try:
+            stat = os.stat(folder / data)
+        except (OSError, ValueError):
+            return
+        yield data, stat.st_size, stat.st_mtime_ns
+
+
+#: Azure ML CLI v2 file kinds amlops reads, by the `$schema` name their files declare: azure-ai-ml's loader for each.
+LOADERS: dict[str, str] = {
+    "managedOnlineEndpoint": "load_online_endpoint",
+    "managedOnlineDeployment": "load_online_deployment",
+    "model": "load_model",
+    "amlCompute": "load_compute",
+    "serverlessEndpoint": "load_serverless_endpoint",
 }
 _SCHEMA_NAME = re.compile(r"/([A-Za-z]+)\.schema\.json\s*$")
 
 
+def _loader(kind: str) -> Callable[..., Any]:
+    """azure-ai-ml's loader for `kind`, imported on first use: importing the SDK takes over a second."""
+    loader: Callable[..., Any] = getattr(importlib.import_module("azure.ai.ml"), LOADERS[kind])
+    return loader
+
+
 def load_cli_file(path: Path, root: Path, endpoint_name: str | None = None) -> tuple[Any, list[Problem]]:
-    """Any one Azure ML CLI v2 file of the kinds in :data:`LOADERS`, as a user brings it.
+    """Any one Azure ML CLI v2 file of the kinds in :data:`LOADERS`, as a user brings it, as azure-ai-ml's entity.
 
     The kind comes from `$schema`, or for files without one from their keys. `endpoint_name` plays the
     CLI's `--endpoint-name` for deployment files that do not name their endpoint.
     """
-    document, problems = read_yaml(path, display_path(path, root))
+    document, problems = _Reader(root).document(path)
     if document is None:
         return None, problems
     if not isinstance(document.data, dict):
@@ -173,7 +282,7 @@ def load_cli_file(path: Path, root: Path, endpoint_name: str | None = None) -> t
     kwargs: dict[str, Any] = {}
     if kind == "managedOnlineDeployment" and "endpoint_name" not in document.data and endpoint_name:
         kwargs["params_override"] = [{"endpoint_name": endpoint_name}]
-    return _azure_load(document, path, LOADERS[kind], **kwargs)
+    return _azure_load(document, path, _loader(kind), **kwargs)
 
 
 def _kind(data: dict[str, Any]) -> str | None:
@@ -193,17 +302,10 @@ def _kind(data: dict[str, Any]) -> str | None:
     return None
 
 
-def _read_azure(path: Path, root: Path, loader: Callable[..., Any]) -> tuple[Document | None, Any, list[Problem]]:
-    """Read a file safely, then load it with an azure-ai-ml loader."""
-    document, problems = read_yaml(path, display_path(path, root))
-    if document is None:
-        return None, None, problems
-    entity, problems = _azure_load(document, path, loader)
-    return document, entity, problems
-
-
 def _azure_load(document: Document, path: Path, loader: Callable[..., Any], **kwargs: Any) -> tuple[Any, list[Problem]]:
     """Run an azure-ai-ml loader; its schema errors become positioned problems, never a traceback."""
+    from marshmallow import ValidationError as SchemaError
+
     if not isinstance(document.data, dict):
         return None, [document.problem((), "expected a mapping of keys to values")]
     try:
@@ -218,7 +320,7 @@ def _azure_load(document: Document, path: Path, loader: Callable[..., Any], **kw
 _REPORT = re.compile(r"failed:\s*(\{.*\})\s*(?:\n|$)", re.DOTALL)
 
 
-def _schema_messages(exc: SchemaError) -> list[tuple[tuple[str | int, ...], str]]:
+def _schema_messages(exc: Any) -> list[tuple[tuple[str | int, ...], str]]:
     """Flatten azure-ai-ml's marshmallow report into (field, message) pairs, one per field."""
     text = exc.messages[0] if isinstance(exc.messages, list) and exc.messages else str(exc)
     match = _REPORT.search(str(text))

@@ -77,6 +77,12 @@ def dotted(field: FieldPath) -> str:
 
 def read_yaml(path: Path, shown_as: str) -> tuple[Document | None, list[Problem]]:
     """Parse `path` safely. Returns the document, or None with the problems that stopped it."""
+    text, problems = read_text(path, shown_as)
+    return (None, problems) if text is None else parse_yaml(text, shown_as)
+
+
+def read_text(path: Path, shown_as: str) -> tuple[str | None, list[Problem]]:
+    """A manifest's text, or None with why it cannot be read: unreadable, too large, not UTF-8."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -84,10 +90,9 @@ def read_yaml(path: Path, shown_as: str) -> tuple[Document | None, list[Problem]
     if len(raw) > MAX_FILE_BYTES:
         return None, [Problem(shown_as, 1, 1, "", f"file is over {MAX_FILE_BYTES} bytes")]
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8"), []
     except UnicodeDecodeError as exc:
         return None, [Problem(shown_as, 1, 1, "", f"not UTF-8 text ({exc.reason})")]
-    return parse_yaml(text, shown_as)
 
 
 def parse_yaml(text: str, shown_as: str) -> tuple[Document | None, list[Problem]]:
