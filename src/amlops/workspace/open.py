@@ -29,11 +29,12 @@ def open_workspace(environment: Environment, state_dir: Path | None = None) -> S
     from amlops.workspace.auth import azure_credential
     from amlops.workspace.metrics import AzureMonitorMetrics
     from amlops.workspace.sdk import SdkWorkspace
+    from amlops.workspace.transport import transport
 
     azure = environment.azure
     assert azure is not None  # the schema requires it for platform: azure
     credential = azure_credential()
-    client = MLClient(credential, azure.subscription_id, azure.resource_group, azure.workspace)
+    client = MLClient(credential, azure.subscription_id, azure.resource_group, azure.workspace, transport=transport())
     workspace_id = (
         f"/subscriptions/{azure.subscription_id}/resourceGroups/{azure.resource_group}"
         f"/providers/Microsoft.MachineLearningServices/workspaces/{azure.workspace}"
@@ -43,14 +44,29 @@ def open_workspace(environment: Environment, state_dir: Path | None = None) -> S
 
 
 def _local(environment: Environment, state_dir: Path | None) -> SdkWorkspace:
+    from azure.ai.ml import MLClient
+
     from amlops.local import client as local_client
     from amlops.local import server
     from amlops.local.connection import default_state_dir
     from amlops.workspace.metrics import LocalMetrics
     from amlops.workspace.sdk import SdkWorkspace
+    from amlops.workspace.transport import transport
 
     connection = server.start(state_dir or default_state_dir())  # idempotent: a running one is reused
-    client = local_client.ml_client(connection, environment.name)
+    # As local_client.ml_client() builds it, over the shared transport (which that helper cannot take).
+    local_client.configure_environment(connection)
+    client = MLClient(
+        local_client.StaticTokenCredential(),
+        connection.subscription_id,
+        connection.resource_group,
+        environment.name,
+        cloud=connection.cloud_name,
+        cloud_metadata=connection.cloud_metadata,
+        enable_telemetry=False,
+        show_progress=False,
+        transport=transport(),
+    )
     scope = {
         "subscription": client.subscription_id,
         "resource_group": client.resource_group_name,
