@@ -109,14 +109,22 @@ class _Reader:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.cache = cache.FileCache(root)
+        self._resolved_root = os.path.realpath(root) + os.sep
         self._texts: dict[Path, str] = {}
+
+    def shown(self, path: Path) -> str:
+        """:func:`display_path`, resolving the root once rather than for each of thousands of files."""
+        resolved = os.path.realpath(path)
+        if resolved.startswith(self._resolved_root):
+            return resolved[len(self._resolved_root) :].replace(os.sep, "/")
+        return display_path(path, self.root)
 
     @cached_property
     def sdk_version(self) -> str:
         return version("azure-ai-ml")
 
     def document(self, path: Path) -> tuple[Document | None, list[Problem]]:
-        shown = display_path(path, self.root)
+        shown = self.shown(path)
         text, problems = read_text(path, shown)
         if text is None:
             return None, problems
@@ -174,7 +182,7 @@ class _Reader:
             assert isinstance(serverless, Serverless)
             return EndpointFolder(serverless.name, folder, serverless=serverless, serverless_document=document), []
         if not endpoint_path.is_file():
-            shown = display_path(folder, self.root)
+            shown = self.shown(folder)
             return None, [Problem(shown, 1, 1, "", f"an endpoint folder needs {ENDPOINT_FILE} or {SERVERLESS_FILE}")]
         document, problems = self.document(endpoint_path)
         endpoint, problems = self.summary(document, endpoint_path, "managedOnlineEndpoint") if document else (None, problems)
@@ -211,7 +219,7 @@ class _Reader:
     def summary(self, document: Document, path: Path, kind: str, **kwargs: Any) -> tuple[Any, list[Problem]]:
         """What azure-ai-ml's loader for `kind` makes of the file, as amlops's summary, or its problems."""
         entity_class, summary = SUMMARIES[kind]
-        named = list(_named_paths(document.data, path.parent))
+        named = list(_named_paths(document.data, os.path.dirname(path)))
         entry = cache.key("sdk", self.sdk_version, kind, kwargs, document.path, self._texts[path], named)
         hit = self.cache.get(entry)
         if hit is not None:
@@ -232,7 +240,7 @@ _MANAGED = {
 }
 
 
-def _named_paths(data: Any, folder: Path) -> Iterator[tuple[str, int | None, int | None]]:
+def _named_paths(data: Any, folder: str) -> Iterator[tuple[str, int | None, int | None]]:
     """(string, size, mtime) for every string in the file that names an existing path: what a loader may read."""
     if isinstance(data, dict):
         for value in data.values():
@@ -242,7 +250,7 @@ def _named_paths(data: Any, folder: Path) -> Iterator[tuple[str, int | None, int
             yield from _named_paths(value, folder)
     elif isinstance(data, str) and data and "\n" not in data and len(data) < 1024:
         try:
-            stat = os.stat(folder / data)
+            stat = os.stat(os.path.join(folder, data))
         except (OSError, ValueError):
             return
         yield data, stat.st_size, stat.st_mtime_ns
