@@ -6,9 +6,9 @@ Each rule is a function from the repository (and the environments in scope) to p
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from amlops.manifests.environment import DEPLOYMENT_SUFFIX, EndpointChoice, ServerlessChoice
@@ -216,31 +216,33 @@ def _floating_in_deployment(spec: DeploymentFile, where: str) -> Iterator[Proble
 
 def local_paths(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]:
     """Local artifact, code and conda paths exist and stay inside the repository."""
+    top = os.path.realpath(repo.root)
     for model in repo.models.values():
         raw = model.document.data.get("path")
         if isinstance(raw, str) and model.artifact is not None:
-            yield from _inside(repo.root, model.document, ("path",), raw)
+            yield from _inside(top, model.document, ("path",), raw)
     for deployment in _deployment_files(repo):
         raw = deployment.document.data
         code = (raw.get("code_configuration") or {}).get("code") if isinstance(raw.get("code_configuration"), dict) else None
         if isinstance(code, str) and not code.startswith("azureml:"):
-            yield from _inside(repo.root, deployment.document, ("code_configuration", "code"), code)
+            yield from _inside(top, deployment.document, ("code_configuration", "code"), code)
         environment = raw.get("environment")
         conda = environment.get("conda_file") if isinstance(environment, dict) else None
         if isinstance(conda, str):
-            yield from _inside(repo.root, deployment.document, ("environment", "conda_file"), conda)
+            yield from _inside(top, deployment.document, ("environment", "conda_file"), conda)
         model = raw.get("model")
         if isinstance(model, dict) and isinstance(model.get("path"), str):
-            yield from _inside(repo.root, deployment.document, ("model", "path"), model["path"])
+            yield from _inside(top, deployment.document, ("model", "path"), model["path"])
 
 
-def _inside(root: Path, document: Document, field: FieldPath, raw: str) -> Iterator[Problem]:
+def _inside(top: str, document: Document, field: FieldPath, raw: str) -> Iterator[Problem]:
+    """`top`: the repository's resolved root. Strings, not Paths: thousands of deployments each name a few paths."""
     if "://" in raw:
         return
-    target = (root / document.path).parent.joinpath(raw).resolve()
-    if not target.is_relative_to(root.resolve()):
+    target = os.path.realpath(os.path.join(top, os.path.dirname(document.path), raw))
+    if target != top and not target.startswith(top + os.sep):
         yield document.problem(field, f"{raw!r} points outside the repository")
-    elif not target.exists():
+    elif not os.path.exists(target):
         yield document.problem(field, f"{raw!r} does not exist")
 
 
