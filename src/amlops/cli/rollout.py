@@ -18,8 +18,10 @@ from amlops.cli.output import Format, err, fail, format_option, out
 
 # Capabilities are imported inside the commands: `amlops --help` starts without pydantic or the SDK.
 if TYPE_CHECKING:
+    from amlops.release.bundle import EndpointRelease
     from amlops.rollout.apply import ApplyResult
     from amlops.rollout.session import Session
+    from amlops.state.live import LiveEndpoint
     from amlops.state.record import StepMeasurement
     from amlops.state.status import EndpointStatus
 
@@ -186,18 +188,30 @@ def _report(result: ApplyResult, seconds: float) -> None:
 
 
 def _print_endpoints(session: Session) -> None:
-    """Scoring URLs, and a test prediction from each endpoint with its sample request."""
+    """Scoring URLs, and a test prediction from each endpoint with its sample request (asked for all at once)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     workspace = session.workspace
     live = workspace.observe(session.release.endpoints)
-    for name, desired in sorted(session.release.endpoints.items()):
-        endpoint = live.endpoints.get(name)
-        if endpoint is None:  # an endpoint whose rollout failed may not exist: the report above says why
-            continue
+    shown = [
+        (name, live.endpoints[name], desired)
+        for name, desired in sorted(session.release.endpoints.items())
+        if name in live.endpoints
+    ]
+
+    def predict(name: str, endpoint: LiveEndpoint, desired: EndpointRelease) -> str | None:
+        if not (desired.sample_request and endpoint.traffic):
+            return None
+        deployment = max(endpoint.traffic, key=lambda d: endpoint.traffic[d])
+        return workspace.invoke(name, (session.repo.root / desired.sample_request).read_bytes(), deployment).text.strip()[:200]
+
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="predict") as pool:
+        predictions = list(pool.map(lambda item: predict(*item), shown))
+    # An endpoint whose rollout failed may not exist: the report above says why.
+    for (name, endpoint, _), prediction in zip(shown, predictions, strict=True):
         out.print(f"[bold]{name}[/]  {endpoint.scoring_uri}")
-        if desired.sample_request and endpoint.traffic:
-            deployment = max(endpoint.traffic, key=lambda d: endpoint.traffic[d])
-            answer = workspace.invoke(name, (session.repo.root / desired.sample_request).read_bytes(), deployment)
-            out.print(f"    test prediction: {answer.text.strip()[:200]}", markup=False)
+        if prediction is not None:
+            out.print(f"    test prediction: {prediction}", markup=False)
 
 
 def _print_status(s: EndpointStatus, desired: str | None) -> None:

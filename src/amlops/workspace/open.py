@@ -68,9 +68,9 @@ def _local(environment: Environment, state_dir: Path | None) -> SdkWorkspace:
         transport=transport(),
     )
     scope = {
-        "subscription": client.subscription_id,
-        "resource_group": client.resource_group_name,
-        "workspace": client.workspace_name,
+        "subscription": connection.subscription_id,
+        "resource_group": connection.resource_group,
+        "workspace": environment.name,
     }
     metrics = LocalMetrics(connection.resource_manager, scope, connection.ca_bundle)
     return SdkWorkspace(environment.name, client, metrics, local=True)
