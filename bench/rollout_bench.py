@@ -16,7 +16,13 @@ control plane): the plan reads exactly what it reads for served ones, and must s
 Then: `amlops --help`, `amlops validate` of the sample repository, validate of `--validate-size`
 endpoints (cold: empty manifest cache; warm), a re-apply with nothing to do, all as the CLI a user runs;
 and requests failed under steady load during a blue/green rollout (target 0).
-With --json, one JSON object on stdout (the tables go to stderr). Exit status 1 when a request failed.
+With --json, one JSON object on stdout (the tables go to stderr).
+
+Targets on a 2-core machine: amlops at least 5 times faster than the sequential way for 10 endpoints;
+a no-op plan of 50 endpoints in 0.5 s or less and of 500 in 3 s or less, with reads proportional to
+the endpoints and no writes; `amlops --help` in 0.3 s, `amlops validate` of the sample repository in 1 s
+and of 1,000 endpoints in 3 s (warm manifest cache); a re-apply with nothing to do in 1.5 s; no request
+failed under load. Exit status 1 when a request failed.
 """
 
 from __future__ import annotations
