@@ -131,15 +131,10 @@ class _Reader:
         self._texts[path] = text
         entry = cache.key("yaml", shown, text)
         hit = self.cache.get(entry)
+        if hit is not None and "problems" in hit:
+            return None, cache.decode_problems(hit["problems"])
         if hit is not None:
-            return (
-                (None, cache.decode_problems(hit["problems"]))
-                if "problems" in hit
-                else (
-                    cache.decode_document(shown, hit["document"]),
-                    [],
-                )
-            )
+            return cache.decode_document(shown, hit["document"]), []
         document, problems = parse_yaml(text, shown)
         try:
             stored = {"document": cache.encode_document(document)} if document else {}
