@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import typer
 
-from amlops.local import server
-from amlops.local.client import LocalAdmin
 from amlops.local.connection import Connection, default_state_dir
+
+if TYPE_CHECKING:
+    from amlops.local.client import LocalAdmin
 
 app = typer.Typer(help="The local Azure ML control plane: a stand-in for Azure that the SDK talks to.", no_args_is_help=True)
 fault_app = typer.Typer(help="Inject faults (for tests and benchmarks).", no_args_is_help=True)
@@ -25,8 +28,17 @@ def _dir(state_dir: Path | None) -> Path:
     return Path(state_dir or default_state_dir())
 
 
+def _server() -> ModuleType:
+    """The control plane's server module, imported when a command needs it: it pulls in the SDK's HTTP stack."""
+    from amlops.local import server
+
+    return server
+
+
 def _admin(state_dir: Path | None) -> LocalAdmin:
-    if not server.status(_dir(state_dir))["running"]:
+    from amlops.local.client import LocalAdmin
+
+    if not _server().status(_dir(state_dir))["running"]:
         raise typer.BadParameter(f"no control plane is running for {_dir(state_dir)}; run `amlops local up`")
     return LocalAdmin(Connection.load(_dir(state_dir)))
 
@@ -42,7 +54,7 @@ def up(
     provisioning_delay: float = typer.Option(0.0, help="seconds each endpoint/deployment operation takes"),
 ) -> None:
     """Start the control plane in the background; returns once it answers."""
-    conn = server.start(_dir(state_dir), port, provisioning_delay=provisioning_delay)
+    conn = _server().start(_dir(state_dir), port, provisioning_delay=provisioning_delay)
     typer.echo(f"amlops local control plane: {conn.resource_manager} (pid {conn.pid}, state {conn.state_dir})")
     typer.echo(f'client settings: eval "$(amlops local env --state-dir {shlex.quote(conn.state_dir)})"')
 
@@ -60,14 +72,14 @@ def page(state_dir: Path | None = StateDir) -> None:
 @app.command()
 def down(state_dir: Path | None = StateDir) -> None:
     """Stop the control plane and every model it serves."""
-    stopped = server.stop(_dir(state_dir))
+    stopped = _server().stop(_dir(state_dir))
     typer.echo("stopped" if stopped else "not running")
 
 
 @app.command()
 def status(state_dir: Path | None = StateDir) -> None:
     """Whether it runs, and where (JSON). Exit code 1 when it does not run."""
-    info = server.status(_dir(state_dir))
+    info = _server().status(_dir(state_dir))
     _print(info)
     if not info["running"]:
         raise typer.Exit(1)

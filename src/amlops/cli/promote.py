@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -14,12 +15,13 @@ from rich.console import Console
 from amlops import git as gitrepo
 from amlops.cli.common import RepoOption
 from amlops.cli.output import Format, fail, format_option, require
-from amlops.promotion.plan import Promotion, Refusal
-from amlops.promotion.promote import LiveSource, Outcome
-from amlops.promotion.promote import promote as run_promotion
-from amlops.promotion.registry import ModelRegistry
-from amlops.promotion.render import promotion_description, promotion_title
-from amlops.workspace.interface import Workspace
+
+# Capabilities are imported inside the commands: `amlops --help` starts without pydantic or the SDK.
+if TYPE_CHECKING:
+    from amlops.promotion.plan import Promotion
+    from amlops.promotion.promote import LiveSource, Outcome
+    from amlops.promotion.registry import ModelRegistry
+    from amlops.workspace.interface import Workspace
 
 
 def promote(
@@ -31,6 +33,9 @@ def promote(
 ) -> None:
     """Promote a release: check it is live, healthy and soaked, share its models into the registry,
     and commit the target's manifest and the promotion record on branch promote/<to>/<alias>."""
+    from amlops.promotion.plan import Refusal
+    from amlops.promotion.promote import promote as run_promotion
+
     require(format, Format.text, Format.json, Format.markdown)
     live, registry = _workspaces(repo)
     try:
@@ -71,6 +76,8 @@ def _workspaces(repo: Path) -> tuple[LiveSource, Callable[[Promotion], ModelRegi
 
 
 def _print(outcome: Outcome, format: Format) -> None:
+    from amlops.promotion.render import promotion_description, promotion_title
+
     p = outcome.promotion
     if format is Format.markdown:
         typer.echo(promotion_description(outcome))

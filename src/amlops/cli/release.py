@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from amlops.cli.common import RepoOption
 from amlops.cli.output import Format, fail, format_option, require
-from amlops.git import changed_paths
-from amlops.infraplan.affected import affected_stacks, all_stacks
-from amlops.manifests import Repository, load_repository, validate_repository
-from amlops.manifests.environment import Platform
-from amlops.release import build_release
-from amlops.release.render import release_document, release_table
+
+# Capabilities are imported inside the commands: `amlops --help` starts without pydantic or the SDK.
+if TYPE_CHECKING:
+    from amlops.manifests import Repository
 
 app = typer.Typer(help="Releases: the immutable bundle an environment serves.", no_args_is_help=True)
 
 
 def validated(repo: Path, env: str) -> Repository:
     """The repository, or exit 1 with its problems: a release is only built from valid manifests."""
+    from amlops.manifests import validate_repository
+
     repository, problems = validate_repository(repo, env)
     if problems:
         fail(f"the manifests have {len(problems)} problem(s): fix them first (amlops validate)", *problems)
@@ -35,6 +36,9 @@ def show(
     repo: Path = RepoOption,
 ) -> None:
     """Print the release the manifests declare for an environment: its id, alias and pinned contents."""
+    from amlops.release import build_release
+    from amlops.release.render import release_document, release_table
+
     require(format, Format.text, Format.json)
     release = build_release(validated(repo, env), env)
     out = Console(highlight=False)
@@ -50,6 +54,11 @@ def affected(
     repo: Path = RepoOption,
 ) -> None:
     """Print, as a JSON list, the Pulumi stacks a change touches (for the workflows' matrices)."""
+    from amlops.git import changed_paths
+    from amlops.infraplan.affected import affected_stacks, all_stacks
+    from amlops.manifests import load_repository
+    from amlops.manifests.environment import Platform
+
     repository, _ = load_repository(repo)
     serves = {
         name: set(file.environment.endpoints)

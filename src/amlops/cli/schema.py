@@ -7,13 +7,13 @@ from pathlib import Path
 
 import typer
 
-from amlops.manifests.environment import Environment
-
 SCHEMA_FILE = Path("environments/environment.schema.json")
 
 
 def environment_schema() -> str:
     """The schema as committed beside the environment files (editors read it from there)."""
+    from amlops.manifests.environment import Environment  # here: `amlops --help` starts without pydantic
+
     schema = Environment.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "amlops environment"

@@ -42,16 +42,18 @@ def ml_client(
     *,
     resource_group: str | None = None,
     registry: str | None = None,
+    **options: Any,
 ) -> Any:
     """An `azure.ai.ml.MLClient` for a workspace (default: the connection's) or, with `registry=`, for
-    a registry. Sets REQUESTS_CA_BUNDLE, HTTPS_PROXY and NO_PROXY in os.environ as a side effect."""
+    a registry; `options` go to MLClient as they are (e.g. a `transport`). Sets REQUESTS_CA_BUNDLE,
+    HTTPS_PROXY and NO_PROXY in os.environ as a side effect."""
     from azure.ai.ml import MLClient
 
     if not isinstance(conn, Connection):
         conn = Connection.load(conn)
     configure_environment(conn)
-    common: dict[str, Any] = dict(
-        cloud=conn.cloud_name, cloud_metadata=conn.cloud_metadata, enable_telemetry=False, show_progress=False
+    common: dict[str, Any] = (
+        dict(cloud=conn.cloud_name, cloud_metadata=conn.cloud_metadata, enable_telemetry=False, show_progress=False) | options
     )
     if registry:
         return MLClient(credential(conn), conn.subscription_id, registry_name=registry, **common)

@@ -21,6 +21,9 @@ from amlops.rollout.plan import Plan, models_to_check, plan
 from amlops.state.record import Lineage
 from amlops.workspace import Workspace, open_workspace
 
+#: Seconds between reads of a rollout on the local control plane (Azure's is `Settings.poll_seconds`).
+LOCAL_POLL_SECONDS = 0.5
+
 
 @dataclass(frozen=True)
 class Session:
@@ -34,8 +37,9 @@ class Session:
 
     def context(self, events: Events, settings: Settings | None = None, lineage: Lineage | None = None) -> Context:
         base = settings or Settings()
-        if self.workspace.local and not base.synthetic_load:
-            base = dataclasses.replace(base, synthetic_load=True)
+        if self.workspace.local:
+            # No users send traffic there, and its reads cost no quota: poll as often as a deployment may change.
+            base = dataclasses.replace(base, synthetic_load=True, poll_seconds=min(base.poll_seconds, LOCAL_POLL_SECONDS))
         lineage = lineage or Lineage(self.release.environment, self.release.id, checked_commit(self.repo.root, events))
         return Context(self.workspace, self.repo, self.release, lineage, base, events)
 

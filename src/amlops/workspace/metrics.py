@@ -10,9 +10,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import requests
-
 from amlops.state.record import Measurement
+from amlops.workspace.transport import session
 
 #: The ARM metrics API (Azure Monitor) and the online endpoint metrics it serves.
 MONITOR_API_VERSION = "2023-10-01"
@@ -42,7 +41,7 @@ class LocalMetrics:
         self.credential = credential
 
     def measure(self, endpoint: str, deployments: Sequence[str], since: float) -> Measurement:
-        response = requests.get(
+        response = session().get(
             f"{self.admin_url}/_local/metrics",
             params={**self.scope, "endpoint": endpoint, "since": str(since)},
             headers={"Authorization": f"Bearer {self.credential.get_token(self.admin_url).token}"},
@@ -82,7 +81,7 @@ class AzureMonitorMetrics:
             url, params = metrics_query(
                 self.management_url, self.endpoint_resource_id.format(endpoint=endpoint), deployment, since
             )
-            response = requests.get(url, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+            response = session().get(url, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=60)
             response.raise_for_status()
             parts.append(parse_monitor(response.json()))
         return combine(parts)

@@ -12,24 +12,29 @@ Azure, and a release can be promoted from one to the other.
 from __future__ import annotations
 
 from pathlib import Path
-
-from azure.ai.ml import MLClient
+from typing import TYPE_CHECKING
 
 from amlops.manifests.environment import Environment, Platform
-from amlops.workspace.metrics import AzureMonitorMetrics, LocalMetrics
-from amlops.workspace.sdk import SdkWorkspace
+
+if TYPE_CHECKING:  # the SDK takes over a second to import: only commands that open a workspace pay for it
+    from amlops.workspace.sdk import SdkWorkspace
 
 
 def open_workspace(environment: Environment, state_dir: Path | None = None) -> SdkWorkspace:
     """The workspace of `environment`: for `platform: local`, starting the control plane if it is down."""
     if environment.platform is Platform.local:
         return _local(environment, state_dir)
+    from azure.ai.ml import MLClient
+
     from amlops.workspace.auth import azure_credential
+    from amlops.workspace.metrics import AzureMonitorMetrics
+    from amlops.workspace.sdk import SdkWorkspace
+    from amlops.workspace.transport import transport
 
     azure = environment.azure
     assert azure is not None  # the schema requires it for platform: azure
     credential = azure_credential()
-    client = MLClient(credential, azure.subscription_id, azure.resource_group, azure.workspace)
+    client = MLClient(credential, azure.subscription_id, azure.resource_group, azure.workspace, transport=transport())
     workspace_id = (
         f"/subscriptions/{azure.subscription_id}/resourceGroups/{azure.resource_group}"
         f"/providers/Microsoft.MachineLearningServices/workspaces/{azure.workspace}"
@@ -42,13 +47,16 @@ def _local(environment: Environment, state_dir: Path | None) -> SdkWorkspace:
     from amlops.local import client as local_client
     from amlops.local import server
     from amlops.local.connection import default_state_dir
+    from amlops.workspace.metrics import LocalMetrics
+    from amlops.workspace.sdk import SdkWorkspace
+    from amlops.workspace.transport import transport
 
     connection = server.start(state_dir or default_state_dir())  # idempotent: a running one is reused
-    client = local_client.ml_client(connection, environment.name)
+    client = local_client.ml_client(connection, environment.name, transport=transport())
     scope = {
-        "subscription": client.subscription_id,
-        "resource_group": client.resource_group_name,
-        "workspace": client.workspace_name,
+        "subscription": connection.subscription_id,
+        "resource_group": connection.resource_group,
+        "workspace": environment.name,
     }
     metrics = LocalMetrics(connection.resource_manager, scope, connection.ca_bundle, local_client.credential(connection))
     return SdkWorkspace(environment.name, client, metrics, local=True)

@@ -37,6 +37,7 @@ from amlops.workspace.interface import (
 from amlops.workspace.metrics import MetricsSource
 from amlops.workspace.registry import SdkRegistry
 from amlops.workspace.traffic import SyntheticLoad
+from amlops.workspace.transport import session
 
 #: Concurrent reads: enough to hide ARM's latency for hundreds of endpoints, few enough for its throttling.
 READERS = 16
@@ -116,7 +117,7 @@ class SdkWorkspace:
         if deployment:
             headers["azureml-model-deployment"] = deployment
         try:
-            response = requests.post(uri, data=body, headers=headers, timeout=60)
+            response = session().post(uri, data=body, headers=headers, timeout=60)
         except requests.RequestException as exc:
             return Answer(0, str(exc))
         return Answer(response.status_code, response.text)

@@ -12,6 +12,8 @@ from types import TracebackType
 
 import requests
 
+from amlops.workspace.transport import session
+
 
 class SyntheticLoad:
     """Worker threads posting one request body to a scoring URI until stopped; counts outcomes."""
@@ -37,16 +39,15 @@ class SyntheticLoad:
             thread.join(timeout=30)
 
     def _run(self) -> None:
-        with requests.Session() as session:
-            while not self._stop.is_set():
-                try:
-                    response = session.post(self.scoring_uri, data=self.body, headers=self.headers, timeout=30)
-                    failure = None if response.status_code < 400 else f"{response.status_code}: {response.text[:200]}"
-                except requests.RequestException as exc:
-                    failure = str(exc)[:200]
-                with self._lock:
-                    self.sent += 1
-                    if failure:
-                        self.failed += 1
-                        self.failures.append(failure)
-                self._stop.wait(self.interval)
+        while not self._stop.is_set():
+            try:
+                response = session().post(self.scoring_uri, data=self.body, headers=self.headers, timeout=30)
+                failure = None if response.status_code < 400 else f"{response.status_code}: {response.text[:200]}"
+            except requests.RequestException as exc:
+                failure = str(exc)[:200]
+            with self._lock:
+                self.sent += 1
+                if failure:
+                    self.failed += 1
+                    self.failures.append(failure)
+            self._stop.wait(self.interval)
