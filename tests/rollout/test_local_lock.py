@@ -37,7 +37,10 @@ def counted_apply(plane: Plane, root: Path, who: str, log: list[tuple[float, str
 
         setattr(workspace, name, logged)
     settings = Settings(poll_seconds=0.3, gate_timeout=60, lock_settle=0.1, lock_ttl=LOCK_TTL, lock_wait=lock_wait)
-    return apply(session.context(lambda e, m: plane.events.append((time.time(), f"{who}:{e}", m)), settings), session.plan())
+    return apply(
+        session.context(lambda event: plane.events.append((time.time(), f"{who}:{event.endpoint}", str(event))), settings),
+        session.plan(),
+    )
 
 
 def test_two_applies_never_both_write_even_when_provisioning_outlives_the_lock(plane: Plane, tmp_path: Path):
@@ -69,7 +72,7 @@ def test_a_control_plane_restart_mid_rollout_stops_or_continues_but_never_rolls_
     connection, and comes back: the apply that was running says it stopped and what it left (or rides it out);
     it never reports a failure of the deployment or its smoke test, and apply again converges."""
     from amlops.local import server
-    from amlops.local.serving import default_env_cache
+    from amlops.local.environments import default_env_cache
 
     root = make_repo(tmp_path)
     assert plane.apply(root).ok
