@@ -16,6 +16,14 @@ from amlops.manifests.errors import Problem
 from amlops.manifests.references import parse_model_ref
 from amlops.manifests.repository import DeploymentFile, EnvironmentFile, Repository
 from amlops.manifests.skus import suggest, vm_size
+from amlops.manifests.training_checks import (
+    asset_references,
+    command_bindings,
+    distillation_compute,
+    environment_jobs,
+    pipeline_bindings,
+    training_paths,
+)
 from amlops.manifests.yamlio import Document, FieldPath
 
 Rule = Callable[[Repository, list[EnvironmentFile]], Iterator[Problem]]
@@ -235,13 +243,9 @@ def local_paths(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]
 
 
 def _inside(root: Path, document: Document, field: FieldPath, raw: str) -> Iterator[Problem]:
-    if "://" in raw:
-        return
-    target = (root / document.path).parent.joinpath(raw).resolve()
-    if not target.is_relative_to(root.resolve()):
-        yield document.problem(field, f"{raw!r} points outside the repository")
-    elif not target.exists():
-        yield document.problem(field, f"{raw!r} does not exist")
+    problem = document.path_problem(root, field, raw)
+    if problem:
+        yield problem
 
 
 def _deployment_files(repo: Repository) -> Iterator[DeploymentFile]:
@@ -268,6 +272,12 @@ RULES: dict[str, Rule] = {
     "vm-sizes": vm_sizes,
     "pinned-references": pinned_references,
     "local-paths": local_paths,
+    "asset-references": asset_references,
+    "pipeline-bindings": pipeline_bindings,
+    "command-bindings": command_bindings,
+    "environment-jobs": environment_jobs,
+    "distillation-compute": distillation_compute,
+    "training-paths": training_paths,
 }
 
 

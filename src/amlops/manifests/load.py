@@ -67,7 +67,13 @@ def load_repository(root: Path) -> tuple[Repository, list[Problem]]:
         problems += found
         if endpoint:
             endpoints[endpoint.name] = endpoint
-    return Repository(root, environments, models, endpoints), problems
+    from amlops.manifests import training  # it builds on this module's readers
+
+    assets, found_assets = training.load_assets(root)
+    jobs, found_jobs = training.load_jobs(root)
+    batch, found_batch = training.load_batch_endpoints(root)
+    problems += found_assets + found_jobs + found_batch
+    return Repository(root, environments, models, endpoints, assets, jobs, batch), problems
 
 
 def _add_once(loaded: dict[Any, Any], key: Any, item: Any, field: str, what: str) -> list[Problem]:

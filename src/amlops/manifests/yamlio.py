@@ -33,7 +33,8 @@ MAX_EXPANDED_NODES = 100_000
 #: Largest manifest file read at all.
 MAX_FILE_BYTES = 1_000_000
 _YAML_TAGS = re.compile(r"^tag:yaml\.org,2002:(str|int|float|bool|null|map|seq|timestamp)$")
-_TEMPLATE = re.compile(r"\{\{.*?\}\}")
+#: A `{{...}}` template placeholder; Azure ML's own expressions, `${{inputs.x}}`, are not one.
+_TEMPLATE = re.compile(r"(?<!\$)\{\{.*?\}\}")
 
 #: Where a field sits in a document: keys and list indices from the top.
 FieldPath = tuple[str | int, ...]
@@ -65,6 +66,15 @@ class Document:
     def problem(self, field: FieldPath, message: str) -> Problem:
         line, column = self.locate(field)
         return Problem(self.path, line, column, dotted(field), message)
+
+    def path_problem(self, root: Path, field: FieldPath, raw: str) -> Problem | None:
+        """Why a path the file names, relative to the file, is unusable: outside `root`, or missing."""
+        if "://" in raw:
+            return None
+        target = (root / self.path).parent.joinpath(raw).resolve()
+        if not target.is_relative_to(root.resolve()):
+            return self.problem(field, f"{raw!r} points outside the repository")
+        return None if target.exists() else self.problem(field, f"{raw!r} does not exist")
 
 
 def dotted(field: FieldPath) -> str:
