@@ -200,11 +200,12 @@ def test_the_cli_plans_with_detailed_exit_codes_and_applies(plane: Plane, tmp_pa
 
     root = make_repo(tmp_path)
     monkeypatch.setenv("AMLOPS_LOCAL_STATE_DIR", str(plane.state_dir))
+    monkeypatch.chdir(root.parent)  # --repo relative to where the user stands, as in `amlops apply --repo .`
     runner = CliRunner()
-    planned = runner.invoke(app, ["plan", "--env", "local", "--repo", str(root), "--format", "markdown", "--detailed-exitcode"])
+    planned = runner.invoke(app, ["plan", "--env", "local", "--repo", root.name, "--format", "markdown", "--detailed-exitcode"])
     assert planned.exit_code == 2, planned.output
     assert "| model churn:1 | register |" in planned.stdout
-    applied = runner.invoke(app, ["apply", "--env", "local", "--repo", str(root), "--auto-approve"])
+    applied = runner.invoke(app, ["apply", "--env", "local", "--repo", root.name, "--auto-approve"])
     assert applied.exit_code == 0, applied.output
     assert "test prediction" in applied.stdout and "/churn/score" in applied.stdout
     again = runner.invoke(app, ["plan", "--env", "local", "--repo", str(root), "--format", "json", "--detailed-exitcode"])

@@ -134,9 +134,14 @@ def next_action(target: Target, live: LiveEndpoint | None, progress: Progress, n
     )
 
 
+def unfinished(live: LiveEndpoint | None, endpoint_release: str) -> RolloutRecord | None:
+    """The unfinished rollout to `endpoint_release` that `live` records, if any: the one to resume."""
+    current = RolloutRecord.decode(live.tags.get(record.ROLLOUT)) if live else None
+    return current if current and current.status is Status.running and current.to == endpoint_release else None
+
+
 def _view(target: Target, live: LiveEndpoint) -> _View:
-    current = RolloutRecord.decode(live.tags.get(record.ROLLOUT))
-    running = current if current and current.status is Status.running and current.to == target.endpoint_release else None
+    running = unfinished(live, target.endpoint_release)
     base = dict(running.base) if running else nonzero(live.traffic)
     new = tuple(sorted(n for n, share in target.traffic.items() if share and not base.get(n)))
     return _View(running, base, new)

@@ -30,6 +30,7 @@ from amlops.rollout.decide import (
     Target,
     WaitFor,
     next_action,
+    unfinished,
 )
 from amlops.rollout.lock import EndpointBusy, LockLost, is_stale, new_holder
 from amlops.rollout.strategy import Action as Verdict
@@ -114,8 +115,9 @@ class EndpointRollout:
     def run(self) -> Outcome:
         live = self._lock()
         progress = Progress(measured=record.decode_measured(live.tags.get(record.MEASURED)) if live else [])
-        if live and RolloutRecord_running(live, self.rollout.target.endpoint_release):
-            self._say(f"resuming the rollout at step {_step_of(live) + 1}")
+        resumed = unfinished(live, self.rollout.target.endpoint_release)
+        if resumed is not None:
+            self._say(f"resuming the rollout at step {resumed.step + 1}")
         try:
             while True:
                 action = next_action(self.rollout.target, live, progress, self.clock.time())
@@ -308,16 +310,6 @@ class EndpointRollout:
 
     def _say(self, message: str) -> None:
         self.events(self.name, message)
-
-
-def RolloutRecord_running(live: LiveEndpoint, release_id: str) -> bool:
-    current = record.RolloutRecord.decode(live.tags.get(record.ROLLOUT))
-    return current is not None and current.status is record.Status.running and current.to == release_id
-
-
-def _step_of(live: LiveEndpoint) -> int:
-    current = record.RolloutRecord.decode(live.tags.get(record.ROLLOUT))
-    return current.step if current else 0
 
 
 def _first_line(exc: BaseException) -> str:

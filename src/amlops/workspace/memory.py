@@ -10,6 +10,8 @@ milliseconds. Sources for the rules:
 - a deployment that takes traffic cannot be deleted (same page: "set traffic to 0 % before deleting").
 - tags: at most 50 per resource, values of at most 256 characters (learn.microsoft.com/azure/
   azure-resource-manager/management/tag-resources, "Limitations").
+Stricter than Azure, on purpose: traffic to a deployment that has not `Succeeded` is refused, since
+amlops promises never to send any there.
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ class SdkWorkspace:
 
     def register_model(self, spec: ModelSpec) -> None:
         model = self._load(spec.source, load_model)
-        model.name, model.version, model.path = spec.name, spec.version, str(spec.artifact)
+        model.name, model.version, model.path = spec.name, spec.version, str(spec.artifact.resolve())
         model.tags = {**(model.tags or {}), **spec.tags}
         self.client.models.create_or_update(model)
 
