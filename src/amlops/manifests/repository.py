@@ -79,7 +79,7 @@ class AssetKind(str, Enum):
 
     @property
     def noun(self) -> str:
-        return "Azure ML environment" if self is AssetKind.environment else f"{self.value} asset"
+        return {"environment": "Azure ML environment", "data": "data asset"}.get(self.value, self.value)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,12 @@ class Interface:
     outputs: set[str]
 
 
+def parse_versioned(ref: str) -> tuple[str, str] | None:
+    """`azureml:<name>:<version>` as (name, version); None for anything else (registry URIs, paths, labels)."""
+    match = _VERSIONED.match(ref)
+    return (match["name"], match["version"]) if match and match["version"] else None
+
+
 def asset_problem(repo: Repository, kind: AssetKind, ref: str) -> str | None:
     """Why `ref` does not name a released `kind`, or None when it does (in the repository or pinned in a registry)."""
     registry = _REGISTRY.match(ref)
@@ -63,7 +69,7 @@ def asset_problem(repo: Repository, kind: AssetKind, ref: str) -> str | None:
 def asset_references(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]:
     """Environments, data and components that files name exist in the repository or, pinned, in a registry."""
     for document in _training_documents(repo):
-        for field, kind, ref in _references(document.data):
+        for field, kind, ref in references(document.data):
             message = asset_problem(repo, kind, ref)
             if message:
                 yield document.problem(field, message)
@@ -75,7 +81,7 @@ def asset_references(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Pro
                 yield deployment.document.problem(("environment",), message)
 
 
-def _references(data: Any) -> Iterator[tuple[FieldPath, AssetKind, str]]:
+def references(data: Any) -> Iterator[tuple[FieldPath, AssetKind, str]]:
     """(field, kind, reference) for every asset reference in a job, component or batch deployment file."""
     if not isinstance(data, dict):
         return
@@ -93,7 +99,7 @@ def _references(data: Any) -> Iterator[tuple[FieldPath, AssetKind, str]]:
         component = spec.get("component") if isinstance(spec, dict) else None
         if isinstance(component, str):
             yield ("jobs", node, "component"), AssetKind.component, component
-        for field, kind, ref in _references(spec):
+        for field, kind, ref in references(spec):
             yield ("jobs", node, *field), kind, ref
     if isinstance(data.get("component"), str) and data.get("type") == "pipeline":
         yield ("component",), AssetKind.component, data["component"]
@@ -222,13 +228,13 @@ def distillation_compute(repo: Repository, _: list[EnvironmentFile]) -> Iterator
 def training_paths(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]:
     """Code, conda files, build contexts and data paths exist and stay inside the repository."""
     for document in _training_documents(repo, with_assets=True):
-        for field, raw in _local_paths(document.data):
+        for field, raw in local_paths(document.data):
             problem = document.path_problem(repo.root, field, raw)
             if problem:
                 yield problem
 
 
-def _local_paths(data: Any) -> Iterator[tuple[FieldPath, str]]:
+def local_paths(data: Any) -> Iterator[tuple[FieldPath, str]]:
     if not isinstance(data, dict):
         return
     for key in ("code", "conda_file", "path"):

@@ -1,4 +1,5 @@
-"""`apply`: carry a plan out. Models first, then every changed endpoint in parallel, then deletions.
+"""`apply`: carry a plan out. Clusters (on local) and asset versions first, then models, then every changed
+endpoint in parallel, then batch endpoints, then deletions.
 
 Endpoints are independent, so each rolls out in its own thread under its own lock; one endpoint's
 failed gate does not stop the others, and the result lists every outcome.
@@ -11,9 +12,11 @@ from dataclasses import dataclass, field
 
 from amlops.manifests.repository import Repository
 from amlops.release.bundle import Release
+from amlops.release.training import TrainingRelease
 from amlops.rollout.loop import Clock, EndpointRollout, Events, Outcome, RolloutFailed, Settings
 from amlops.rollout.plan import Change, Plan
 from amlops.rollout.specs import model_spec, rollout_of, serverless_spec
+from amlops.rollout.training import apply_batch, apply_training
 from amlops.state.record import Lineage
 from amlops.workspace.interface import Workspace
 
@@ -33,6 +36,7 @@ class Context:
     settings: Settings = Settings()
     events: Events = lambda endpoint, message: None
     clock: Clock | None = None
+    training: TrainingRelease | None = None  # what the environment trains: assets, clusters, batch endpoints
 
     def rollout(self, endpoint: str, release: Release | None = None, **target: object) -> EndpointRollout:
         """The loop for one endpoint of `release` (default: the context's)."""
@@ -65,6 +69,8 @@ def apply(ctx: Context, plan: Plan, workers: int = 32) -> ApplyResult:
     if plan.conflicts:
         raise Refused("\n".join(plan.conflicts))
     result = ApplyResult()
+    if ctx.training is not None:
+        result.registered += apply_training(ctx.workspace, ctx.repo, ctx.training, plan, ctx.lineage, ctx.events)
     register_models(ctx, plan, result)
     _serverless(ctx, plan)
     changed = plan.changed_endpoints
@@ -77,6 +83,8 @@ def apply(ctx: Context, plan: Plan, workers: int = 32) -> ApplyResult:
                 result.outcomes.append(future.result())
             else:
                 result.failed(name, error)
+    if ctx.training is not None:
+        apply_batch(ctx.workspace, ctx.repo, ctx.training, plan, ctx.lineage, ctx.events)
     for name in plan.retire_endpoints:
         ctx.events(name, "deleting the endpoint: no longer in the manifests")
         ctx.workspace.delete_endpoint(name)

@@ -13,9 +13,11 @@ from pathlib import Path
 from amlops.git import commit_of
 from amlops.manifests import ManifestError, Repository, validate_repository
 from amlops.release import Release, build_release
+from amlops.release.training import TrainingRelease, build_training
 from amlops.rollout.apply import Context
 from amlops.rollout.loop import Events, Settings
 from amlops.rollout.plan import Plan, models_to_check, plan
+from amlops.rollout.training import observe_training, plan_training
 from amlops.state.record import Lineage
 from amlops.workspace import Workspace, open_workspace
 
@@ -25,17 +27,21 @@ class Session:
     repo: Repository
     release: Release
     workspace: Workspace
+    training: TrainingRelease | None = None
 
     def plan(self) -> Plan:
         pins = [(p.name, p.version) for p in models_to_check(self.release)]
-        return plan(self.release, self.workspace.observe(self.release.endpoints, pins))
+        serving = plan(self.release, self.workspace.observe(self.release.endpoints, pins))
+        if self.training is None:
+            return serving
+        return plan_training(serving, self.training, observe_training(self.workspace, self.training))
 
     def context(self, events: Events, settings: Settings | None = None, lineage: Lineage | None = None) -> Context:
         base = settings or Settings()
         if self.workspace.local and not base.synthetic_load:
             base = dataclasses.replace(base, synthetic_load=True)
         lineage = lineage or Lineage(self.release.environment, self.release.id, commit_of(self.repo.root))
-        return Context(self.workspace, self.repo, self.release, lineage, base, events)
+        return Context(self.workspace, self.repo, self.release, lineage, base, events, training=self.training)
 
 
 def load_release(root: Path, environment: str) -> tuple[Repository, Release]:
@@ -48,4 +54,5 @@ def load_release(root: Path, environment: str) -> tuple[Repository, Release]:
 
 def open_session(root: Path, environment: str, state_dir: Path | None = None) -> Session:
     repo, release = load_release(root, environment)
-    return Session(repo, release, open_workspace(repo.environments[environment].environment, state_dir))
+    workspace = open_workspace(repo.environments[environment].environment, state_dir)
+    return Session(repo, release, workspace, build_training(repo, environment))

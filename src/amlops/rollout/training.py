@@ -1,0 +1,140 @@
+"""The training half of plan and apply: asset versions, clusters on local, batch endpoints.
+
+Planned like models (each version registered once, identified by its content hash; different content
+under a registered version refused) and like online endpoints (a changed batch deployment spec is a
+new deployment under a new Azure name; once it is provisioned the default switches to it, then the
+old one is deleted). Jobs that start from model-catalog weights are refused on local, at plan time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from amlops.manifests.repository import Repository
+from amlops.release.training import CATALOG_JOB_TYPES, AssetPin, BatchEndpointRelease, TrainingRelease
+from amlops.rollout.plan import BatchPlan, Plan, version_conflict
+from amlops.state import record
+from amlops.state.record import Lineage
+from amlops.workspace.interface import (
+    AssetSpec,
+    BatchDeploymentSpec,
+    BatchEndpointSpec,
+    ClusterSpec,
+    LiveBatchEndpoint,
+    Workspace,
+)
+
+Events = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class TrainingLive:
+    """What the workspace has of a training release: tags per asset version, clusters, batch endpoints."""
+
+    assets: dict[AssetPin, dict[str, str] | None]
+    clusters: set[str]
+    batch: dict[str, LiveBatchEndpoint | None]
+
+
+def observe_training(workspace: Workspace, training: TrainingRelease) -> TrainingLive:
+    return TrainingLive(
+        {pin: workspace.asset_tags(pin.kind, pin.name, pin.version) for pin in training.assets},
+        workspace.clusters() if training.local and training.clusters else set(),
+        {name: workspace.batch_endpoint(name) for name in training.batch},
+    )
+
+
+def plan_training(plan: Plan, training: TrainingRelease, live: TrainingLive) -> Plan:
+    """`plan` with what `training` adds to it."""
+    register, conflicts = [], list(plan.conflicts)
+    for pin, tags in live.assets.items():
+        if tags is None:
+            register.append(pin)
+            continue
+        conflict = version_conflict(f"{pin.kind.noun} {pin.name}:{pin.version}", tags, pin.path, pin.content_hash)
+        if conflict:
+            conflicts.append(conflict)
+    if training.local:
+        conflicts += [
+            f"job {name} ({kind}) cannot run on local: it starts from a model-catalog model whose weights are in "
+            "the azureml registry, which the local control plane cannot reach offline; run it in an Azure environment"
+            for name, kind in training.jobs.items()
+            if kind in CATALOG_JOB_TYPES
+        ]
+    clusters = (
+        tuple(sorted(c.azure_name for c in training.clusters if c.azure_name not in live.clusters)) if training.local else ()
+    )
+    batch = [plan_batch(endpoint, live.batch.get(name)) for name, endpoint in sorted(training.batch.items())]
+    return dataclasses.replace(
+        plan,
+        assets=tuple(register),
+        clusters=clusters,
+        batch=tuple(b for b in batch if b.changed),
+        conflicts=tuple(conflicts),
+    )
+
+
+def plan_batch(desired: BatchEndpointRelease, live: LiveBatchEndpoint | None) -> BatchPlan:
+    wanted = {d.azure_name for d in desired.deployments.values()}
+    have = set(live.deployments) if live else set()
+    return BatchPlan(
+        name=desired.name,
+        create=live is None,
+        add=tuple(sorted(wanted - have)),
+        default=(live.default if live else None, desired.default_azure),
+        retire=tuple(sorted(have - wanted)),
+    )
+
+
+def apply_training(
+    workspace: Workspace, repo: Repository, training: TrainingRelease, plan: Plan, lineage: Lineage, events: Events
+) -> list[str]:
+    """What must exist before models and endpoints: clusters, then asset versions. Returns what it registered."""
+    for name in plan.clusters:
+        cluster = next(c for c in training.clusters if c.azure_name == name)
+        events("clusters", f"creating cluster {name} ({cluster.vm_size}, up to {cluster.max_nodes} nodes)")
+        workspace.put_cluster(
+            ClusterSpec(
+                name,
+                cluster.vm_size,
+                cluster.min_nodes,
+                cluster.max_nodes,
+                cluster.idle_seconds,
+                cluster.low_priority,
+                {record.ENVIRONMENT: lineage.environment},
+            )
+        )
+    for pin in plan.assets:
+        events("assets", f"registering {pin.kind.noun} {pin.name}:{pin.version}")
+        tags = {**lineage.tags(pin.path), record.CONTENT_HASH: pin.content_hash}
+        workspace.register_asset(AssetSpec(pin.kind, pin.name, pin.version, repo.root / pin.path, tags))
+    return [f"{pin.kind.value} {pin.name}:{pin.version}" for pin in plan.assets]
+
+
+def apply_batch(
+    workspace: Workspace, repo: Repository, training: TrainingRelease, plan: Plan, lineage: Lineage, events: Events
+) -> None:
+    """Each changed batch endpoint: new deployments, then the default switched to the desired one, then the old deleted."""
+    for change in plan.batch:
+        desired = training.batch[change.name]
+        endpoint = BatchEndpointSpec(change.name, repo.root / desired.source, None, lineage.tags(desired.source))
+        if change.create:
+            events(change.name, "creating the batch endpoint")
+            workspace.put_batch_endpoint(endpoint)
+        for deployment in desired.deployments.values():
+            if deployment.azure_name in change.add:
+                events(change.name, f"creating batch deployment {deployment.azure_name}")
+                compute = training.computes.get(deployment.compute, deployment.compute) if deployment.compute else None
+                tags = {**lineage.tags(deployment.source), record.DEPLOYMENT: deployment.name}
+                source = repo.root / deployment.source
+                workspace.put_batch_deployment(
+                    BatchDeploymentSpec(change.name, deployment.azure_name, deployment.kind, source, compute, tags)
+                )
+        if change.default[0] != change.default[1]:
+            events(change.name, f"default deployment {change.default[0] or '(none)'} -> {change.default[1]}")
+        workspace.put_batch_endpoint(dataclasses.replace(endpoint, default=change.default[1]))
+        for name in change.retire:
+            events(change.name, f"deleting batch deployment {name}: no longer in the manifests")
+            workspace.delete_batch_deployment(change.name, name)
