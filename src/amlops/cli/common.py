@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 import typer
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
+from amlops.cli.output import fail
 
 RepoOption = typer.Option(
     Path(os.environ.get("AMLOPS_REPO", ".")),
@@ -68,3 +73,15 @@ def quiet_sdk() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     if not isinstance(sys.stderr, SdkUploadNoise):
         sys.stderr = SdkUploadNoise(sys.stderr)
+
+
+@contextlib.contextmanager
+def azure_errors(env: str) -> Iterator[None]:
+    """Azure's refusals as one clear line and exit code 1, not a traceback."""
+    try:
+        yield
+    except ClientAuthenticationError as exc:
+        first = str(exc).splitlines()[0]
+        fail(f"cannot sign in to Azure for {env}: {first} (in CI: azure/login with OIDC; by hand: az login)")
+    except HttpResponseError as exc:
+        fail(f"Azure ML refused a request for {env}: {str(exc).strip().splitlines()[0]}")

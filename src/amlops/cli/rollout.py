@@ -7,14 +7,13 @@ import io
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from rich.table import Table
 
-from amlops.cli.common import RepoOption
+from amlops.cli.common import RepoOption, azure_errors
 from amlops.cli.output import Format, err, fail, format_option, out
 from amlops.manifests import ManifestError
 from amlops.rollout import render
@@ -38,7 +37,7 @@ def plan(
 ) -> None:
     """Compare the manifests for ENV with what its workspace has, and show what `apply` would do."""
     session = _session(repo, env)
-    with _azure_errors(env):
+    with azure_errors(env):
         result = session.plan()
     if format is Format.json:
         typer.echo(render.to_json(result))
@@ -60,7 +59,7 @@ def apply(
 ) -> None:
     """Carry the plan out: register models, roll endpoints out step by step, gated, in parallel."""
     session = _session(repo, env)
-    with _azure_errors(env):
+    with azure_errors(env):
         result = session.plan()
     render.print_table(result, err)
     if result.conflicts:
@@ -77,7 +76,7 @@ def apply(
     settings = Settings(gate_timeout=gate_timeout or default_timeout, lock_wait=lock_wait)
     started = time.time()
     try:
-        with _azure_errors(env), contextlib.redirect_stdout(io.StringIO()):  # the SDK prints polling dots to stdout
+        with azure_errors(env), contextlib.redirect_stdout(io.StringIO()):  # the SDK prints polling dots to stdout
             outcome = apply_plan(session.context(_progress(started), settings), result)
     except Refused as exc:
         err.print(f"[red]refused:[/] {exc}")
@@ -92,7 +91,7 @@ def status(env: str = EnvOption, repo: Path = RepoOption) -> None:
     """Per endpoint: deployments, models, provisioning, traffic and mirror, the release, the last rollout."""
     session = _session(repo, env)
     desired = {name: session.release.endpoint(name).id for name in session.release.endpoints}
-    with _azure_errors(env):
+    with azure_errors(env):
         live = session.workspace.observe()
     if not live.endpoints:
         out.print(f"No endpoints managed by amlops in {env}.")
@@ -111,7 +110,7 @@ def rollback(
     session = _session(repo, env)
     started = time.time()
     try:
-        with _azure_errors(env), contextlib.redirect_stdout(io.StringIO()):  # the SDK prints polling dots to stdout
+        with azure_errors(env), contextlib.redirect_stdout(io.StringIO()):  # the SDK prints polling dots to stdout
             outcome = rollback_endpoint(session, endpoint, _progress(started))
     except (ValueError, EndpointBusy) as exc:
         err.print(f"[red]rollback refused:[/] {exc}")
@@ -120,18 +119,6 @@ def rollback(
     if not outcome.ok:
         raise typer.Exit(1)
     err.print("Git still declares the release rolled back from: revert the change, or the next apply rolls it out again.")
-
-
-@contextlib.contextmanager
-def _azure_errors(env: str) -> Iterator[None]:
-    """Azure's refusals as one clear line and exit code 1, not a traceback."""
-    try:
-        yield
-    except ClientAuthenticationError as exc:
-        first = str(exc).splitlines()[0]
-        fail(f"cannot sign in to Azure for {env}: {first} (in CI: azure/login with OIDC; by hand: az login)")
-    except HttpResponseError as exc:
-        fail(f"Azure ML refused a request for {env}: {str(exc).strip().splitlines()[0]}")
 
 
 def _session(repo: Path, env: str) -> Session:

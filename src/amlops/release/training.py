@@ -26,6 +26,16 @@ from amlops.release.bundle import hash_path
 CATALOG_JOB_TYPES = ("finetuning", "distillation")
 
 
+def offline_refusal(job: str, kind: str) -> str | None:
+    """Why `job` cannot run on the local control plane, or None when it can."""
+    if kind not in CATALOG_JOB_TYPES:
+        return None
+    return (
+        f"job {job} ({kind}) cannot run on local: it starts from a model-catalog model whose weights are in "
+        "the azureml registry, which the local control plane cannot reach offline; run it in an Azure environment"
+    )
+
+
 @dataclass(frozen=True)
 class AssetPin:
     """An Azure ML environment, data asset or component version, with the hash of its content."""

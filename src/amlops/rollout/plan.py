@@ -14,7 +14,7 @@ from amlops.release.bundle import EndpointRelease, ModelPin, Release
 from amlops.release.training import AssetPin
 from amlops.state import record
 from amlops.state.live import TERMINAL, LiveEndpoint, LiveState, nonzero
-from amlops.state.record import RolloutRecord, Status
+from amlops.state.record import RolloutRecord, Status, version_conflict
 
 
 class Change(Enum):
@@ -125,18 +125,6 @@ def models_to_check(release: Release) -> list[ModelPin]:
     """The workspace models a release registers: versions from this repository, not registries."""
     pins = {(d.model.name, d.model.version): d.model for e in release.endpoints.values() for d in e.deployments.values()}
     return [pin for _, pin in sorted(pins.items()) if pin.registry is None and pin.content_hash is not None]
-
-
-def version_conflict(what: str, tags: dict[str, str], path: str, content_hash: str) -> str | None:
-    """Why a registered version with these tags cannot stand for `path`'s content, or None when it is that content."""
-    registered = tags.get(record.CONTENT_HASH)
-    if registered == content_hash:
-        return None
-    found = f"content {registered[:12]}" if registered else "no amlops content hash (registered outside amlops)"
-    return (
-        f"{what} is registered with {found}, but {path} has content {content_hash[:12]}: "
-        "a released version is immutable, give the new content a new version"
-    )
 
 
 def plan(release: Release, live: LiveState) -> Plan:

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from amlops.manifests.repository import Repository
-from amlops.release.training import CATALOG_JOB_TYPES, AssetPin, BatchEndpointRelease, TrainingRelease
-from amlops.rollout.plan import BatchPlan, Plan, version_conflict
+from amlops.release.training import AssetPin, BatchEndpointRelease, TrainingRelease, offline_refusal
+from amlops.rollout.plan import BatchPlan, Plan
 from amlops.state import record
-from amlops.state.record import Lineage
+from amlops.state.record import Lineage, version_conflict
 from amlops.workspace.interface import (
     AssetSpec,
     BatchDeploymentSpec,
@@ -57,12 +57,7 @@ def plan_training(plan: Plan, training: TrainingRelease, live: TrainingLive) -> 
         if conflict:
             conflicts.append(conflict)
     if training.local:
-        conflicts += [
-            f"job {name} ({kind}) cannot run on local: it starts from a model-catalog model whose weights are in "
-            "the azureml registry, which the local control plane cannot reach offline; run it in an Azure environment"
-            for name, kind in training.jobs.items()
-            if kind in CATALOG_JOB_TYPES
-        ]
+        conflicts += [r for name, kind in training.jobs.items() if (r := offline_refusal(name, kind))]
     clusters = (
         tuple(sorted(c.azure_name for c in training.clusters if c.azure_name not in live.clusters)) if training.local else ()
     )

@@ -21,6 +21,7 @@ Each status advances one step per read of the run, as provisioning does for depl
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -68,6 +69,7 @@ class MemoryTraining:
         self.batch: dict[str, LiveBatchEndpoint] = {}
         self.failing_steps: set[str] = set()  # pipeline nodes (or command job files' stems) that fail
         self.submitted: list[JobSpec] = []
+        self._jobs_lock = threading.Lock()  # `amlops run` streams logs in one thread and reads statuses in another
 
     def _wrote(self, what: str) -> None:
         raise NotImplementedError
@@ -176,6 +178,10 @@ class MemoryTraining:
 
     # -- helpers ------------------------------------------------------------------------------------
     def _advance(self, job: _Job) -> None:
+        with self._jobs_lock:
+            self._advance_unlocked(job)
+
+    def _advance_unlocked(self, job: _Job) -> None:
         """One status forward: the next unfinished step (or the command job itself), then the pipeline."""
         run = job.run
         if run.terminal:

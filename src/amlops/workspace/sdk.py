@@ -255,13 +255,7 @@ class SdkWorkspace:
         self.client.compute.begin_create_or_update(cluster).result()
 
     def submit(self, spec: JobSpec) -> Run:
-        job: Any = load_job(spec.source)
-        _place(job, spec.computes)
-        for name, value in spec.inputs.items():
-            current = job.inputs[name]
-            job.inputs[name] = Input(type=current.type, path=value) if getattr(current, "path", None) else value
-        job.tags = {**(job.tags or {}), **spec.tags}
-        return self._run(self.client.jobs.create_or_update(job))
+        return self._run(self.client.jobs.create_or_update(job_entity(spec)))
 
     def cancel(self, name: str) -> None:
         self.client.jobs.begin_cancel(name).result()
@@ -344,6 +338,17 @@ class _Forward(io.TextIOBase):
         if text:
             self._write(text)
         return len(text)
+
+
+def job_entity(spec: JobSpec) -> Job:
+    """The job file as azure-ai-ml loads it, on the Azure names of its clusters, with `spec`'s inputs and tags."""
+    job: Any = load_job(spec.source)
+    _place(job, spec.computes)
+    for name, value in spec.inputs.items():
+        current = job.inputs[name]
+        job.inputs[name] = Input(type=current.type, path=value) if getattr(current, "path", None) else value
+    job.tags = {**(job.tags or {}), **spec.tags}
+    return job  # type: ignore[no-any-return]
 
 
 def _place(job: Any, computes: Any) -> None:
