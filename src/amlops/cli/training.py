@@ -6,7 +6,6 @@ import threading
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from amlops.cli.common import RepoOption, azure_errors
 from amlops.cli.output import err, fail, out
@@ -61,10 +60,9 @@ def runs(
     if not found:
         out.print(f"No runs in {env}.")
         return
-    table = Table("run", "job", "type", "status", "created", "studio")
-    for r in found:
-        table.add_row(r.name, r.display_name, r.kind, _status(r.status), r.created[:19], r.studio_url)
-    out.print(table)
+    for r in found:  # lines, not a table: studio links are long, and whole they stay clickable
+        out.print(f"[bold]{r.name}[/]  {_status(r.status)}  {r.kind}  {r.created[:19]}  {r.display_name}")
+        out.print(f"    {r.studio_url}", markup=False)
 
 
 def _session(repo: Path, env: str) -> TrainingSession:

@@ -345,8 +345,8 @@ def job_entity(spec: JobSpec) -> Job:
     job: Any = load_job(spec.source)
     _place(job, spec.computes)
     for name, value in spec.inputs.items():
-        current = job.inputs[name]
-        job.inputs[name] = Input(type=current.type, path=value) if getattr(current, "path", None) else value
+        current = getattr(job.inputs[name], "_data", job.inputs[name])  # a pipeline wraps what the file gives
+        job.inputs[name] = Input(type=current.type, path=value) if isinstance(current, Input) else value
     job.tags = {**(job.tags or {}), **spec.tags}
     return job  # type: ignore[no-any-return]
 
