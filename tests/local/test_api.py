@@ -55,7 +55,7 @@ def test_missing_resources_are_404_resource_not_found(local, ml) -> None:
     assert "ResourceNotFound" in str(err.value)
     with pytest.raises(ResourceNotFoundError):
         ml.models.get("no-such-model", "1")
-    body = _arm(local, "GET", "/onlineEndpoints/nope", headers={"Authorization": "Bearer x"}).json()
+    body = _arm(local, "GET", "/onlineEndpoints/nope", headers={"Authorization": f"Bearer {local.conn.token}"}).json()
     assert body["error"]["code"] == "ResourceNotFound" and body["error"]["message"]
 
 
@@ -70,7 +70,7 @@ def test_endpoint_names_are_validated(local, name: str) -> None:
         local,
         "PUT",
         f"/onlineEndpoints/{name}",
-        headers={"Authorization": "Bearer x"},
+        headers={"Authorization": f"Bearer {local.conn.token}"},
         json={"location": "local", "properties": {"authMode": "Key"}},
     )
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "BadArgument"
@@ -262,3 +262,70 @@ def test_workspaces_are_separate(local) -> None:
     assert [m.name for m in dev.models.list()] == ["only-in-dev"]
     assert list(staging.models.list()) == []
     assert local.admin.create_workspace("prod")["name"] == "prod"
+
+
+def test_bodies_are_checked_against_the_rest_api_spec_and_change_nothing(local) -> None:
+    auth = {"Authorization": f"Bearer {local.conn.token}"}
+    for path, body, target in (
+        (
+            "/onlineEndpoints/spec-checked",
+            {"location": "local", "properties": {"authMode": "Key", "trafic": {}}},
+            "properties.trafic",
+        ),
+        ("/onlineEndpoints/spec-checked", {"location": "local", "properties": {"authMode": "Password"}}, "properties.authMode"),
+        ("/models/spec-checked/versions/1", {"properties": {"modelUri": "x", "flavors": []}}, "properties.flavors"),
+        ("/serverlessEndpoints/spec-checked", {"sku": {"name": "Consumption"}, "colour": "blue"}, "colour"),
+    ):
+        resp = _arm(local, "PUT", path, headers=auth, json=body)
+        error = resp.json()["error"]
+        assert resp.status_code == 400 and error["code"] == "InvalidRequestContent", resp.text
+        assert f"Path '{target}'" in error["message"] and [d["target"] for d in error["details"]] == [target]
+        assert _arm(local, "GET", path, headers=auth).status_code == 404
+    secrets = _arm(local, "POST", "/datastores/workspaceblobstore/listSecrets", headers=auth, json={"expirableSecret": "maybe"})
+    assert secrets.status_code == 400 and "Path 'expirableSecret'" in secrets.json()["error"]["message"]
+
+
+def test_every_property_accepted_is_kept_and_returned(local, ml) -> None:
+    auth = {"Authorization": f"Bearer {local.conn.token}"}
+    body = {
+        "location": "local",
+        "tags": {"team": "risk"},
+        "identity": {"type": "SystemAssigned", "principalId": "ignored: read-only"},
+        "sku": {"name": "Basic", "tier": "Basic"},
+        "properties": {
+            "description": "kept",
+            "publicNetworkAccess": "Disabled",
+            "allowPublicAccessWhenBehindVnet": True,
+            "imageBuildCompute": "cpu-cluster",
+            "workspaceId": "ignored: read-only",
+        },
+    }
+    assert _arm(local, "PUT", "", headers=auth, json=body).status_code == 200
+    got = _arm(local, "GET", "", headers=auth).json()
+    assert got["tags"] == {"team": "risk"} and got["properties"]["description"] == "kept"
+    assert got["properties"]["publicNetworkAccess"] == "Disabled" and got["properties"]["allowPublicAccessWhenBehindVnet"]
+    assert got["properties"]["imageBuildCompute"] == "cpu-cluster"
+    assert got["properties"]["workspaceId"] != "ignored: read-only" and got["identity"]["principalId"] != "ignored: read-only"
+    assert _arm(local, "PUT", "", headers=auth, json={"location": "local", "properties": {"publicNetworkAccess": "Enabled"}})
+
+    endpoint = ManagedOnlineEndpoint(
+        name="kept", auth_mode="key", public_network_access="disabled", description="d", properties={"p": "1"}
+    )
+    ml.online_endpoints.begin_create_or_update(endpoint).result()
+    rest = _arm(local, "GET", "/onlineEndpoints/kept", headers=auth).json()
+    assert rest["properties"]["publicNetworkAccess"] == "Disabled" and rest["properties"]["properties"] == {"p": "1"}
+    got = ml.online_endpoints.get("kept")
+    assert got.public_network_access.lower() == "disabled" and got.description == "d"
+    ml.online_endpoints.begin_delete("kept").result()
+
+    serverless = {
+        "location": "local",
+        "kind": "ModelAsAService",
+        "identity": {"type": "SystemAssigned"},
+        "sku": {"name": "Consumption"},
+        "properties": {"authMode": "Key", "modelSettings": {"modelId": "azureml://registries/azureml/models/phi/versions/1"}},
+    }
+    assert _arm(local, "PUT", "/serverlessEndpoints/kept-too", headers=auth, json=serverless).status_code in (200, 201)
+    got = _arm(local, "GET", "/serverlessEndpoints/kept-too", headers=auth).json()
+    assert got["kind"] == "ModelAsAService" and got["identity"]["type"] == "SystemAssigned"
+    assert _arm(local, "DELETE", "/serverlessEndpoints/kept-too", headers=auth).status_code == 204

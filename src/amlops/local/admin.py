@@ -1,6 +1,6 @@
 """Admin routes under `/_local/` (not part of Azure's API): health, the request log and counters,
 per-deployment scoring metrics, fault injection, and creating workspaces and registries up front.
-They need no token: the server listens on 127.0.0.1 only."""
+They want the control plane's bearer token, like its ARM routes (server.App checks it)."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ class Admin:
                     "id": doc["id"],
                     "key": key,
                     "state": doc["properties"]["provisioningState"],
-                    "port": self.plane.supervisor.port(key),
+                    "socket": self.plane.supervisor.socket(key),
                     "pid": self.plane.supervisor.pid(key),
                 }
             )

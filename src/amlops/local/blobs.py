@@ -1,11 +1,17 @@
 """A small Azure Blob Storage service on the local disk: what the SDK's uploads of model and code folders
 use (reached through the CONNECT proxy, see server.py). Blobs are plain files, so serving processes
-read models straight from `data/<account>/<container>/<blob>`."""
+read models straight from `data/<account>/<container>/<blob>`.
+
+Every request needs a container SAS the control plane handed out (a datastore's listSecrets, a pending
+upload): `sas_token` signs one with the control plane's secret, `sas_allows` checks one, as Azure
+Storage checks the signature, the expiry and the permission letters of a service SAS."""
 
 from __future__ import annotations
 
 import base64
+import calendar
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -15,9 +21,38 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 _SAFE = re.compile(r"^[A-Za-z0-9._\-/ =+~@()]+$")
+SAS_VERSION = "2021-08-06"
+_SAS_TIME = "%Y-%m-%dT%H:%M:%SZ"
+_PERMISSION = {"GET": "r", "HEAD": "r", "PUT": "w", "DELETE": "d"}  # what each method needs of `sp`
+
+
+def sas_token(key: bytes, account: str, container: str, hours: float = 24, permissions: str = "racwdl") -> str:
+    """A service SAS for one container (`sv=..&sr=c&sp=..&se=..&sig=..`), valid for `hours`."""
+    expiry = time.strftime(_SAS_TIME, time.gmtime(time.time() + hours * 3600))
+    sig = _sas_signature(key, account, container, permissions, expiry)
+    return urlencode({"sv": SAS_VERSION, "sr": "c", "sp": permissions, "se": expiry, "sig": sig})
+
+
+def sas_allows(key: bytes, account: str, container: str, method: str, query: dict[str, str]) -> bool:
+    """Whether a request's (decoded) query carries a valid, unexpired SAS of this container for `method`."""
+    if query.get("sr") != "c" or query.get("sv") != SAS_VERSION or not query.get("sig"):
+        return False
+    try:
+        expiry = calendar.timegm(time.strptime(query.get("se", ""), _SAS_TIME))
+    except ValueError:
+        return False
+    if expiry <= time.time() or _PERMISSION.get(method, "?") not in query.get("sp", ""):
+        return False
+    expected = _sas_signature(key, account, container, query.get("sp", ""), query["se"])
+    return hmac.compare_digest(expected.encode(), query["sig"].encode())
+
+
+def _sas_signature(key: bytes, account: str, container: str, permissions: str, expiry: str) -> str:
+    to_sign = "\n".join((permissions, expiry, f"/blob/{account}/{container}", SAS_VERSION))
+    return base64.urlsafe_b64encode(hmac.new(key, to_sign.encode(), "sha256").digest()).decode()
 
 
 @dataclass
@@ -80,7 +115,7 @@ class BlobStore:
                 return self._commit_blocks(account, container, blob, body, headers)
             if method == "PUT" and comp == "metadata":
                 if not self.local_path(account, container, blob).is_file():
-                    return _error(404, "BlobNotFound", blob)
+                    return blob_error(404, "BlobNotFound", blob)
                 self._write_meta(account, container, blob, _metadata(headers))
                 return BlobResponse(200, self._etag_headers(blob.encode()))
             if method == "PUT" and comp is None:
@@ -90,8 +125,8 @@ class BlobStore:
             if method == "DELETE" and comp is None:
                 return self._delete(account, container, blob)
         except (KeyError, ValueError) as exc:
-            return _error(400, "InvalidInput", str(exc))
-        return _error(400, "UnsupportedOperation", f"{method} {path}")
+            return blob_error(400, "InvalidInput", str(exc))
+        return blob_error(400, "UnsupportedOperation", f"{method} {path}")
 
     def _container(self, account: str, container: str, method: str, comp: str | None, query: dict[str, str]) -> BlobResponse:
         if method == "PUT":
@@ -101,13 +136,13 @@ class BlobStore:
             return self._list(account, container, query.get("prefix", ""))
         if method in ("GET", "HEAD"):
             exists = self.local_path(account, container).is_dir()
-            return BlobResponse(200) if exists else _error(404, "ContainerNotFound", container)
-        return _error(400, "UnsupportedOperation", f"{method} container {container}")
+            return BlobResponse(200) if exists else blob_error(404, "ContainerNotFound", container)
+        return blob_error(400, "UnsupportedOperation", f"{method} container {container}")
 
     def _delete(self, account: str, container: str, blob: str) -> BlobResponse:
         path = self.local_path(account, container, blob)
         if not path.is_file():
-            return _error(404, "BlobNotFound", blob)
+            return blob_error(404, "BlobNotFound", blob)
         path.unlink()
         self._meta_path(account, container, blob).unlink(missing_ok=True)
         return BlobResponse(202)
@@ -143,7 +178,7 @@ class BlobStore:
     def _get(self, account: str, container: str, blob: str, headers: dict[str, str], head: bool) -> BlobResponse:
         path = self.local_path(account, container, blob)
         if not path.is_file():
-            return _error(404, "BlobNotFound", blob, head=head)
+            return blob_error(404, "BlobNotFound", blob, head=head)
         data = path.read_bytes()
         meta = self._read_meta(account, container, blob)
         out = {
@@ -220,7 +255,7 @@ def _b64md5(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
-def _error(status: int, code: str, message: str, head: bool = False) -> BlobResponse:
+def blob_error(status: int, code: str, message: str, head: bool = False) -> BlobResponse:
     body = (
         b""
         if head

@@ -16,13 +16,18 @@ from amlops.local.server import admin_call
 
 
 class StaticTokenCredential:
-    """Any token will do: the local control plane checks that one is sent, not who signed it."""
+    """The bearer token the local control plane issued (in its connection.json); it refuses any other."""
 
-    def __init__(self, token: str = "amlops-local-token") -> None:
+    def __init__(self, token: str) -> None:
         self.token = token
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         return AccessToken(self.token, int(time.time()) + 3600)
+
+
+def credential(conn: Connection) -> StaticTokenCredential:
+    """A credential for the control plane, for clients other than the MLClient (e.g. its metrics route)."""
+    return StaticTokenCredential(conn.token)
 
 
 def configure_environment(conn: Connection) -> None:
@@ -47,9 +52,9 @@ def ml_client(
     configure_environment(conn)
     common = dict(cloud=conn.cloud_name, cloud_metadata=conn.cloud_metadata, enable_telemetry=False, show_progress=False)
     if registry:
-        return MLClient(StaticTokenCredential(), conn.subscription_id, registry_name=registry, **common)
+        return MLClient(credential(conn), conn.subscription_id, registry_name=registry, **common)
     return MLClient(
-        StaticTokenCredential(),
+        credential(conn),
         conn.subscription_id,
         resource_group or conn.resource_group,
         workspace or conn.workspace_name,

@@ -1,5 +1,6 @@
 """`connection.json`: everything a client needs to talk to a running local control plane with the
-unmodified azure-ai-ml SDK. The server writes it; clients only read it."""
+unmodified azure-ai-ml SDK, its credential included. The server writes it, readable by its user only
+(mode 0600 in a 0700 state dir); clients only read it."""
 
 from __future__ import annotations
 
@@ -55,9 +56,10 @@ class Connection:
     registry_name: str = DEFAULT_REGISTRY
     no_proxy: str = "127.0.0.1"
     storage_suffix: str = STORAGE_SUFFIX
+    token: str = ""  # the bearer token the control plane issued: its ARM, admin and AAD-token scoring routes want it
 
     @classmethod
-    def for_server(cls, state_dir: Path, port: int, ca_bundle: Path) -> Connection:
+    def for_server(cls, state_dir: Path, port: int, ca_bundle: Path, token: str) -> Connection:
         return cls(
             state_dir=str(state_dir),
             port=port,
@@ -67,6 +69,7 @@ class Connection:
             proxy=f"http://127.0.0.1:{port}",
             cloud_name=f"AmlopsLocal{port}",
             cloud_metadata=cloud_metadata(port),
+            token=token,
         )
 
     @classmethod
@@ -78,7 +81,9 @@ class Connection:
     def save(self) -> None:
         path = Path(self.state_dir) / CONNECTION_FILE
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        tmp.unlink(missing_ok=True)
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(json.dumps(asdict(self), indent=2) + "\n")
         tmp.replace(path)
 
     def env(self) -> dict[str, str]:

@@ -8,7 +8,7 @@ sends exactly 9 of every 10 requests to the first deployment, so tests and gates
 
 from __future__ import annotations
 
-import http.client
+import hmac
 import re
 import threading
 import time
@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from amlops.local.arm import ControlPlane
 from amlops.local.faults import Faults, Share
 from amlops.local.metrics import ScoringMetrics
+from amlops.local.serving import UnixHTTPConnection
 from amlops.local.store import Doc
 from amlops.local.web import ArmError, Request, Response
 
@@ -44,8 +45,9 @@ def request_timeout_s(deployment: Doc) -> float:
 
 
 class ScoringRouter:
-    def __init__(self, plane: ControlPlane, metrics: ScoringMetrics, faults: Faults) -> None:
-        self.plane, self.metrics, self.faults = plane, metrics, faults
+    def __init__(self, plane: ControlPlane, metrics: ScoringMetrics, faults: Faults, token: str) -> None:
+        """`token`: the control plane's credential, what a Microsoft Entra (AAD token) endpoint accepts."""
+        self.plane, self.metrics, self.faults, self.token = plane, metrics, faults, token
         self._lock = threading.Lock()
         self._current: dict[str, dict[str, float]] = {}  # smooth WRR state per endpoint
         self._mirror = Share()
@@ -93,8 +95,8 @@ class ScoringRouter:
             ok = bool(credential) and credential in (keys.get("primaryKey"), keys.get("secondaryKey"))
         elif mode == "amltoken":
             ok = bool(credential) and self.plane.token_valid(endpoint["id"], credential)
-        else:  # AADToken: any bearer token, as there is no identity service to check it against
-            ok = bool(credential)
+        else:  # AADToken: the token of the identity the control plane stands in for, its own credential
+            ok = hmac.compare_digest(credential.encode(), self.token.encode())
         if not ok:
             raise ArmError(
                 401, "Unauthorized", "Missing or invalid credentials for this endpoint.", {"WWW-Authenticate": "Bearer"}
@@ -141,11 +143,11 @@ class ScoringRouter:
         if fail_status:
             return ArmError(fail_status, "InjectedFault", "Injected scoring failure.").response()
         state = deployment["properties"].get("provisioningState")
-        port = self.plane.supervisor.wait_port(key, _RESTORE_WAIT_S if state == "Succeeded" else 0)
-        if port is None:
+        sock = self.plane.supervisor.wait_socket(key, _RESTORE_WAIT_S if state == "Succeeded" else 0)
+        if sock is None:
             raise ArmError(503, "DeploymentNotReady", f"Deployment '{deployment['name']}' is not serving (state {state}).")
         timeout = request_timeout_s(deployment)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        conn = UnixHTTPConnection(sock, timeout=timeout)
         headers = {k: v for k, v in req.headers.items() if k in ("content-type", "accept", "x-ms-client-request-id")}
         try:
             conn.request(req.method, f"/{rest}", body=req.body or None, headers=headers)

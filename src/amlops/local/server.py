@@ -2,7 +2,9 @@
 scoring, admin) and, on the same port, plain-text HTTP CONNECT for the blob proxy: blob hosts
 (`<account>.blob.<suffix>`) are tunnelled into this same server, which terminates their TLS with its
 own certificate and answers the blob API (the SDK always builds host-style blob URLs that no resolver
-knows). Also the lifecycle: `start` (a detached process), `stop`, `status`.
+knows). Every other host is tunnelled through unchanged, a plain TCP relay as any HTTPS proxy does,
+so a shell with `amlops local env` in it still reaches the rest of the world.
+Also the lifecycle: `start` (a detached process), `stop`, `status`.
 
 Run in the foreground: `python -m amlops.local.server --state-dir DIR --port N`.
 """
@@ -10,9 +12,12 @@ Run in the foreground: `python -m amlops.local.server --state-dir DIR --port N`.
 from __future__ import annotations
 
 import argparse
+import hmac
 import http.client
 import json
 import os
+import secrets
+import select
 import signal
 import socket
 import ssl
@@ -28,7 +33,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from amlops.local.admin import Admin
 from amlops.local.arm import REG, WS, ControlPlane
-from amlops.local.blobs import BlobStore
+from amlops.local.blobs import BlobStore, blob_error
 from amlops.local.certs import ensure_tls
 from amlops.local.connection import CONNECTION_FILE, STORAGE_SUFFIX, Connection, default_state_dir
 from amlops.local.faults import Faults
@@ -40,6 +45,8 @@ from amlops.local.web import ArmError, Request, Response, match
 from amlops.processes import alive
 
 MFE_PREFIX = "/mferp/managementfrontend"
+TOKEN_FILE = "credential"
+_RELAY_IDLE_S = 600  # a tunnel idle this long is closed
 _PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 
 
@@ -48,10 +55,17 @@ class App:
     and logs each with its server-side time."""
 
     def __init__(
-        self, plane: ControlPlane, router: ScoringRouter, admin: Admin, blobs: BlobStore, requests: RequestLog, faults: Faults
+        self,
+        plane: ControlPlane,
+        router: ScoringRouter,
+        admin: Admin,
+        blobs: BlobStore,
+        requests: RequestLog,
+        faults: Faults,
+        token: str,
     ) -> None:
         self.plane, self.router, self.admin, self.blobs = plane, router, admin, blobs
-        self.requests, self.faults = requests, faults
+        self.requests, self.faults, self.token = requests, faults, token
 
     def handle(self, req: Request, tunnel_host: str | None) -> Response:
         started = time.perf_counter()
@@ -60,10 +74,18 @@ class App:
             kind = "blob"
             comp = req.query.get("comp") or req.query.get("restype") or "blob"
             route = f"{req.method} {comp}"
-            b = self.blobs.handle(tunnel_host, req.method, req.path, req.query, req.headers, req.body)
+            if self.plane.blob_access_allowed(tunnel_host, req.method, req.path, req.query):
+                b = self.blobs.handle(tunnel_host, req.method, req.path, req.query, req.headers, req.body)
+            else:
+                b = blob_error(403, "AuthenticationFailed", "The request carries no valid SAS of this storage account.")
             resp = Response(b.status, b.body, b.headers)
         elif req.path.startswith("/_local/"):
-            kind, resp = "admin", self.admin.handle(req)
+            kind = "admin"
+            try:
+                self.authenticate(req)
+                resp = self.admin.handle(req)
+            except ArmError as exc:
+                resp = exc.response()
         elif req.path.startswith("/endpoints/"):
             kind, route, resp = (
                 "scoring",
@@ -92,10 +114,7 @@ class App:
             r, params = found
             label = f"{r.method} {r.template.replace(WS, '{ws}').replace(REG, '{registry}')}"
             mutating = r.mutating
-            if not req.headers.get("authorization", "").lower().startswith("bearer ") and not path.startswith(
-                "/registrymanagement/"
-            ):
-                raise ArmError(401, "AuthenticationFailed", "Authentication failed: no bearer token.")
+            self.authenticate(req)
             fault = self.faults.arm_fault(req.method, label)
             if fault:
                 headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.status in (429, 503) else {}
@@ -107,6 +126,15 @@ class App:
         except Exception as exc:  # an answer for the client and a trace for us, never a dropped connection
             traceback.print_exc()
             return label, mutating, ArmError(500, "InternalServerError", f"{type(exc).__name__}: {exc}").response()
+
+    def authenticate(self, req: Request) -> None:
+        """ARM's answers when the bearer token is missing or is not the one this control plane issued."""
+        auth = req.headers.get("authorization", "")
+        if not auth:
+            raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), self.token.encode()):
+            raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -125,7 +153,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_CONNECT(self) -> None:
         host, _, port = self.path.rpartition(":")
         if not host.endswith(f".blob.{self.server.storage_suffix}") or port != "443":
-            self.send_error(502, f"The local control plane only proxies *.blob.{self.server.storage_suffix}")
+            self._relay(host.strip("[]"), port)
             return
         self.send_response(200, "Connection established")
         self.send_header("Content-Length", "0")
@@ -137,6 +165,35 @@ class Handler(BaseHTTPRequestHandler):
         except (ssl.SSLError, OSError):
             return
         Handler(tls, self.client_address, self.server, tunnel_host=host)
+
+    def _relay(self, host: str, port: str) -> None:
+        """Tunnel a host this server does not serve: bytes both ways until either side closes."""
+        try:
+            upstream = socket.create_connection((host, int(port)), timeout=30)
+        except (OSError, ValueError) as exc:
+            self.send_error(502, f"Cannot reach {host}:{port}: {exc}")
+            return
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        upstream.settimeout(None)
+        self.connection.settimeout(None)
+        peer = {self.connection: upstream, upstream: self.connection}
+        try:
+            while True:
+                readable, _, _ = select.select(list(peer), [], [], _RELAY_IDLE_S)
+                if not readable:
+                    return
+                for sock in readable:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    peer[sock].sendall(data)
+        except OSError:
+            return
+        finally:
+            upstream.close()
 
     def _dispatch(self) -> None:
         body = self._read_body()
@@ -209,7 +266,8 @@ def serve(state_dir: Path, port: int, provisioning_delay: float = 0.0) -> None:
     """Run the control plane in this process until SIGTERM/SIGINT; stops every serving process on exit."""
     for var in _PROXY_VARS:  # `eval $(amlops local env)` before `up` must not make us proxy ourselves
         os.environ.pop(var, None)
-    state_dir.mkdir(parents=True, exist_ok=True)
+    os.umask(0o077)  # everything the control plane writes (state.db with keys, blobs, logs) is its user's alone
+    private_dir(state_dir)
     reap_stale(state_dir)
     tls = ensure_tls(state_dir / "tls", STORAGE_SUFFIX)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -220,7 +278,8 @@ def serve(state_dir: Path, port: int, provisioning_delay: float = 0.0) -> None:
     supervisor = Supervisor(state_dir, EnvCache())
     faults, requests, metrics = Faults(), RequestLog(), ScoringMetrics()
     plane = ControlPlane(store, blobs, supervisor, faults, httpd.base_url, provisioning_delay)
-    router = ScoringRouter(plane, metrics, faults)
+    token = issued_token(state_dir)
+    router = ScoringRouter(plane, metrics, faults, token)
     restoring: list[threading.Thread] = []
 
     def health() -> dict[str, Any]:
@@ -233,7 +292,7 @@ def serve(state_dir: Path, port: int, provisioning_delay: float = 0.0) -> None:
             "provisioning_delay_s": provisioning_delay,
         }
 
-    httpd.app = App(plane, router, Admin(plane, requests, metrics, faults, health), blobs, requests, faults)
+    httpd.app = App(plane, router, Admin(plane, requests, metrics, faults, health), blobs, requests, faults, token)
 
     def on_signal(signum: int, frame: Any) -> None:
         threading.Thread(target=httpd.shutdown, daemon=True).start()
@@ -242,7 +301,7 @@ def serve(state_dir: Path, port: int, provisioning_delay: float = 0.0) -> None:
     signal.signal(signal.SIGINT, on_signal)
     try:
         restoring.extend(plane.resume())
-        Connection.for_server(state_dir, httpd.port, tls.ca_bundle).save()
+        Connection.for_server(state_dir, httpd.port, tls.ca_bundle, token).save()
         print(f"amlops local control plane on {httpd.base_url} (pid {os.getpid()})", flush=True)
         httpd.serve_forever(poll_interval=0.2)
     finally:
@@ -250,6 +309,24 @@ def serve(state_dir: Path, port: int, provisioning_delay: float = 0.0) -> None:
         httpd.server_close()
         store.close()
         print("amlops local control plane stopped", flush=True)
+
+
+def private_dir(path: Path) -> None:
+    """A directory only its owner can enter (made so if it already exists)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+def issued_token(state_dir: Path) -> str:
+    """The bearer token this control plane accepts: made once, kept in a 0600 file, so clients that hold
+    it keep working across restarts."""
+    path = state_dir / TOKEN_FILE
+    try:
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(secrets.token_urlsafe(32))
+    except FileExistsError:
+        os.chmod(path, 0o600)
+    return path.read_text().strip()
 
 
 # -- lifecycle, for the CLI and tests -----------------------------------------------------------------------
@@ -266,7 +343,8 @@ def admin_call(conn: Connection, method: str, path: str, body: Any = None, timeo
     client = http.client.HTTPSConnection("127.0.0.1", conn.port, context=ctx, timeout=timeout)
     try:
         data = json.dumps(body).encode() if body is not None else None
-        client.request(method, path, body=data, headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {conn.token}"}
+        client.request(method, path, body=data, headers=headers)
         resp = client.getresponse()
         payload = resp.read()
         if resp.status >= 400:
@@ -303,7 +381,7 @@ def start(
     the deployments it was serving. Idempotent: an already running server is returned as is.
     port 0 reuses the state dir's previous port if there is one, else picks a free port."""
     state_dir = Path(state_dir or default_state_dir()).expanduser().resolve()
-    state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(state_dir)
     current = status(state_dir)
     if current["running"]:
         conn = Connection.load(state_dir)
@@ -327,7 +405,7 @@ def start(
     if env_cache:
         env["AMLOPS_ENV_CACHE"] = str(env_cache)
     (state_dir / CONNECTION_FILE).unlink(missing_ok=True)
-    with (state_dir / "server.log").open("ab") as log:
+    with os.fdopen(os.open(state_dir / "server.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=state_dir
         )

@@ -1,6 +1,8 @@
 """Model serving: a cached Python environment per environment spec, and one `azmlinfsrv` process per
 deployment (the inference server Azure ML's own images run), supervised so that none outlives the
-control plane.
+control plane. Each listens on a unix socket in a directory only the control plane's user can open, not
+on a TCP port: in Azure a model is reachable only through its endpoint, which checks the caller's key,
+so here too the scoring router is the only way in.
 
 Environment policy (Azure builds a conda image; here a venv on the control plane's own Python):
 - only the conda file's `pip:` dependencies are installed, plus azureml-inference-server-http;
@@ -22,11 +24,13 @@ import hashlib
 import http.client
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -148,7 +152,25 @@ class ProvisionError(Exception):
 @dataclass
 class _Running:
     process: subprocess.Popen[bytes]
-    port: int
+    socket: str
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over the unix socket a serving process listens on."""
+
+    def __init__(self, path: str, timeout: float | None = None) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
 
 
 class Supervisor:
@@ -166,6 +188,7 @@ class Supervisor:
         # forked the child ends, and provisioning threads are short-lived.
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spawner")
         self._stopping = False
+        self._short_run_dir: Path | None = None
 
     # -- paths ----------------------------------------------------------------------------------------
     def deployment_dir(self, key: str) -> Path:
@@ -173,6 +196,23 @@ class Supervisor:
 
     def log_path(self, key: str) -> Path:
         return self.deployment_dir(key) / "deployment.log"
+
+    def socket_path(self, key: str) -> Path:
+        """Where a deployment's server listens: short (sun_path holds 107 bytes), in a private directory."""
+        name = hashlib.sha256(key.encode()).hexdigest()[:16] + ".sock"
+        if len(str(self.state_dir / "run" / name)) > 100:
+            if self._short_run_dir is None:
+                self._short_run_dir = Path(tempfile.mkdtemp(prefix="amlops-run-"))  # mode 0700
+            return self._short_run_dir / name
+        return self.state_dir / "run" / name
+
+    def forget(self, key: str) -> None:
+        """Remove what a deleted deployment leaves (its logs, model copy, socket): a later deployment of
+        the same name starts afresh, and its failure reports show only its own lines."""
+        shutil.rmtree(self.deployment_dir(key), ignore_errors=True)
+        base = self.socket_path(key)
+        for sock in base.parent.glob(f"{base.stem}-*.sock"):
+            sock.unlink(missing_ok=True)
 
     def log(self, key: str, message: str) -> None:
         """Append a control-plane line to a deployment's log (what getLogs returns)."""
@@ -190,7 +230,7 @@ class Supervisor:
     # -- lifecycle ------------------------------------------------------------------------------------
     def provision(self, spec: ServingSpec) -> int:
         """Build the environment, start the server, wait until it answers; then it replaces any
-        process already serving this deployment (Azure's rolling update). Returns the port."""
+        process already serving this deployment (Azure's rolling update). Returns its socket."""
         ddir = self.deployment_dir(spec.key)
         ddir.mkdir(parents=True, exist_ok=True)
         with self.log_path(spec.key).open("a") as log:
@@ -203,13 +243,14 @@ class Supervisor:
                 _log(log, f"environment build failed: {exc}")
                 raise ProvisionError(f"Environment image build failed: {exc}") from exc
             argv, cwd, child_env = self._command(spec, env, ddir)
-            port = _free_port()
-            argv += ["--port", str(port)]
+            sock = self._fresh_socket(spec.key)
+            child_env["AMLOPS_SERVING_SOCKET"] = str(sock)  # gunicorn.conf.py binds there
+            argv += ["--port", str(_free_port())]  # azmlinfsrv wants one; gunicorn.conf.py replaces it
             _log(log, f"starting: {' '.join(argv)}")
             proc = self._spawner.submit(self._spawn, argv, cwd, child_env, log.fileno()).result()
         self._remember_pid(spec.key, proc.pid)
         try:
-            self._wait_ready(proc, port)
+            self._wait_ready(proc, str(sock))
         except ProvisionError:
             _kill_group(proc)
             self._remember_pid(spec.key, None)
@@ -217,13 +258,22 @@ class Supervisor:
             raise
         with self._cond:
             old = self._running.get(spec.key)
-            self._running[spec.key] = _Running(proc, port)
+            self._running[spec.key] = _Running(proc, str(sock))
             self._cond.notify_all()
         if old:
             _kill_group(old.process)
+            Path(old.socket).unlink(missing_ok=True)
         self._remember_pid(spec.key, proc.pid)
-        self.log(spec.key, f"serving on 127.0.0.1:{port}")
-        return port
+        self.log(spec.key, f"serving on unix socket {sock}")
+        return str(sock)
+
+    def _fresh_socket(self, key: str) -> Path:
+        """A socket path no running server of this deployment uses (a rolling update runs two at once)."""
+        base = self.socket_path(key)
+        base.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        sock = base.with_name(f"{base.stem}-{secrets.token_hex(3)}.sock")
+        sock.unlink(missing_ok=True)
+        return sock
 
     def _command(self, spec: ServingSpec, env: Path, ddir: Path) -> tuple[list[str], Path, dict[str, str]]:
         model_dir = ddir / "azureml-models" / spec.model_name / spec.model_version
@@ -269,7 +319,7 @@ class Supervisor:
             preexec_fn=_die_with_parent,
         )
 
-    def _wait_ready(self, proc: subprocess.Popen[bytes], port: int) -> None:
+    def _wait_ready(self, proc: subprocess.Popen[bytes], sock: str) -> None:
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
             if self._stopping:
@@ -281,7 +331,7 @@ class Supervisor:
                     " (a failing init() in the scoring script, for example). See the deployment logs."
                 )
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn = UnixHTTPConnection(sock, timeout=2)
                 conn.request("GET", "/")
                 if conn.getresponse().status == 200:
                     return
@@ -290,29 +340,30 @@ class Supervisor:
             time.sleep(0.1)
         raise ProvisionError(f"The inference server did not answer within {self.ready_timeout:.0f}s.")
 
-    def port(self, key: str) -> int | None:
+    def socket(self, key: str) -> str | None:
         with self._cond:
             running = self._running.get(key)
-        return running.port if running and running.process.poll() is None else None
+        return running.socket if running and running.process.poll() is None else None
 
     def pid(self, key: str) -> int | None:
         with self._cond:
             running = self._running.get(key)
         return running.process.pid if running and running.process.poll() is None else None
 
-    def wait_port(self, key: str, timeout: float) -> int | None:
-        """The port once the deployment serves, waiting up to `timeout` (used while restoring)."""
+    def wait_socket(self, key: str, timeout: float) -> str | None:
+        """The socket once the deployment serves, waiting up to `timeout` (used while restoring)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while key not in self._running and time.monotonic() < deadline:
                 self._cond.wait(max(0.0, deadline - time.monotonic()))
-        return self.port(key)
+        return self.socket(key)
 
     def stop(self, key: str) -> None:
         with self._cond:
             running = self._running.pop(key, None)
         if running:
             _kill_group(running.process)
+            Path(running.socket).unlink(missing_ok=True)
         self._remember_pid(key, None)
 
     def stop_all(self) -> None:
@@ -321,6 +372,8 @@ class Supervisor:
             keys = list(self._running)
         for key in keys:
             self.stop(key)
+        if self._short_run_dir is not None:
+            shutil.rmtree(self._short_run_dir, ignore_errors=True)
         self._spawner.shutdown(wait=False)
 
     # -- crash recovery -------------------------------------------------------------------------------
@@ -347,6 +400,8 @@ def reap_stale(state_dir: Path) -> int:
     path = state_dir / "serving-pids.json"
     if not path.exists():
         return 0
+    for sock in (state_dir / "run").glob("*.sock"):  # their sockets too
+        sock.unlink(missing_ok=True)
     killed = 0
     for pids in json.loads(path.read_text()).values():
         for pid in pids:

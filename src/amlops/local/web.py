@@ -39,15 +39,26 @@ class Response:
 
 
 class ArmError(Exception):
-    """An error answered the way ARM does: `{"error": {"code", "message"}}` with a 4xx/5xx status."""
+    """An error answered the way ARM does: `{"error": {"code", "message", "details"?}}` with a 4xx/5xx status."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        details: list[dict[str, str]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.headers = headers or {}
+        self.details = details
 
     def response(self) -> Response:
-        return Response.json(self.status, {"error": {"code": self.code, "message": self.message}}, self.headers)
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            error["details"] = self.details
+        return Response.json(self.status, {"error": error}, self.headers)
 
 
 def not_found(what: str, name: str) -> ArmError:

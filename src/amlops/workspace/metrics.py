@@ -35,14 +35,17 @@ def combine(parts: Sequence[Measurement]) -> Measurement:
 class LocalMetrics:
     """The local control plane's per-deployment scoring metrics (its stand-in for Azure Monitor)."""
 
-    def __init__(self, admin_url: str, scope: dict[str, str], ca_bundle: str | None) -> None:
-        """`scope`: the workspace as the admin route takes it (subscription, resource_group, workspace)."""
+    def __init__(self, admin_url: str, scope: dict[str, str], ca_bundle: str | None, credential: Any) -> None:
+        """`scope`: the workspace as the admin route takes it (subscription, resource_group, workspace);
+        `credential`: the control plane's (its routes refuse other tokens)."""
         self.admin_url, self.scope, self.verify = admin_url.rstrip("/"), scope, ca_bundle or True
+        self.credential = credential
 
     def measure(self, endpoint: str, deployments: Sequence[str], since: float) -> Measurement:
         response = requests.get(
             f"{self.admin_url}/_local/metrics",
             params={**self.scope, "endpoint": endpoint, "since": str(since)},
+            headers={"Authorization": f"Bearer {self.credential.get_token(self.admin_url).token}"},
             verify=self.verify,
             timeout=30,
         )

@@ -50,7 +50,7 @@ def _local(environment: Environment, state_dir: Path | None) -> SdkWorkspace:
         "resource_group": client.resource_group_name,
         "workspace": client.workspace_name,
     }
-    metrics = LocalMetrics(connection.resource_manager, scope, connection.ca_bundle)
+    metrics = LocalMetrics(connection.resource_manager, scope, connection.ca_bundle, local_client.credential(connection))
     return SdkWorkspace(environment.name, client, metrics, local=True)
 
 

@@ -3,15 +3,19 @@ pending uploads, and the registry's own upload references and model import (`mod
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
+from urllib.parse import unquote, urlsplit
 
+from amlops.local.arm import spec
 from amlops.local.arm.common import ASSET_NAME, ASSETS, PROVIDER, public_id, storage_account, system_data, workspace_prefix
 from amlops.local.arm.registries import Registries
 from amlops.local.arm.workspaces import Workspaces
 from amlops.local.store import Doc
 from amlops.local.web import ArmError, Request, Response, not_found
+
+#: The spec's definitions of each asset collection's `<name>Container` and `<name>Version` bodies.
+_DEFINITIONS = {"models": "Model", "environments": "Environment", "codes": "Code"}
 
 
 class Assets(Workspaces, Registries):
@@ -38,12 +42,10 @@ class Assets(Workspaces, Registries):
     def put_container(self, req: Request, **p: str) -> Response:
         assets = self._asset_of(req)
         cid = f"{self._scope(p)}/{assets}/{p['name']}"
-        props = req.json().get("properties") or {}
+        props = self._body(req, _DEFINITIONS[assets] + "Container").get("properties") or {}
         with self.store.transaction():
             doc = self._container(cid, assets, p["name"])
-            for field in ("description", "tags", "properties", "isArchived"):
-                if field in props:
-                    doc["properties"][field] = props[field]
+            doc["properties"].update({k: v for k, v in props.items() if v is not None})
             doc["systemData"] = system_data(doc)
             self.store.put(cid, f"{assets}-container", doc)
         return Response.json(200, doc)
@@ -80,7 +82,10 @@ class Assets(Workspaces, Registries):
         if not ASSET_NAME.match(name):
             raise ArmError(400, "UserError", f"Invalid asset name '{name}'.")
         scope = self._scope(p)
-        props = dict(req.json().get("properties") or {})
+        body = req.json()
+        legacy = _registry_model_metadata(body) if "reg" in p and assets == "models" else {}
+        checked = spec.check(body, _DEFINITIONS[assets] + "Version").get("properties") or {}
+        props = {k: v for k, v in {**checked, **legacy}.items() if v is not None}
         doc = self._write_version(scope, assets, name, version, props)
         return Response.json(200, doc)
 
@@ -146,13 +151,14 @@ class Assets(Workspaces, Registries):
     def pending_upload(self, req: Request, **p: str) -> Response:
         """A fresh container in the scope's storage to upload an asset's files to (SAS URL)."""
         scope = self._scope(p)
+        self._body(req, "PendingUploadRequestDto")
         container = f"upload-{uuid.uuid4().hex}"
         return Response.json(200, self._blob_reference(scope, container))
 
     def _blob_reference(self, scope: str, container: str) -> Doc:
         account = storage_account(scope)
         url = self.blobs.url(account, container)
-        sas = f"sv=2021-08-06&sr=c&sp=racwdl&sig={hashlib.sha256(self._secret + url.encode()).hexdigest()[:32]}"
+        sas = self.container_sas(account, container)
         sub_rg = scope.split("/providers/")[0]
         return {
             "blobReferenceForConsumption": {
@@ -165,6 +171,8 @@ class Assets(Workspaces, Registries):
         }
 
     # -- a registry's upload references and model import --------------------------------------------------
+    # azure-ai-ml calls these on the registry's data-plane api-version (azure/ai/ml/_utils/_registry_utils.py);
+    # only datarefs' body (GetBlobReferenceSASRequestDto) is in the ARM specification, so only it is checked.
     def registry_temp_ref(self, req: Request, **p: str) -> Response:
         scope = self.registry(p)["id"]
         if self.store.get(f"{scope}/models/{p['name']}/versions/{p['version']}") is not None:
@@ -173,9 +181,13 @@ class Assets(Workspaces, Registries):
 
     def registry_data_ref(self, req: Request, **p: str) -> Response:
         scope = self.registry(p)["id"]
-        uri = req.json().get("blobUri") or ""
+        uri = self._body(req, "GetBlobReferenceSASRequestDto").get("blobUri") or ""
+        account = storage_account(scope)
+        parts = urlsplit(uri)
+        if parts.hostname != urlsplit(self.blobs.url(account, "c")).hostname:
+            raise ArmError(400, "UserError", f"blobUri '{uri}' is not in the registry's storage account.")
         ref = self._blob_reference(scope, "data")["blobReferenceForConsumption"]
-        sas = ref["credential"]["sasUri"].split("?", 1)[1]
+        sas = self.container_sas(account, unquote(parts.path).lstrip("/").partition("/")[0])
         return Response.json(
             200,
             {
@@ -229,6 +241,22 @@ class Assets(Workspaces, Registries):
             name, _, version = ref[len("azureml:") :].partition(":")
             ref = f"{workspace_prefix(context_id)}/{kind.split('-')[0]}/{name}/versions/{version}"
         return self._get(ref, kind, what)
+
+
+def _registry_model_metadata(body: Doc) -> Doc:
+    """Takes out the one member beyond the spec that azure-ai-ml sends when it creates a registry model:
+    `properties.system_metadata` (an object), which its model_dataplane client adds to the ARM body on
+    the same route (azure/ai/ml/_restclient/model_dataplane/operations/_patch.py, "byte-identical to the
+    legacy v2021_10" client). The service takes it; anything else stays subject to the spec."""
+    props = body.get("properties") if isinstance(body, dict) else None
+    if not isinstance(props, dict) or "system_metadata" not in props:
+        return {}
+    value = props.pop("system_metadata")
+    if value is not None and not isinstance(value, dict):
+        raise ArmError(
+            400, "InvalidRequestContent", "properties.system_metadata must be an object. Path 'properties.system_metadata'."
+        )
+    return {"system_metadata": value}
 
 
 def _view_matches(doc: Doc, view: str | None) -> bool:

@@ -9,7 +9,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from amlops.local.blobs import BlobStore
+from amlops.local.arm import spec
+from amlops.local.blobs import BlobStore, sas_allows, sas_token
 from amlops.local.connection import LOCATION
 from amlops.local.faults import Faults
 from amlops.local.serving import Supervisor
@@ -90,6 +91,14 @@ class PlaneBase:
             raise not_found(what or kind.replace("-", " "), rid.rsplit("/", 1)[-1])
         return doc
 
+    def container_sas(self, account: str, container: str, hours: float = 24) -> str:
+        """A SAS for one container of the local storage, what the plane hands out for uploads and reads."""
+        return sas_token(self._secret, account, container, hours)
+
+    def blob_access_allowed(self, host: str, method: str, path: str, query: dict[str, str]) -> bool:
+        container = path.lstrip("/").partition("/")[0]
+        return sas_allows(self._secret, host.split(".")[0], container, method, query)
+
     def serving_key(self, deployment_id: str) -> str:
         """Stable key of a deployment for the supervisor and metrics: '<workspace guid>/<endpoint>/<name>'."""
         m = re.match(r"^(.*)/onlineEndpoints/([^/]+)/deployments/([^/]+)$", deployment_id, re.IGNORECASE)
@@ -97,11 +106,16 @@ class PlaneBase:
             raise ValueError(f"not a deployment id: {deployment_id}")
         return f"{workspace_guid(m.group(1))}/{m.group(2).lower()}/{m.group(3).lower()}"
 
-    def _merge_put(self, req: Request, rid: str, what: str, name: str) -> tuple[Doc, Doc | None, Doc]:
+    @staticmethod
+    def _body(req: Request, definition: str) -> Doc:
+        """The request body checked against the REST API specification, without its read-only parts."""
+        return spec.check(req.json(), definition)
+
+    def _merge_put(self, req: Request, rid: str, what: str, name: str, definition: str) -> tuple[Doc, Doc | None, Doc]:
         """PUT or PATCH of an endpoint or deployment: PATCH needs one to exist, neither may overtake an
         operation in progress, and properties the body leaves out or nulls keep their stored value.
-        Returns the body, the stored document and the merged properties."""
-        body = req.json()
+        Returns the (checked) body, the stored document and the merged properties."""
+        body = self._body(req, definition)
         existing = self.store.get(rid)
         if existing is None and req.method == "PATCH":
             raise not_found(what, name)
@@ -112,13 +126,16 @@ class PlaneBase:
         return body, existing, props
 
     def _put_doc(self, rid: str, type_under_workspace: str, body: Doc, existing: Doc | None, **fields: Any) -> Doc:
-        """The stored document of an endpoint or deployment PUT; `fields` are the resource's own."""
+        """The stored document of a PUT: every top-level field the body or the stored document sets
+        (ARM keeps what it accepts), then `fields`, the resource's own."""
         return {
+            **(existing or {}),
+            **{k: v for k, v in body.items() if v is not None},
             "id": rid,
             "name": rid.rsplit("/", 1)[1],
             "type": f"{PROVIDER}/workspaces/{type_under_workspace}",
-            "location": body.get("location") or LOCATION,
-            "kind": body.get("kind") or "Managed",
+            "location": body.get("location") or (existing or {}).get("location") or LOCATION,
+            "kind": body.get("kind") or (existing or {}).get("kind") or "Managed",
             "tags": body.get("tags") if body.get("tags") is not None else (existing or {}).get("tags") or {},
             **fields,
             "systemData": system_data(existing),

@@ -40,7 +40,7 @@ class Deployments(Endpoints, Assets):
                 f"Deployment name '{name}' is invalid: 3-32 characters, letters, digits and '-', starting with a letter.",
             )
         did = f"{eid}/deployments/{name}"
-        body, existing, props = self._merge_put(req, did, "deployment", name)
+        body, existing, props = self._merge_put(req, did, "deployment", name, "OnlineDeployment")
         props.setdefault("endpointComputeType", "Managed")
         props.setdefault("scaleSettings", {"scaleType": "Default"})
         props.setdefault("requestSettings", {"requestTimeout": "PT5S", "maxConcurrentRequestsPerInstance": 1})
@@ -55,6 +55,8 @@ class Deployments(Endpoints, Assets):
         }
         self._resolve_model(props.get("model"), did)  # fail fast: 404 for a model that does not exist
         doc = self._put_doc(did, "onlineEndpoints/deployments", body, existing, sku=sku, properties=props)
+        if existing is None:  # nothing of an earlier deployment of this name carries over, logs included
+            self.supervisor.forget(self.serving_key(did))
         self.store.put(did, "deployment", doc)
         return self._long_running(req, did, "deployment", lambda: self._provision(did), created=existing is None)
 
@@ -81,6 +83,7 @@ class Deployments(Endpoints, Assets):
         def work() -> None:
             time.sleep(self.faults.provisioning_delay(self.provisioning_delay))
             self.supervisor.stop(self.serving_key(did))
+            self.supervisor.forget(self.serving_key(did))
             self.store.delete(did)
 
         return self._long_running(req, did, "deployment", work, deleting=True)
@@ -88,7 +91,7 @@ class Deployments(Endpoints, Assets):
     def deployment_logs(self, req: Request, **p: str) -> Response:
         did = f"{self.endpoint_id(p)}/deployments/{p['deployment']}"
         self._get(did, "deployment", "deployment")
-        tail = req.json().get("tail")
+        tail = self._body(req, "DeploymentLogsRequest").get("tail")
         return Response.json(200, {"content": self.supervisor.read_log(self.serving_key(did), int(tail) if tail else None)})
 
     def _provision(self, did: str) -> None:
@@ -159,6 +162,7 @@ class Deployments(Endpoints, Assets):
         for dep in self.store.of_kind("deployment"):
             state = dep["properties"]["provisioningState"]
             if state == "Deleting":
+                self.supervisor.forget(self.serving_key(dep["id"]))
                 self.store.delete(dep["id"])
             elif state in ("Succeeded", "Creating", "Updating"):
                 thread = threading.Thread(target=self._restore, args=(dep["id"],), name="restore", daemon=True)

@@ -37,7 +37,7 @@ class Endpoints(Workspaces, Operations):
                 " letter or digit, and contain only letters, digits and '-'.",
             )
         eid = self.endpoint_id(p)
-        body, existing, props = self._merge_put(req, eid, "online endpoint", name)
+        body, existing, props = self._merge_put(req, eid, "online endpoint", name, "OnlineEndpoint")
         traffic = {k: int(v) for k, v in (props.get("traffic") or {}).items()}
         mirror = {k: int(v) for k, v in (props.get("mirrorTraffic") or {}).items()}
         self._validate_traffic(eid, traffic, mirror)
@@ -96,6 +96,7 @@ class Endpoints(Workspaces, Operations):
             time.sleep(self.faults.provisioning_delay(self.provisioning_delay))
             for dep in self.store.children(eid + "/deployments", "deployment"):
                 self.supervisor.stop(self.serving_key(dep["id"]))
+                self.supervisor.forget(self.serving_key(dep["id"]))
             self.store.delete(eid)
 
         return self._long_running(req, eid, "endpoint", work, deleting=True)
@@ -117,8 +118,9 @@ class Endpoints(Workspaces, Operations):
         eid = self.endpoint_id(p)
         self._get(eid, "endpoint", "online endpoint")
         keys = self.endpoint_keys(eid)
-        which = (req.json().get("keyType") or "Primary").lower()
-        new = req.json().get("keyValue") or secrets.token_urlsafe(32)
+        body = self._body(req, "RegenerateEndpointKeysRequest")
+        which = (body.get("keyType") or "Primary").lower()
+        new = body.get("keyValue") or secrets.token_urlsafe(32)
         keys["primaryKey" if which == "primary" else "secondaryKey"] = new
         self._store_keys(eid, keys["primaryKey"], keys["secondaryKey"])
         return Response(200)

@@ -24,7 +24,7 @@ class Serverless(Endpoints):
             raise ArmError(400, "BadArgument", f"Serverless endpoint name '{name}' is invalid (3-32 characters).")
         ws = self.workspace(p)
         sid = f"{ws['id']}/serverlessEndpoints/{name}"
-        body = req.json()
+        body = self._body(req, "ServerlessEndpoint")
         props = dict(body.get("properties") or {})
         model_id = (props.get("modelSettings") or {}).get("modelId") or ""
         if not model_id.startswith("azureml://registries/"):
@@ -37,6 +37,7 @@ class Serverless(Endpoints):
             inferenceEndpoint={"uri": f"{self.base_url}/serverless/{ws['properties']['workspaceId']}/{name}", "headers": {}},
         )
         doc = {
+            **{k: v for k, v in body.items() if v is not None},
             "id": sid,
             "name": name,
             "type": f"{PROVIDER}/workspaces/serverlessEndpoints",

@@ -3,8 +3,6 @@ the blob API; `local_path` maps the storage URIs assets point to back to those f
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 from pathlib import Path
 from urllib.parse import unquote
@@ -37,32 +35,44 @@ class Workspaces(PlaneBase):
         return doc if doc is not None else self._create_workspace(wid, p["ws"], {})
 
     def _create_workspace(self, wid: str, name: str, body: Doc) -> Doc:
+        """A workspace's document: what a PUT body sets (every writable property is kept) over what
+        was stored before, over the defaults the service fills in."""
         guid = workspace_guid(wid)
         sub_rg = wid.split("/providers/")[0]
-        previous = self.store.get(wid)
+        previous = self.store.get(wid) or {}
+        defaults = {
+            "location": LOCATION,
+            "tags": {},
+            "kind": "Default",
+            "sku": {"name": "Basic", "tier": "Basic"},
+            "identity": {"type": "SystemAssigned"},
+        }
+        properties = {
+            "friendlyName": name,
+            "description": "",
+            "storageAccount": f"{sub_rg}/providers/Microsoft.Storage/storageAccounts/{storage_account(wid)}",
+            "keyVault": f"{sub_rg}/providers/Microsoft.KeyVault/vaults/kv{guid[:8]}",
+            "publicNetworkAccess": "Enabled",
+            "hbiWorkspace": False,
+            "v1LegacyMode": False,
+            **(previous.get("properties") or {}),
+            **{k: v for k, v in (body.get("properties") or {}).items() if v is not None},
+            # read-only, the service's own
+            "workspaceId": guid,
+            "provisioningState": "Succeeded",
+            "discoveryUrl": f"{self.base_url}/discovery",
+            "mlFlowTrackingUri": f"azureml://{LOCATION}.api.azureml.ms/mlflow/v1.0{wid}",
+        }
+        top = {**defaults, **previous, **{k: v for k, v in body.items() if v is not None and k != "properties"}}
+        identity = {**top["identity"], "principalId": guid, "tenantId": ZERO_GUID}
         doc = {
+            **top,
             "id": wid,
             "name": name,
             "type": f"{PROVIDER}/workspaces",
-            "location": body.get("location") or LOCATION,
-            "tags": body.get("tags") or (previous or {}).get("tags") or {},
-            "kind": "Default",
-            "sku": {"name": "Basic", "tier": "Basic"},
-            "identity": {"type": "SystemAssigned", "principalId": guid, "tenantId": ZERO_GUID},
-            "properties": {
-                "workspaceId": guid,
-                "friendlyName": (body.get("properties") or {}).get("friendlyName") or name,
-                "description": (body.get("properties") or {}).get("description") or "",
-                "provisioningState": "Succeeded",
-                "storageAccount": f"{sub_rg}/providers/Microsoft.Storage/storageAccounts/{storage_account(wid)}",
-                "keyVault": f"{sub_rg}/providers/Microsoft.KeyVault/vaults/kv{guid[:8]}",
-                "discoveryUrl": f"{self.base_url}/discovery",
-                "mlFlowTrackingUri": f"azureml://{LOCATION}.api.azureml.ms/mlflow/v1.0{wid}",
-                "publicNetworkAccess": "Enabled",
-                "hbiWorkspace": False,
-                "v1LegacyMode": False,
-            },
-            "systemData": system_data(previous),
+            "identity": identity,
+            "properties": properties,
+            "systemData": system_data(previous or None),
         }
         with self.store.transaction():
             self.store.put(wid, "workspace", doc)
@@ -83,7 +93,7 @@ class Workspaces(PlaneBase):
                 "endpoint": self.blobs.suffix,
                 "protocol": "https",
                 "isDefault": True,
-                "credentials": {"credentialsType": "AccountKey"},
+                "credentials": {"credentialsType": "Sas"},
                 "serviceDataAccessAuthIdentity": "None",
                 "description": "The workspace's default blob store (local disk).",
                 "tags": {},
@@ -96,7 +106,7 @@ class Workspaces(PlaneBase):
         return Response.json(200, self.workspace(p))
 
     def put_workspace(self, req: Request, **p: str) -> Response:
-        return Response.json(200, self._create_workspace(self.ws_id(p), p["ws"], req.json()))
+        return Response.json(200, self._create_workspace(self.ws_id(p), p["ws"], self._body(req, "Workspace")))
 
     def list_workspaces(self, req: Request, **p: str) -> Response:
         prefix = key_of(RG.format(**p)) + "/"
@@ -116,9 +126,10 @@ class Workspaces(PlaneBase):
 
     def datastore_secrets(self, req: Request, **p: str) -> Response:
         self.workspace(p)
-        self._get(f"{self.ws_id(p)}/datastores/{p['name']}", "datastore")
-        key = base64.b64encode(hashlib.sha256(self._secret + p["name"].encode()).digest() * 2).decode()
-        return Response.json(200, {"secretsType": "AccountKey", "key": key})
+        ds = self._get(f"{self.ws_id(p)}/datastores/{p['name']}", "datastore")["properties"]
+        hours = self._body(req, "SecretExpiry").get("expireAfterHours") or 24
+        sas = self.container_sas(ds["accountName"], ds["containerName"], hours)
+        return Response.json(200, {"secretsType": "Sas", "sasToken": sas})
 
     def local_path(self, uri: str, context_id: str) -> Path | None:
         """The local file or folder behind a model or code URI (blob URL or azureml:// datastore path)."""
