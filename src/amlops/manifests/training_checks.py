@@ -73,6 +73,12 @@ def asset_references(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Pro
             message = asset_problem(repo, kind, ref)
             if message:
                 yield document.problem(field, message)
+    for batch in repo.batch_endpoints.values():
+        for file in batch.deployments.values():
+            model = file.document.data.get("model")
+            parsed = parse_versioned(model) if isinstance(model, str) else None
+            if parsed and parsed not in repo.models:
+                yield file.document.problem(("model",), f"model {parsed[0]}:{parsed[1]} is not defined in models/")
     for folder in repo.endpoints.values():
         for deployment in folder.deployments.values():
             env = deployment.document.data.get("environment")

@@ -233,7 +233,7 @@ def _deployment(
     return DeploymentRelease(
         endpoint=endpoint,
         name=file.name,
-        model=_pin(repo, model),
+        model=pin_model(repo, model),
         settings=settings,
         code_hash=code_hash,
         environment_hash=_environment_hash(base, raw.get("environment")),
@@ -243,7 +243,7 @@ def _deployment(
     )
 
 
-def _pin(repo: Repository, reference: str) -> ModelPin:
+def pin_model(repo: Repository, reference: str) -> ModelPin:
     ref = parse_model_ref(reference)
     assert ref is not None and ref.version is not None, f"unvalidated model reference {reference!r}"
     # A promoted model is referenced in the shared registry, but it is the same bytes as the model

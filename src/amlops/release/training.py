@@ -20,7 +20,7 @@ from amlops.manifests.environment import DEPLOYMENT_SUFFIX, Cluster
 from amlops.manifests.repository import AssetKind, Repository
 from amlops.manifests.training_checks import local_paths, parse_versioned, references
 from amlops.manifests.yamlio import Document, dotted, plain
-from amlops.release.bundle import hash_path
+from amlops.release.bundle import ModelPin, hash_path, pin_model
 
 #: Job types that start from a model-catalog model's weights: they cannot run without Azure.
 CATALOG_JOB_TYPES = ("finetuning", "distillation")
@@ -86,6 +86,7 @@ class TrainingRelease:
     jobs: dict[str, str] = field(default_factory=dict)  # job -> Azure ML job type
     clusters: tuple[Cluster, ...] = ()
     batch: dict[str, BatchEndpointRelease] = field(default_factory=dict)
+    models: tuple[ModelPin, ...] = ()  # this repository's model versions batch deployments serve
 
     @property
     def computes(self) -> dict[str, str]:
@@ -112,7 +113,19 @@ def build_training(repo: Repository, environment: str) -> TrainingRelease:
         jobs={name: str(repo.jobs[name].document.data.get("type") or "command") for name in env.jobs},
         clusters=tuple(env.all_clusters),
         batch=batch,
+        models=_batch_models(repo, batch),
     )
+
+
+def _batch_models(repo: Repository, batch: dict[str, BatchEndpointRelease]) -> tuple[ModelPin, ...]:
+    pins = set()
+    for endpoint in batch.values():
+        for d in endpoint.deployments.values():
+            model = repo.batch_endpoints[endpoint.name].deployments[d.name].document.data.get("model")
+            pin = pin_model(repo, model.removeprefix("azureml:")) if isinstance(model, str) and ":" in model else None
+            if pin is not None and pin.registry is None and pin.content_hash is not None:
+                pins.add(pin)
+    return tuple(sorted(pins, key=lambda p: (p.name, p.version)))
 
 
 def asset_closure(repo: Repository, documents: list[Document]) -> list[AssetPin]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from amlops.manifests.repository import Repository
+from amlops.release.bundle import ModelPin
 from amlops.release.training import AssetPin, BatchEndpointRelease, TrainingRelease, offline_refusal
 from amlops.rollout.plan import BatchPlan, Plan
 from amlops.state import record
@@ -36,6 +37,7 @@ class TrainingLive:
     assets: dict[AssetPin, dict[str, str] | None]
     clusters: set[str]
     batch: dict[str, LiveBatchEndpoint | None]
+    models: dict[ModelPin, dict[str, str] | None]
 
 
 def observe_training(workspace: Workspace, training: TrainingRelease) -> TrainingLive:
@@ -43,6 +45,7 @@ def observe_training(workspace: Workspace, training: TrainingRelease) -> Trainin
         {pin: workspace.asset_tags(pin.kind, pin.name, pin.version) for pin in training.assets},
         workspace.clusters() if training.local and training.clusters else set(),
         {name: workspace.batch_endpoint(name) for name in training.batch},
+        {pin: workspace.model_tags(pin.name, pin.version) for pin in training.models},
     )
 
 
@@ -56,6 +59,14 @@ def plan_training(plan: Plan, training: TrainingRelease, live: TrainingLive) -> 
         conflict = version_conflict(f"{pin.kind.noun} {pin.name}:{pin.version}", tags, pin.path, pin.content_hash)
         if conflict:
             conflicts.append(conflict)
+    models = list(plan.models)
+    for model, found in live.models.items():  # models only batch deployments serve
+        if found is None and model not in models:
+            models.append(model)
+        elif found is not None:
+            what = f"model {model.name}:{model.version}"
+            conflict = version_conflict(what, found, model.path or "", model.content_hash or "")
+            conflicts += [conflict] if conflict else []
     if training.local:
         conflicts += [r for name, kind in training.jobs.items() if (r := offline_refusal(name, kind))]
     clusters = (
@@ -64,10 +75,11 @@ def plan_training(plan: Plan, training: TrainingRelease, live: TrainingLive) -> 
     batch = [plan_batch(endpoint, live.batch.get(name)) for name, endpoint in sorted(training.batch.items())]
     return dataclasses.replace(
         plan,
+        models=tuple(models),
         assets=tuple(register),
         clusters=clusters,
         batch=tuple(b for b in batch if b.changed),
-        conflicts=tuple(conflicts),
+        conflicts=tuple(sorted(set(conflicts), key=conflicts.index)),
     )
 
 
