@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from training_support import REPO, edit
+from typer.testing import CliRunner
 
+from amlops.cli.main import app
 from amlops.manifests.repository import AssetKind
 from amlops.rollout.apply import apply
 from amlops.rollout.session import open_session
@@ -43,7 +45,11 @@ def root(tmp_path: Path) -> Path:
         shutil.copytree(REPO / folder, root / folder)
     (root / "environments").mkdir()
     (root / "environments/local.yaml").write_text(LOCAL)
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "sample"]):
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "sample"],
+    ):
         subprocess.run(["git", *args], cwd=root, check=True)
     return root
 
@@ -77,7 +83,27 @@ def test_the_retraining_pipeline_runs_on_local_in_well_under_a_minute(root: Path
     assert run.studio_url.startswith(f"https://ml.azure.com/runs/{run.name}?wsid=/subscriptions/")
     steps: dict[str, str] = {}
     logs: list[str] = []
-    ended = follow(session.workspace, run.name, Watchers(lambda r: None, lambda s: steps.__setitem__(s.node, s.status), logs.append), poll=0.5)
+    ended = follow(
+        session.workspace,
+        run.name,
+        Watchers(lambda r: None, lambda s: steps.__setitem__(s.node, s.status), logs.append),
+        poll=0.5,
+    )
     assert ended.status == "Completed", "".join(logs)
     assert steps == {node: "Completed" for node in ("prepare", "train", "evaluate", "register")}
     assert [r.name for r in session.workspace.runs(5)][0] == run.name
+
+
+def test_amlops_run_streams_shows_the_failed_steps_log_and_exits_1(root: Path, plane, monkeypatch: pytest.MonkeyPatch):
+    _apply(root, plane)
+    monkeypatch.setenv("AMLOPS_LOCAL_STATE_DIR", str(plane.state_dir))
+    runner = CliRunner()
+    # A bar no model of noisy data clears: evaluation reports it, and the register step refuses.
+    failed = runner.invoke(
+        app, ["run", "churn-retrain", "--env", "local", "--wait", "--set", "inputs.min_accuracy=0.999", "--repo", str(root)]
+    )
+    assert failed.exit_code == 1, failed.output
+    assert "step register Failed" in failed.output
+    assert "is below 0.999: the candidate is not registered" in failed.output  # the failed step's own log
+    listed = runner.invoke(app, ["runs", "--env", "local", "--repo", str(root)])
+    assert listed.exit_code == 0 and "Failed" in listed.output and "https://ml.azure.com/runs/" in listed.output

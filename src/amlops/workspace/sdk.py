@@ -165,7 +165,7 @@ class SdkWorkspace:
         steps: tuple[RunStep, ...] = ()
         if isinstance(job, PipelineJob):
             children = self.client.jobs.list(parent_job_name=name)
-            steps = tuple(RunStep(str(c.display_name or c.name), str(c.name), str(c.status)) for c in children)
+            steps = tuple(RunStep(str(c.display_name or c.name), str(c.name), state(c.status)) for c in children)
         return self._run(job, steps)
 
     def runs(self, limit: int = 20) -> list[Run]:
@@ -299,7 +299,7 @@ class SdkWorkspace:
             display_name=str(job.display_name or job.name),
             experiment=str(job.experiment_name or ""),
             kind=str(job.type),
-            status=str(job.status),
+            status=state(job.status),
             studio_url=f"https://ml.azure.com/runs/{job.name}?wsid={workspace}",
             created=created.isoformat() if isinstance(created, datetime) else str(created or ""),
             steps=steps,
@@ -345,8 +345,13 @@ def job_entity(spec: JobSpec) -> Job:
     job: Any = load_job(spec.source)
     _place(job, spec.computes)
     for name, value in spec.inputs.items():
-        current = getattr(job.inputs[name], "_data", job.inputs[name])  # a pipeline wraps what the file gives
-        job.inputs[name] = Input(type=current.type, path=value) if isinstance(current, Input) else value
+        wrapped = hasattr(job.inputs[name], "_data")  # a pipeline's inputs wrap what the file gives
+        current = job.inputs[name]._data if wrapped else job.inputs[name]
+        given = Input(type=current.type, path=value) if isinstance(current, Input) else value
+        if wrapped:
+            setattr(job.inputs, name, given)  # the pipeline's own way: it rebuilds the wrapper's data
+        else:
+            job.inputs[name] = given
     job.tags = {**(job.tags or {}), **spec.tags}
     return job  # type: ignore[no-any-return]
 
