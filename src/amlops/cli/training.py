@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
@@ -74,6 +75,8 @@ def _session(repo: Path, env: str) -> TrainingSession:
 
 def _watchers() -> Watchers:
     lock = threading.Lock()  # logs arrive from the stream's thread, statuses from this one
+    # The SDK streams logs to sys.stdout, which the workspace redirects to `log` meanwhile: keep the real one.
+    stdout = sys.stdout
 
     def status(r: Run) -> None:
         with lock:
@@ -85,7 +88,8 @@ def _watchers() -> Watchers:
 
     def log(text: str) -> None:
         with lock:
-            out.print(text, end="", markup=False, highlight=False)
+            stdout.write(text)
+            stdout.flush()
 
     return Watchers(status, step, log)
 
