@@ -14,7 +14,7 @@ import pulumi_azure_native as azure_native
 from compute import ComputeArgs, ComputeClusters
 from identity import Access, AccessArgs, Identities, IdentitiesArgs, TeamGrant
 from monitoring import Monitoring, MonitoringArgs
-from naming import Names
+from naming import Names, cluster_name
 from network import VirtualNetwork, VirtualNetworkArgs, posture
 from pulumi_azure_native import resources
 from registry import SHARED_STACK, RegistryArgs, SharedRegistry, shared_registry_id
@@ -25,8 +25,10 @@ from amlops.manifests import Environment, load_environment
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def required_tags(environment: str, owner: str, cost_center: str) -> dict[str, str]:
-    return {"environment": environment, "owner": owner, "cost-center": cost_center, "managed-by": "pulumi"}
+def required_tags(environment: str, owner: str, cost_center: str, production_like: bool) -> dict[str, str]:
+    """`tier` is what the policy pack reads to hold an environment to production rules."""
+    tier = "production" if production_like else "non-production"
+    return {"environment": environment, "owner": owner, "cost-center": cost_center, "tier": tier, "managed-by": "pulumi"}
 
 
 def azure_environments() -> list[Environment]:
@@ -46,9 +48,16 @@ def deploy_shared() -> None:
             f"environments must share one registry and one owner; found registries {sorted(names)}, owners {sorted(owners)}"
         )
     (name,), ((owner, cost_center),) = names, owners
+    production_like = any(e.infrastructure.production_like for e in users)
     shared = SharedRegistry(
         "registry",
-        RegistryArgs(name, location, [e.azure.location for e in users], required_tags(SHARED_STACK, owner, cost_center)),
+        RegistryArgs(
+            name,
+            location,
+            [e.azure.location for e in users],
+            required_tags(SHARED_STACK, owner, cost_center, production_like),
+            locked=production_like,
+        ),
         opts=pulumi.ResourceOptions(providers=[provider]),
     )
     pulumi.export("subscription_id", provider_config.require("subscriptionId"))
@@ -64,7 +73,7 @@ def deploy_environment(env: Environment) -> None:
     names = Names(
         env.name, azure.subscription_id, azure.resource_group, azure.workspace, pulumi.Config().get_int("generation") or 1
     )
-    tags = required_tags(env.name, infra.tags.owner, infra.tags.cost_center)
+    tags = required_tags(env.name, infra.tags.owner, infra.tags.cost_center, infra.production_like)
     provider = azure_native.Provider(
         "azure", subscription_id=azure.subscription_id, tenant_id=azure.tenant_id, location=azure.location
     )
@@ -88,6 +97,24 @@ def deploy_environment(env: Environment) -> None:
         if net.mode == "vnet"
         else None
     )
+    inbound = (
+        VirtualNetwork(
+            "access-network",
+            VirtualNetworkArgs(
+                group.name,
+                azure.location,
+                names.access_network,
+                net.inbound_address_space,
+                tags,
+                workload_subnet="runners",
+                subresources=("amlworkspace", "blob", "file"),
+            ),
+            opts,
+        )
+        if net.inbound_address_space
+        else None
+    )
+    builder = next((c for c in infra.clusters if c.name == infra.image_build_cluster), None)
     monitoring = Monitoring(
         "monitoring", MonitoringArgs(group.name, azure.location, names.log_analytics, names.app_insights, tags=tags), opts
     )
@@ -106,8 +133,12 @@ def deploy_environment(env: Environment) -> None:
             identities.workspace.id,
             identities.workspace.principal_id,
             monitoring,
+            group.id,
             vnet,
+            inbound,
             registry_id,
+            cluster_name(builder.name, builder.vm_size, builder.low_priority) if builder else None,
+            infra.production_like,
             tags,
         ),
         opts,
@@ -121,7 +152,7 @@ def deploy_environment(env: Environment) -> None:
             list(infra.clusters),
             identities.workspace.id,
             node_public_ip=net.node_public_ip,
-            subnet_id=vnet.training_subnet.id if vnet else None,
+            subnet_id=vnet.workload_subnet.id if vnet else None,
             tags=tags,
         ),
         opts,
@@ -131,10 +162,12 @@ def deploy_environment(env: Environment) -> None:
         AccessArgs(
             resource_group_id=group.id,
             workspace_id=workspace.workspace.id,
+            storage_id=workspace.storage.id,
             teams=[TeamGrant(a.group, a.name, a.role.value, a.scope) for a in infra.access],
             ci_principal_id=identities.ci.principal_id if identities.ci else None,
             registry_id=registry_id,
             workspace_principal_id=identities.workspace.principal_id,
+            registry_outbound_rule=net.registry_outbound_rule,
         ),
         opts,
     )
@@ -161,6 +194,9 @@ def deploy_environment(env: Environment) -> None:
         # GitHub: AZURE_CLIENT_ID of the `azure/login` step in this GitHub environment.
         pulumi.export("ci_identity", {"client_id": identities.ci.client_id, "principal_id": identities.ci.principal_id})
     pulumi.export("log_analytics_workspace_id", monitoring.log_analytics.id)
+    if inbound:
+        # Where the self-hosted deploy runners go (docs/infrastructure.md).
+        pulumi.export("runner_subnet_id", inbound.workload_subnet.id)
 
 
 if pulumi.get_stack() == SHARED_STACK:

@@ -14,7 +14,7 @@ import pulumi
 from naming import role_assignment_name
 from pulumi_azure_native import authorization, managedidentity
 
-#: Built-in role definition ids (the same GUID in every subscription).
+#: Built-in role definition ids (the same GUID in every subscription); `infra/roles.csv` cites each.
 ROLES: dict[str, str] = {
     "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
     "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
@@ -24,8 +24,11 @@ ROLES: dict[str, str] = {
     "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
     "Storage File Data Privileged Contributor": "69566ab7-960f-475b-8e7c-b3118f30c6bd",
     "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
-    "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
+    "Azure AI Enterprise Network Connection Approver": "b556d68e-0be0-4f35-a333-ad7ee1ce17ea",
 }
+
+#: What an identity that reads and writes the workspace's storage needs with shared keys off.
+STORAGE_DATA_ROLES = ("Storage Blob Data Contributor", "Storage File Data Privileged Contributor")
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
@@ -40,17 +43,21 @@ def grant(
     scope: pulumi.Input[str],
     parent: pulumi.Resource,
 ) -> authorization.RoleAssignment:
-    """Assign a built-in role. `name` must be stable: it also seeds the assignment's GUID.
+    """Assign a built-in role. `name` is the logical name: it must not contain display names.
 
-    The role definition is named in the scope's own subscription, which for the shared registry
-    is not this environment's.
+    The assignment's GUID is seeded from (scope, role, principal) only, as Azure keys assignments:
+    renaming anything else must not plan a create and a delete of the same triple, which Azure
+    refuses (RoleAssignmentExists). The role definition is named in the scope's own subscription,
+    which for the shared registry is not this environment's.
     """
     definition = pulumi.Output.from_input(scope).apply(
         lambda s: "/".join(s.split("/")[:3]) + f"/providers/Microsoft.Authorization/roleDefinitions/{ROLES[role]}"
     )
     return authorization.RoleAssignment(
         name,
-        role_assignment_name=role_assignment_name(pulumi.get_stack(), name),
+        role_assignment_name=pulumi.Output.all(scope, principal_id).apply(
+            lambda sp: role_assignment_name(sp[0].lower(), ROLES[role], sp[1].lower())
+        ),
         principal_id=principal_id,
         # Set explicitly: a just-created identity may not be found in Entra ID yet.
         principal_type=principal_type,
@@ -120,50 +127,65 @@ class TeamGrant:
 class AccessArgs:
     resource_group_id: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
+    storage_id: pulumi.Input[str]
     teams: list[TeamGrant]
     ci_principal_id: pulumi.Input[str] | None = None
     registry_id: pulumi.Input[str] | None = None
     workspace_principal_id: pulumi.Input[str] | None = None
+    #: The workspace reaches the registry through a managed private endpoint it must approve.
+    registry_outbound_rule: bool = False
+
+
+def _slug(text: str) -> str:
+    return text.lower().replace(" ", "-")
 
 
 class Access(pulumi.ComponentResource):
-    """Who may do what in this environment: teams from the manifest, and the CI identity.
+    """Who may do what in this environment: teams from the manifest, the CI identity, the registry.
 
-    CI deploys endpoints and registers releases: `AzureML Data Scientist` on the workspace and
-    `AzureML Registry User` on the shared registry, nothing on the resource group or subscription.
+    Roles per identity follow `infra/role-assignments.csv`, which cites Microsoft's documentation
+    for each. With shared keys off, whoever uploads models or uses datastores also needs the
+    storage data roles. Logical names carry the group's object id, never its display name.
     """
 
     def __init__(self, name: str, args: AccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("amlops:identity:Access", name, None, opts)
         scopes = {"workspace": args.workspace_id, "resource_group": args.resource_group_id}
         for team in args.teams:
+            label = f"team-{team.group}"
             grant(
-                f"team-{team.name}-{team.role}-{team.scope}".lower().replace(" ", "-"),
+                f"{label}-{_slug(team.role)}-{team.scope}",
                 principal_id=team.group,
                 principal_type="Group",
                 role=team.role,
                 scope=scopes[team.scope],
                 parent=self,
             )
+            if team.role in ("AzureML Data Scientist", "Contributor"):
+                self._storage(label, team.group, "Group", args.storage_id)
         if args.ci_principal_id is not None:
-            grant(
-                "ci-workspace-data-scientist",
-                principal_id=args.ci_principal_id,
-                principal_type="ServicePrincipal",
-                role="AzureML Data Scientist",
-                scope=args.workspace_id,
-                parent=self,
-            )
+            self._service("ci-workspace-data-scientist", args.ci_principal_id, "AzureML Data Scientist", args.workspace_id)
+            self._storage("ci", args.ci_principal_id, "ServicePrincipal", args.storage_id)
         if args.registry_id is not None:
             principals = {"workspace": args.workspace_principal_id, "ci": args.ci_principal_id}
             for who, principal in principals.items():
                 if principal is not None:
-                    grant(
-                        f"{who}-registry-user",
-                        principal_id=principal,
-                        principal_type="ServicePrincipal",
-                        role="AzureML Registry User",
-                        scope=args.registry_id,
-                        parent=self,
-                    )
+                    self._service(f"{who}-registry-user", principal, "AzureML Registry User", args.registry_id)
+            if args.registry_outbound_rule and args.workspace_principal_id is not None:
+                approver = "Azure AI Enterprise Network Connection Approver"
+                self._service("workspace-registry-connection-approver", args.workspace_principal_id, approver, args.registry_id)
         self.register_outputs({})
+
+    def _service(self, name: str, principal: pulumi.Input[str], role: str, scope: pulumi.Input[str]) -> None:
+        grant(name, principal_id=principal, principal_type="ServicePrincipal", role=role, scope=scope, parent=self)
+
+    def _storage(self, label: str, principal: pulumi.Input[str], principal_type: str, storage_id: pulumi.Input[str]) -> None:
+        for role in STORAGE_DATA_ROLES:
+            grant(
+                f"{label}-{_slug(role)}",
+                principal_id=principal,
+                principal_type=principal_type,
+                role=role,
+                scope=storage_id,
+                parent=self,
+            )

@@ -32,9 +32,9 @@ def _hyphenated(text: str) -> str:
     return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]", "-", text.lower())).strip("-")
 
 
-def role_assignment_name(*parts: str) -> str:
-    """Role assignment names are GUIDs: derive them so a re-run updates instead of duplicating."""
-    return str(uuid.uuid5(_ROLE_ASSIGNMENTS, "\x1f".join(parts)))
+def role_assignment_name(scope: str, role_id: str, principal_id: str) -> str:
+    """Role assignment names are GUIDs, unique per (scope, role, principal) as Azure keys them."""
+    return str(uuid.uuid5(_ROLE_ASSIGNMENTS, "\x1f".join((scope, role_id, principal_id))))
 
 
 @dataclass(frozen=True)
@@ -93,3 +93,7 @@ class Names:
     @property
     def virtual_network(self) -> str:
         return f"vnet-{self._short}"
+
+    @property
+    def access_network(self) -> str:
+        return f"vnet-{self._short}-access"

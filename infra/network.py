@@ -1,8 +1,10 @@
 """Networking: what each manifest mode means, and the virtual network of `vnet` mode.
 
-- `managed`: the workspace's managed virtual network (Azure runs it); public access off. With
+- `managed`: the workspace's managed virtual network (Azure runs it), provisioned with the
+  workspace so that the first deployment finds it ready; public access off. With
   `allow_only_approved_outbound`, only the manifest's outbound rules (and Azure ML's required ones)
-  leave it.
+  leave it. People and CI come in through `inbound`: a virtual network of ours holding private
+  endpoints of the workspace and its storage, and the self-hosted deploy runners.
 - `vnet`: our own virtual network: a subnet for clusters, a subnet for private endpoints of the
   workspace, storage (blob, file), Key Vault and the container registry, with private DNS zones.
 - `public`: public endpoints and node IPs, for a throwaway dev environment only.
@@ -23,7 +25,8 @@ ISOLATION = {
     "allow_only_approved_outbound": "AllowOnlyApprovedOutbound",
 }
 
-#: Private DNS zones per private-link sub-resource (Azure public cloud).
+#: Private DNS zones per private-link sub-resource (Azure public cloud), from
+#: https://learn.microsoft.com/azure/private-link/private-endpoint-dns (the mocks check these).
 DNS_ZONES: dict[str, list[str]] = {
     "amlworkspace": ["privatelink.api.azureml.ms", "privatelink.notebooks.azure.net"],
     "blob": ["privatelink.blob.core.windows.net"],
@@ -42,6 +45,12 @@ class Posture:
     isolation_mode: str  # the workspace's managed network: Disabled | AllowInternetOutbound | AllowOnlyApprovedOutbound
     node_public_ip: bool
     outbound_rules: list[Any] = field(default_factory=list)  # the manifest's OutboundRule models
+    inbound_address_space: str | None = None  # managed mode: the access network
+
+    @property
+    def registry_outbound_rule(self) -> bool:
+        """Whether the workspace reaches the shared registry through a managed private endpoint."""
+        return self.isolation_mode == "AllowOnlyApprovedOutbound"
 
     @property
     def access(self) -> str:
@@ -54,7 +63,10 @@ def posture(manifest_network: Any) -> Posture:
         return Posture(mode, True, "Disabled", True)
     if mode == "vnet":
         return Posture(mode, False, "Disabled", False)
-    return Posture(mode, False, ISOLATION[manifest_network.isolation.value], False, list(manifest_network.outbound_rules))
+    inbound = manifest_network.inbound.address_space if manifest_network.inbound else None
+    return Posture(
+        mode, False, ISOLATION[manifest_network.isolation.value], False, list(manifest_network.outbound_rules), inbound
+    )
 
 
 def managed_network(p: Posture, registry_id: pulumi.Input[str] | None) -> ml.ManagedNetworkSettingsArgs | None:
@@ -62,7 +74,7 @@ def managed_network(p: Posture, registry_id: pulumi.Input[str] | None) -> ml.Man
     if p.isolation_mode == "Disabled":
         return None
     rules: dict[str, Any] = {r.name: _outbound_rule(r) for r in p.outbound_rules}
-    if p.isolation_mode == "AllowOnlyApprovedOutbound" and registry_id is not None:
+    if p.registry_outbound_rule and registry_id is not None:
         rules["shared-registry"] = ml.PrivateEndpointOutboundRuleArgs(
             type="PrivateEndpoint",
             category="UserDefined",
@@ -82,6 +94,8 @@ def _outbound_rule(rule: Any) -> Any:
                 service_tag=rule.destination, protocol=rule.protocol or "TCP", port_ranges=rule.ports or "443", action="Allow"
             ),
         )
+    if not rule.subresource:  # `amlops validate` says where; Azure refuses a rule without a target
+        raise ValueError(f"outbound rule {rule.name!r}: a private_endpoint rule needs subresource")
     return ml.PrivateEndpointOutboundRuleArgs(
         type="PrivateEndpoint",
         category="UserDefined",
@@ -90,9 +104,9 @@ def _outbound_rule(rule: Any) -> Any:
 
 
 def subnet_prefixes(address_space: str) -> tuple[str, str]:
-    """The first two quarter-or-/24 blocks of the address space: (training, private endpoints)."""
+    """The first two /24 blocks (quarters of a smaller space): (training or runners, private endpoints)."""
     space = ipaddress.ip_network(address_space)
-    blocks = space.subnets(new_prefix=max(space.prefixlen + 2, 24))
+    blocks = space.subnets(new_prefix=max(space.prefixlen + 2, 24) if space.prefixlen <= 22 else space.prefixlen + 2)
     return str(next(blocks)), str(next(blocks))
 
 
@@ -103,10 +117,18 @@ class VirtualNetworkArgs:
     name: str
     address_space: str
     tags: dict[str, str] = field(default_factory=dict)
+    #: What the first subnet holds: cluster nodes (`vnet` mode) or the deploy runners (access network).
+    workload_subnet: str = "training"
+    #: The private-link sub-resources endpoints will be made for: their DNS zones are created.
+    subresources: tuple[str, ...] = tuple(DNS_ZONES)
 
 
 class VirtualNetwork(pulumi.ComponentResource):
-    """The `vnet` mode network: subnets with NSGs that admit nothing inbound, and private DNS."""
+    """A network of ours: a workload subnet and a private-endpoint subnet, NSGs, and private DNS.
+
+    In `vnet` mode it holds the clusters and every dependency's endpoint; in `managed` mode it is
+    the access network, with the workspace's and storage's endpoints and the deploy runners.
+    """
 
     def __init__(self, name: str, args: VirtualNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("amlops:network:VirtualNetwork", name, None, opts)
@@ -121,11 +143,11 @@ class VirtualNetwork(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
-        training, endpoints = subnet_prefixes(args.address_space)
-        self.training_subnet = self._subnet("training", training)
+        workload, endpoints = subnet_prefixes(args.address_space)
+        self.workload_subnet = self._subnet(args.workload_subnet, workload)
         self.endpoint_subnet = self._subnet("private-endpoints", endpoints)
         self.zones: dict[str, privatedns.PrivateZone] = {}
-        for zone in sorted({z for zones in DNS_ZONES.values() for z in zones}):
+        for zone in sorted({z for subresource in args.subresources for z in DNS_ZONES[subresource]}):
             self.zones[zone] = privatedns.PrivateZone(
                 zone,
                 private_zone_name=zone,

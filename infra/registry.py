@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pulumi
+from pulumi_azure_native import authorization, resources
 from pulumi_azure_native import machinelearningservices as ml
-from pulumi_azure_native import resources
 
 SHARED_STACK = "shared"
 
@@ -25,6 +25,8 @@ class RegistryArgs:
     #: Every region a workspace using the registry lives in: a workspace can only use a registry replicated to its region.
     regions: list[str]
     tags: dict[str, str] = field(default_factory=dict)
+    #: A production-like environment promotes through it: a CanNotDelete lock on top of `protect`.
+    locked: bool = False
 
 
 class SharedRegistry(pulumi.ComponentResource):
@@ -65,6 +67,15 @@ class SharedRegistry(pulumi.ComponentResource):
             # Every release ever promoted lives here: `pulumi destroy` must not take it.
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
+        if args.locked:
+            authorization.ManagementLockByScope(
+                f"{args.name}-lock",
+                lock_name="amlops-do-not-delete",
+                level="CanNotDelete",
+                scope=self.registry.id,
+                notes="every release promoted to a production-like environment lives here",
+                opts=pulumi.ResourceOptions(parent=self.registry),
+            )
         self.register_outputs({"registry_id": self.registry.id})
 
 

@@ -56,7 +56,7 @@ def build_credit_risk(version: str) -> Path:
         f"    serialization_format: pickle\n    sklearn_version: {sklearn.__version__}\n"
         "mlflow_version: 2.17.0\nmodel_uuid: 6f1c1b0e4c7e4a3f9b1d2a7e5c3b9a01\n"
         f"signature:\n  inputs: '{inputs}'\n"
-        "  outputs: '[{\"type\": \"tensor\", \"tensor-spec\": {\"dtype\": \"int64\", \"shape\": [-1]}}]'\n"
+        '  outputs: \'[{"type": "tensor", "tensor-spec": {"dtype": "int64", "shape": [-1]}}]\'\n'
     )
     return out
 

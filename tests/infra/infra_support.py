@@ -6,6 +6,7 @@ A module of its own rather than `conftest`, which other test folders may also de
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,3 +46,9 @@ def edit_environment(root: Path, name: str, change: Callable[[dict[str, Any]], N
     change(data)
     with path.open("w") as out:
         yaml.dump(data, out)
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args], check=True, capture_output=True
+    )

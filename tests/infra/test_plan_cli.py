@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 import requests
-from infra_support import ROOT, edit_environment
+from infra_support import ROOT, edit_environment, git
 from typer.testing import CliRunner
 
 from amlops.cli.infra import app
@@ -23,19 +22,13 @@ def plan_json(*args: str) -> dict:
     return json.loads(result.stdout)
 
 
-def git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args], check=True, capture_output=True
-    )
-
-
 def test_json_lists_resources_by_type_token_and_name() -> None:
     data = plan_json("--env", "prod", "--root", str(ROOT))
     assert data["stack"] == "prod"
     kinds = {(r["type"], r["azure_name"]) for r in data["resources"]}
     assert ("azure-native:machinelearningservices:Workspace", "mlw-amlops-prod") in kinds
     assert all(set(r) == {"type", "name", "azure_name", "settings"} for r in data["resources"])
-    assert {p["name"] for p in data["policies"]} >= {"clusters-scale-to-zero", "no-public-network-access-in-prod"}
+    assert {p["name"] for p in data["policies"]} >= {"clusters-scale-to-zero", "no-public-network-access-in-production"}
     assert all(p["passed"] for p in data["policies"])
     assert data["cost"]["monthly_max"] > data["cost"]["monthly_min"] > 0
     assert data["outputs"]["workspace_name"] == "mlw-amlops-prod"

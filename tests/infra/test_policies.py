@@ -68,16 +68,40 @@ def _drop_tag(inputs: dict[str, Any]) -> None:
     del inputs["tags"]["cost-center"]
 
 
+def _role(role_id: str) -> Callable[[dict[str, Any]], None]:
+    def change(inputs: dict[str, Any]) -> None:
+        inputs["roleDefinitionId"] = inputs["roleDefinitionId"].rsplit("/", 1)[0] + "/" + role_id
+
+    return change
+
+
+def _no_registry_rule(inputs: dict[str, Any]) -> None:
+    del inputs["managedNetwork"]["outboundRules"]["shared-registry"]
+
+
+def _public_registry_storage(inputs: dict[str, Any]) -> None:
+    inputs["regionDetails"][0]["storageAccountDetails"][0]["systemCreatedStorageAccount"]["allowBlobPublicAccess"] = True
+
+
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+WRONG_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9ff"
+
+
 CASES = [
-    ("no-public-network-access-in-prod", "prod", "azure-native:storage:StorageAccount", _set("publicNetworkAccess", "Enabled")),
     (
-        "no-public-network-access-in-prod",
+        "no-public-network-access-in-production",
+        "prod",
+        "azure-native:storage:StorageAccount",
+        _set("publicNetworkAccess", "Enabled"),
+    ),
+    (
+        "no-public-network-access-in-production",
         "prod",
         "azure-native:keyvault:Vault",
         _set("properties.publicNetworkAccess", "Enabled"),
     ),
     (
-        "no-public-network-access-in-prod",
+        "no-public-network-access-in-production",
         "prod",
         "azure-native:machinelearningservices:Workspace",
         _set("publicNetworkAccess", "Enabled"),
@@ -106,17 +130,82 @@ CASES = [
         "azure-native:machinelearningservices:Compute",
         _set("properties.properties.enableNodePublicIp", True),
     ),
+    ("compute-local-auth-off", "dev", "azure-native:machinelearningservices:Compute", _set("properties.disableLocalAuth", False)),
+    (
+        "isolation-mode-in-production",
+        "prod",
+        "azure-native:machinelearningservices:Workspace",
+        _set("managedNetwork.isolationMode", "AllowInternetOutbound"),
+    ),
+    (
+        "network-default-deny-in-production",
+        "prod",
+        "azure-native:keyvault:Vault",
+        _set("properties.networkAcls.defaultAction", "Allow"),
+    ),
+    (
+        "network-default-deny-in-production",
+        "prod",
+        "azure-native:storage:StorageAccount",
+        _set("networkRuleSet.defaultAction", "Allow"),
+    ),
+    (
+        "container-registry-anonymous-pull-off",
+        "staging",
+        "azure-native:containerregistry:Registry",
+        _set("anonymousPullEnabled", True),
+    ),
+    ("role-allow-list", "prod", "azure-native:authorization:RoleAssignment", _role(CONTRIBUTOR)),
+    ("role-allow-list", "dev", "azure-native:authorization:RoleAssignment", _role(WRONG_BLOB_DATA_CONTRIBUTOR)),
+    ("shared-registry-network-access", "prod", "azure-native:machinelearningservices:Workspace", _no_registry_rule),
+    ("shared-registry-network-access", "shared", "azure-native:machinelearningservices:Registry", _public_registry_storage),
+    (
+        "stateful-resources-protected-in-production",
+        "prod",
+        "azure-native:authorization:ManagementLockByScope",
+        _set("level", "ReadOnly"),
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("policy", "env", "type_token", "change"), CASES, ids=[f"{c[0]}:{c[2].rsplit(':', 1)[-1]}" for c in CASES]
+    ("policy", "env", "type_token", "change"), CASES, ids=[f"{c[0]}:{c[1]}:{c[2].rsplit(':', 1)[-1]}" for c in CASES]
 )
 def test_each_policy_catches_its_violation(
     policy: str, env: str, type_token: str, change: Callable[[dict[str, Any]], None]
 ) -> None:
     found = violations(mutated(stack(env), type_token, change))
     assert set(found) == {policy}, found
+
+
+def test_every_policy_has_a_case() -> None:
+    assert {c[0] for c in CASES} == {p.name for p in POLICIES.POLICIES}
+
+
+def test_the_role_allow_list_lets_teams_contribute_outside_production() -> None:
+    roles = stack("dev").of_type("azure-native:authorization:RoleAssignment")
+    platform = [r for r in roles if r.inputs["roleDefinitionId"].endswith(CONTRIBUTOR) and r.inputs["principalType"] == "Group"]
+    assert platform and "role-allow-list" not in violations(stack("dev"))
+
+
+def test_an_unprotected_production_resource_fails() -> None:
+    inv = stack("prod")
+    vault = inv.one("azure-native:keyvault:Vault")
+    unprotected = replace(inv, resources=[replace(r, protect=False) if r is vault else r for r in inv.resources])
+    assert violations(unprotected) == {
+        "stateful-resources-protected-in-production": [
+            f"{vault.name}: {vault.name} must be protected from destroy (protect=True)"
+        ]
+    }
+
+
+def test_production_rules_follow_the_manifest_not_the_stack_name(repo: Path) -> None:
+    edit_environment(repo, "staging", lambda d: d["infrastructure"].update(production_like=True))
+    assert set(violations(evaluate(repo, "staging"))) == {"isolation-mode-in-production", "shared-registry-network-access"}
+    edit_environment(repo, "prod", lambda d: d["infrastructure"].update(production_like=False))
+    prod = evaluate(repo, "prod")
+    tiers = {r.inputs["tags"]["tier"] for r in prod.of_type("azure-native:resources:ResourceGroup")}
+    assert violations(prod) == {} and tiers == {"non-production"}
 
 
 def test_public_node_ips_are_fine_in_the_public_dev_environment() -> None:

@@ -21,6 +21,12 @@ DATA_SCIENTIST, READER, CONTRIBUTOR = (
     "acdd72a7-3385-48ef-bd42-f606fba81ae7",
     "b24988ac-6180-42a0-ab88-20f7382dd24c",
 )
+BLOB_DATA, FILE_DATA = "ba92f5b4-2d11-453d-a403-e96b0029c9fe", "69566ab7-960f-475b-8e7c-b3118f30c6bd"
+
+
+def storage_data(inv: Inventory) -> set[tuple[str, str]]:
+    """What uploading models and using datastores needs with shared keys off."""
+    return {(BLOB_DATA, inv.one(STORAGE).id), (FILE_DATA, inv.one(STORAGE).id)}
 
 
 def roles(inv: Inventory, principal: str) -> set[tuple[str, str]]:
@@ -69,7 +75,7 @@ def test_dependencies_have_no_keys(env: str) -> None:
     identity = inv.named(f"id-{env}-workspace").id
     assert ws["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [identity]}
     assert ws["primaryUserAssignedIdentity"] == identity
-    assert ws["systemDatastoresAuthMode"] == "identity"
+    assert ws["systemDatastoresAuthMode"] == "Identity"
     assert (ws["storageAccount"], ws["keyVault"], ws["containerRegistry"]) == (
         inv.one(STORAGE).id,
         inv.one(VAULT).id,
@@ -119,16 +125,16 @@ def test_prod_allows_only_approved_outbound() -> None:
     }
     registry = rules["shared-registry"]["destination"]
     assert (registry["subresourceTarget"], registry["serviceResourceId"]) == ("amlregistry", stack("prod").outputs["registry_id"])
-    assert set(rules) == {"pypi", "pythonhosted", "azure-monitor", "shared-registry"}
+    assert set(rules) == {"pypi", "pythonhosted", "azure-monitor", "anaconda-com", "anaconda-org", "shared-registry"}
 
 
 def test_data_scientists_write_in_dev_and_read_in_prod() -> None:
     group = "11111111-1111-1111-1111-111111111111"
     dev, prod = stack("dev"), stack("prod")
-    assert roles(dev, group) == {(DATA_SCIENTIST, dev.one(WORKSPACE).id)}
+    assert roles(dev, group) == {(DATA_SCIENTIST, dev.one(WORKSPACE).id)} | storage_data(dev)
     assert roles(prod, group) == {(READER, prod.one(WORKSPACE).id)}
     platform = roles(dev, "22222222-2222-2222-2222-222222222222")
-    assert platform == {(CONTRIBUTOR, dev.one("azure-native:resources:ResourceGroup").id)}
+    assert platform == {(CONTRIBUTOR, dev.one("azure-native:resources:ResourceGroup").id)} | storage_data(dev)
     assert all(r.inputs["principalType"] == "Group" for r in dev.of_type(ROLE) if r.inputs["principalId"] in (group,))
 
 
@@ -144,7 +150,7 @@ def test_ci_signs_in_with_oidc_and_gets_least_privilege(env: str) -> None:
     assert roles(inv, ci) == {
         (DATA_SCIENTIST, inv.one(WORKSPACE).id),
         ("1823dd4f-9b8c-4ab6-ab4e-7397a3684615", inv.outputs["registry_id"]),
-    }
+    } | storage_data(inv)
 
 
 @pytest.mark.parametrize("env", STACKS)

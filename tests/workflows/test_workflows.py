@@ -115,9 +115,12 @@ def test_merge_goes_dev_staging_prod() -> None:
         assert jobs[stage]["with"]["environment"] == stage
 
 
-def test_pip_cache_keyed_on_pyproject() -> None:
-    (setup,) = [s for s in steps(load(GITHUB / "actions" / "setup" / "action.yml")) if "setup-python" in s.get("uses", "")]
-    assert setup["with"]["cache"] == "pip" and setup["with"]["cache-dependency-path"] == "pyproject.toml"
+def test_pip_installs_and_caches_by_the_constraints() -> None:
+    action = steps(load(GITHUB / "actions" / "setup" / "action.yml"))
+    (setup,) = [s for s in action if "setup-python" in s.get("uses", "")]
+    assert setup["with"]["cache"] == "pip" and setup["with"]["cache-dependency-path"] == "constraints.txt"
+    (install,) = [s for s in action if "pip install" in s.get("run", "")]
+    assert "pip install -c constraints.txt -e" in install["run"]
 
 
 # --- amlops calls ---------------------------------------------------------------------------------

@@ -48,13 +48,13 @@ def prices(
     root: Path = RepoOption,
 ) -> None:
     """Show the price sheet (infra/prices.csv), or refresh it from https://prices.azure.com."""
-    from amlops.infraplan.prices import SHEET, PriceRefreshError, PriceSheet, fetch
+    from amlops.infraplan.prices import ANY_REGION, SHEET, PriceRefreshError, PriceSheet, fetch
     from amlops.manifests.skus import VM_SIZES
 
     path = root / SHEET
     sheet = PriceSheet.load(path)
     if refresh:
-        regions = region or sorted({p.region for p in sheet.prices})
+        regions = region or sorted({p.region for p in sheet.prices} - {ANY_REGION})
         try:
             found = fetch(regions, [size.name for size in VM_SIZES.values()])
         except PriceRefreshError as exc:

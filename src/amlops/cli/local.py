@@ -86,8 +86,8 @@ def requests(
 
 @app.command()
 def metrics(
-    endpoint: str,
-    workspace: str | None = typer.Option(None),
+    endpoint: str = typer.Argument(..., help="the endpoint's name"),
+    workspace: str | None = typer.Option(None, help="the workspace (default: the connection's)"),
     since: float | None = typer.Option(None, help="unix time"),
     state_dir: Path | None = StateDir,
 ) -> None:
@@ -110,7 +110,7 @@ def fault_clear(state_dir: Path | None = StateDir) -> None:
 @fault_app.command("fail-deployment")
 def fault_fail_deployment(
     count: int = typer.Option(1, help="how many of the next deployment operations fail"),
-    message: str | None = typer.Option(None),
+    message: str | None = typer.Option(None, help="the error message the failed operations report"),
     state_dir: Path | None = StateDir,
 ) -> None:
     """Fail the next deployment create/update(s)."""
@@ -121,7 +121,9 @@ def fault_fail_deployment(
 
 
 @fault_app.command("slow-provisioning")
-def fault_slow_provisioning(seconds: float, state_dir: Path | None = StateDir) -> None:
+def fault_slow_provisioning(
+    seconds: float = typer.Argument(..., help="seconds each operation takes"), state_dir: Path | None = StateDir
+) -> None:
     """Make every endpoint/deployment operation take this long."""
     _print(_admin(state_dir).add_faults(provisioning_delay_s=seconds))
 
@@ -150,12 +152,12 @@ def fault_arm(
 
 @fault_app.command("scoring")
 def fault_scoring(
-    endpoint: str,
-    deployment: str,
+    endpoint: str = typer.Argument(..., help="the endpoint's name"),
+    deployment: str = typer.Argument(..., help="the deployment's name"),
     latency_ms: float = typer.Option(0, help="added latency per request"),
     error_rate: float = typer.Option(0, help="share of requests answered with --status"),
-    status_code: int = typer.Option(500, "--status"),
-    workspace: str | None = typer.Option(None),
+    status_code: int = typer.Option(500, "--status", help="the HTTP status of the injected errors"),
+    workspace: str | None = typer.Option(None, help="only in this workspace (default: in every one)"),
     state_dir: Path | None = StateDir,
 ) -> None:
     """Add latency or errors to one deployment's scoring."""

@@ -3,7 +3,8 @@
 No credentials, no Pulumi CLI, no network: `pulumi.runtime.set_mocks` stands in for the engine,
 every resource registration is recorded (type token, logical name, inputs as the engine sees them)
 and the stack's outputs are resolved. Invokes are refused: the program must not depend on reading
-live state. Other stacks' outputs (StackReference) get obviously-mocked placeholder values.
+live state. The mocks are as strict as the provider: inputs its schema refuses (`schema`) and
+private endpoints Azure refuses (`private_dns`) fail the evaluation. Other stacks' outputs (StackReference) get obviously-mocked placeholder values.
 
 The program is imported fresh per evaluation (its modules are top-level names such as `network`,
 so they are purged from `sys.modules` around each run) and the runtime's root stack and config
@@ -27,6 +28,8 @@ import pulumi
 import pulumi.runtime
 from pulumi.runtime import settings as runtime_settings
 from ruamel.yaml import YAML
+
+from amlops.infraplan import private_dns, schema
 
 PROJECT = "amlops"
 ORGANIZATION = "organization"  # what the DIY (self-managed) backend calls every organization
@@ -76,6 +79,8 @@ class Resource:
     urn: str
     inputs: dict[str, Any]
     id: str
+    protect: bool = False  # `ResourceOptions(protect=True)`: `pulumi destroy` refuses to delete it
+    parent: str = ""  # the parent's URN
 
     @property
     def azure_name(self) -> str:
@@ -123,6 +128,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if (args.typ, args.name) in self.inputs:
             raise ProgramError(f"two resources of type {args.typ} are named {args.name!r}")
+        if not args.typ.startswith(PROVIDER):
+            schema.check_resource(args.typ, dict(args.inputs))
         self.inputs[(args.typ, args.name)] = dict(args.inputs)
         if args.typ.startswith(PROVIDER):
             provider_id = f"{args.name}-provider-id"
@@ -153,6 +160,22 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         raise UnmockedCall(f"the program invoked {args.token}; plans evaluate without live state, so invokes are not mocked")
+
+
+class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
+    """The mock engine, also keeping what the mocks do not see: protection and parents."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.protected: set[str] = set()
+        self.parents: dict[str, str] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the engine's RPC name)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]  # pulumi's untyped servicer
+        if request.protect:
+            self.protected.add(response.urn)
+        self.parents[response.urn] = request.parent
+        return response
 
 
 def stack_reference_outputs(reference: str) -> dict[str, Any]:
@@ -207,7 +230,7 @@ def evaluate(root: Path, stack: str) -> Inventory:
         raise ProgramError(f"no Pulumi program at {program}/__main__.py")
     with _LOCK:
         mocks = RecordingMocks()
-        monitor = pulumi.runtime.mocks.MockMonitor(mocks)
+        monitor = RecordingMonitor(mocks)
         runtime_settings.ROOT.set(None)  # set_mocks makes a fresh root stack only when there is none
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor, organization=ORGANIZATION)
         pulumi.runtime.set_all_config(stack_config(root, stack), [])
@@ -220,19 +243,34 @@ def evaluate(root: Path, stack: str) -> Inventory:
 
         try:
             with _program_imports(program):
-                pulumi.runtime.test(run)()
+                pulumi.runtime.test(run)()  # type: ignore[no-untyped-call]  # pulumi's decorator is untyped
         except UnmockedCall:
             raise
         except Exception as exc:
             raise ProgramError(f"the program failed for stack {stack!r}: {exc}") from exc
         finally:
             runtime_settings.ROOT.set(None)
-        return Inventory(stack, _resources(monitor, mocks), outputs)
+        inventory = Inventory(stack, _resources(monitor, mocks), outputs)
+        try:
+            private_dns.check(inventory)
+        except private_dns.PrivateEndpointError as exc:
+            raise ProgramError(f"the program failed for stack {stack!r}: {exc}") from exc
+        return inventory
 
 
-def _resources(monitor: pulumi.runtime.mocks.MockMonitor, mocks: RecordingMocks) -> list[Resource]:
+def _resources(monitor: RecordingMonitor, mocks: RecordingMocks) -> list[Resource]:
     found = []
     for urn, registration in monitor.get_registered_resources().items():
         type_token, name = urn.split("::")[2].split("$")[-1], urn.split("::")[-1]
-        found.append(Resource(type_token, name, urn, mocks.inputs[(type_token, name)], registration.id))
+        found.append(
+            Resource(
+                type_token,
+                name,
+                urn,
+                mocks.inputs[(type_token, name)],
+                registration.id,
+                urn in monitor.protected,
+                monitor.parents.get(urn, ""),
+            )
+        )
     return sorted(found, key=lambda r: (r.type, r.name))

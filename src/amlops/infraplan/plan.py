@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import subprocess
-import tarfile
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from amlops.infraplan import cost, diff
+from amlops import git
+from amlops.infraplan import cost, diff, transitions
 from amlops.infraplan.inventory import PROGRAM_DIR, Inventory, evaluate
 from amlops.infraplan.policy import PolicyResult, check
 from amlops.infraplan.prices import SHEET, PriceSheet
@@ -43,17 +41,20 @@ class Plan:
 
 
 def make_plan(root: Path, stack: str, base_ref: str | None = None) -> Plan:
+    """Raises RefusedTransition before evaluating anything when the change is one Azure refuses."""
     sheet = PriceSheet.load(root / SHEET)
-    inventory = evaluate(root, stack)
+    if not base_ref:
+        inventory = evaluate(root, stack)
+        return Plan(stack, inventory, check(inventory, root), cost.estimate(inventory, root, sheet))
+    with checkout(root, base_ref) as tree:
+        transitions.check(tree, root, stack)
+        inventory = evaluate(root, stack)
+        base_inventory = evaluate(tree, stack) if _has_stack(tree, stack) else None
+        base_estimate = cost.estimate(base_inventory, tree, sheet) if base_inventory else None
     estimate = cost.estimate(inventory, root, sheet)
-    comparison = None
-    if base_ref:
-        with checkout(root, base_ref) as tree:
-            base_inventory = evaluate(tree, stack) if _has_stack(tree, stack) else None
-            base_estimate = cost.estimate(base_inventory, tree, sheet) if base_inventory else None
-        comparison = Comparison(
-            base_ref, base_inventory, base_estimate, diff.resources(base_inventory, inventory), diff.cost(base_estimate, estimate)
-        )
+    comparison = Comparison(
+        base_ref, base_inventory, base_estimate, diff.resources(base_inventory, inventory), diff.cost(base_estimate, estimate)
+    )
     return Plan(stack, inventory, check(inventory, root), estimate, comparison)
 
 
@@ -69,19 +70,12 @@ def checkout(root: Path, ref: str) -> Iterator[Path]:
     `git archive` rather than a worktree: nothing is registered in the repository, and nothing is
     left behind. Prices come from the current sheet so that a diff shows changes, not repricing.
     """
-    listed = _git(root, "ls-tree", "--name-only", ref).decode().split()
-    paths = [p for p in TREE if p in listed] + [
-        p for p in listed if p.startswith("Pulumi.") and p.endswith(".yaml") and p != "Pulumi.yaml"
-    ]
-    with tempfile.TemporaryDirectory(prefix="amlops-base-") as tmp:
-        if paths:
-            with tarfile.open(fileobj=io.BytesIO(_git(root, "archive", "--format=tar", ref, "--", *paths))) as archive:
-                archive.extractall(tmp, filter="data")
-        yield Path(tmp)
-
-
-def _git(root: Path, *args: str) -> bytes:
     try:
-        return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True).stdout
-    except subprocess.CalledProcessError as exc:
-        raise ValueError(f"git {' '.join(args[:2])}: {exc.stderr.decode().strip()}") from exc
+        listed = git.git(root, "ls-tree", "--name-only", ref).split()
+        paths = [p for p in TREE if p in listed] + [
+            p for p in listed if p.startswith("Pulumi.") and p.endswith(".yaml") and p != "Pulumi.yaml"
+        ]
+        with tempfile.TemporaryDirectory(prefix="amlops-base-") as tmp:
+            yield git.extract(root, ref, Path(tmp), tuple(paths)) if paths else Path(tmp)
+    except git.GitError as exc:
+        raise ValueError(str(exc)) from exc

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 
@@ -59,8 +60,24 @@ def load_policies(root: Path) -> ModuleType:
     return module
 
 
-def _options() -> PolicyResourceOptions:
-    return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+def _options(resource: Resource) -> PolicyResourceOptions:
+    return PolicyResourceOptions(resource.protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+
+
+def _stack(inventory: Inventory) -> list[PolicyResource]:
+    """The stack's resources as a stack policy sees them, each linked to its parent (components too)."""
+    made: dict[str, PolicyResource] = {}
+
+    def make(r: Resource) -> PolicyResource:
+        if r.urn not in made:
+            parent = by_urn.get(r.parent)
+            made[r.urn] = PolicyResource(
+                r.type, r.inputs, r.urn, r.name, _options(r), None, make(parent) if parent else None, [], {}
+            )
+        return made[r.urn]
+
+    by_urn = {r.urn: r for r in inventory.resources}
+    return [make(r) for r in inventory.azure_resources]
 
 
 def check(inventory: Inventory, root: Path) -> list[PolicyResult]:
@@ -80,12 +97,10 @@ def check(inventory: Inventory, root: Path) -> list[PolicyResult]:
         if isinstance(policy, ResourceValidationPolicy):
             for r in resources:
                 policy.validate(
-                    ResourceValidationArgs(r.type, r.inputs, r.urn, r.name, _options(), None),
-                    lambda message, urn=None, r=r: report(message, urn, r),
+                    ResourceValidationArgs(r.type, r.inputs, r.urn, r.name, _options(r), None), partial(report, resource=r)
                 )
         elif isinstance(policy, StackValidationPolicy):
-            stack = [PolicyResource(r.type, r.inputs, r.urn, r.name, _options(), None, None, [], {}) for r in resources]
-            policy.validate(StackValidationArgs(stack), report)
+            policy.validate(StackValidationArgs(_stack(inventory)), report)
         level = policy.enforcement_level.value if policy.enforcement_level else "advisory"
         results.append(PolicyResult(policy.name, policy.description, level, violations))
     return results

@@ -1,9 +1,13 @@
 """The price sheet (`infra/prices.csv`) and its refresh from the Azure Retail Prices API.
 
-One row per region, VM size and priority: the pay-as-you-go Linux hourly price, its date and
-source. Azure ML bills compute clusters and managed online deployment instances at the VM's price
-(low-priority cluster nodes at the VM's Low Priority meter). The API is public and unauthenticated;
-it pages with `NextPageLink`.
+One row per region, SKU and priority: the unit price, its unit, its date and source, and whether it
+is an estimate. VM rows are pay-as-you-go Linux hourly prices: Azure ML bills compute clusters and
+managed online deployment instances at the VM's price (low-priority nodes at the Low Priority
+meter). Where a public dataset derived from the Retail Prices API has the price (SkyPilot's
+catalog, `from_catalog`), the row cites it and is no estimate; every other row (other regions,
+Low Priority, the firewall, private endpoints, registries, storage, log ingestion) is marked an
+estimate and names where its figure comes from. A row for region `*` applies in every region.
+The API itself is public and unauthenticated; it pages with `NextPageLink`.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from typing import Any
 
 SHEET = Path("infra") / "prices.csv"
 RETAIL_API = "https://prices.azure.com/api/retail/prices"
-FIELDS = ("region", "sku", "priority", "unit_price", "currency", "unit", "date", "source", "note")
+FIELDS = ("region", "sku", "priority", "unit_price", "currency", "unit", "date", "source", "estimate", "note")
 DEDICATED, LOW_PRIORITY = "dedicated", "low_priority"
+ANY_REGION, NO_PRIORITY = "*", "-"
 
 
 class PriceRefreshError(RuntimeError):
@@ -35,6 +40,7 @@ class Price:
     unit: str
     date: str
     source: str
+    estimate: bool = False
     note: str = ""
 
 
@@ -47,7 +53,7 @@ class PriceSheet:
     def load(cls, path: Path) -> PriceSheet:
         with path.open(newline="") as fh:
             return cls(
-                Price(**{**row, "unit_price": float(row["unit_price"])})  # type: ignore[arg-type]
+                Price(**{**row, "unit_price": float(row["unit_price"]), "estimate": row["estimate"] == "true"})  # type: ignore[arg-type]
                 for row in csv.DictReader(fh)
             )
 
@@ -57,17 +63,60 @@ class PriceSheet:
             writer.writerow(FIELDS)
             for p in self.prices:
                 writer.writerow(
-                    [p.region, p.sku, p.priority, f"{p.unit_price:.4f}", p.currency, p.unit, p.date, p.source, p.note]
+                    [
+                        p.region,
+                        p.sku,
+                        p.priority,
+                        f"{p.unit_price:g}",
+                        p.currency,
+                        p.unit,
+                        p.date,
+                        p.source,
+                        "true" if p.estimate else "false",
+                        p.note,
+                    ]
                 )
 
     def lookup(self, region: str, sku: str, priority: str = DEDICATED) -> Price | None:
-        return self._index.get((region, sku.lower(), priority))
+        """The region's row, else the row for every region (`*`)."""
+        return self._index.get((region, sku.lower(), priority)) or self._index.get((ANY_REGION, sku.lower(), priority))
 
     def merged(self, newer: Iterable[Price]) -> PriceSheet:
         """This sheet with `newer` rows replacing the same (region, SKU, priority)."""
         rows = dict(self._index)
         rows.update({(p.region, p.sku.lower(), p.priority): p for p in newer})
         return PriceSheet(rows.values())
+
+
+def from_catalog(text: str, source: str, date: str) -> list[Price]:
+    """Prices from a SkyPilot Azure catalog (`InstanceType,...,Price,SpotPrice,Region,...`).
+
+    `Price` is the Retail Prices API's pay-as-you-go Linux price: no estimate. The catalog has no
+    Low Priority meter, only Spot: its Spot price stands in for low-priority nodes, as an estimate.
+    """
+    prices = []
+    for row in csv.DictReader(text.splitlines()):
+        common: dict[str, Any] = {
+            "region": row["Region"],
+            "sku": row["InstanceType"],
+            "currency": "USD",
+            "unit": "1 Hour",
+            "date": date,
+        }
+        if row["Price"]:
+            prices.append(Price(**common, priority=DEDICATED, unit_price=float(row["Price"]), source=source))
+        if row["SpotPrice"]:
+            prices.append(
+                Price(
+                    **common,
+                    priority=LOW_PRIORITY,
+                    unit_price=float(row["SpotPrice"]),
+                    source=source,
+                    estimate=True,
+                    note="the catalog's Spot price: no Low Priority meter in the dataset",
+                )
+            )
+    return prices
 
 
 def retail_filter(region: str, skus: Iterable[str]) -> str:

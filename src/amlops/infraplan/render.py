@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from amlops.infraplan.cost import CostLine
+from amlops.infraplan.cost import ASSUMPTIONS, CostLine
 from amlops.infraplan.diff import flatten
 from amlops.infraplan.inventory import Resource
 from amlops.infraplan.plan import Plan
@@ -71,9 +71,12 @@ def _line(line: CostLine) -> dict[str, Any]:
         "priority": line.priority,
         "min_count": line.min_count,
         "max_count": line.max_count,
-        "hourly": line.hourly,
+        "unit_price": line.unit_price,
+        "unit": line.unit,
         "monthly_min": line.monthly_min,
         "monthly_max": line.monthly_max,
+        "estimate": line.estimate,
+        "price_date": line.price_date,
         "note": line.note,
     }
 
@@ -94,6 +97,7 @@ def as_data(plan: Plan) -> dict[str, Any]:
             "monthly_min": plan.estimate.monthly_min,
             "monthly_max": plan.estimate.monthly_max,
             "price_dates": plan.estimate.price_dates,
+            "assumptions": ASSUMPTIONS,
             "lines": [_line(line) for line in plan.estimate.lines],
         },
         "outputs": plan.inventory.outputs,
@@ -149,19 +153,37 @@ def as_markdown(plan: Plan) -> str:
     failed = [p for p in plan.policies if not p.passed]
     out += ["", f"**Policies**: {len(plan.policies) - len(failed)}/{len(plan.policies)} passed"]
     out += [f"- ❌ `{p.policy}` ({p.enforcement}): {v.name}: {v.message}" for p in failed for v in p.violations]
-    out += ["", "| cost | name | SKU | nodes | per month |", "|---|---|---|---|---|"]
+    out += ["", "| cost | name | SKU | count | per month | price |", "|---|---|---|---|---|---|"]
     for line in plan.estimate.lines:
-        monthly = (
-            "usage-priced"
-            if line.kind == "serverless"
-            else (f"{_money(line.monthly_min)}–{_money(line.monthly_max)}" if line.hourly is not None else f"? ({line.note})")
+        out.append(
+            f"| {line.kind} | {line.name} | {line.sku} {line.priority} | {line.min_count}–{line.max_count} "
+            f"| {_monthly(line)} | {_basis(line)} |"
         )
-        out.append(f"| {line.kind} | {line.name} | {line.sku} {line.priority} | {line.min_count}–{line.max_count} | {monthly} |")
-    out += ["", f"<sub>Prices: infra/prices.csv ({', '.join(plan.estimate.price_dates) or 'none used'}), 730 h/month.</sub>"]
+    out += [
+        "",
+        f"<sub>Prices: infra/prices.csv ({', '.join(plan.estimate.price_dates) or 'none used'}), 730 h/month; "
+        f"{len(plan.estimate.estimated)} of {len(plan.estimate.lines)} lines priced from estimates; assumes "
+        f"{ASSUMPTIONS['storage_gb']} GB stored and {ASSUMPTIONS['log_ingestion_gb_per_month']} GB of logs a month.</sub>",
+    ]
     out += ["", "<details><summary>Resources</summary>", "", "| type | name | settings |", "|---|---|---|"]
     out += [f"| `{r.type}` | {r.name} | {_fmt(settings(r))} |" for r in plan.inventory.azure_resources]
     out += ["", "</details>"]
     return "\n".join(out)
+
+
+def _monthly(line: CostLine) -> str:
+    if line.kind == "serverless":
+        return "usage-priced"
+    if line.unit_price is None:
+        return f"? ({line.note})"
+    return f"{_money(line.monthly_min)}–{_money(line.monthly_max)}"
+
+
+def _basis(line: CostLine) -> str:
+    """Whether a reviewer can trust the figure: a dated public dataset, or an estimate (and why)."""
+    if line.unit_price is None:
+        return ""
+    return f"estimate ({line.note})" if line.estimate else f"dataset, {line.price_date}"
 
 
 def as_table(plan: Plan) -> Any:
@@ -186,22 +208,23 @@ def as_table(plan: Plan) -> Any:
         title=f"monthly cost: {_money(plan.estimate.monthly_min)} idle – {_money(plan.estimate.monthly_max)} at max",
         title_justify="left",
     )
-    for column in ("kind", "name", "SKU", "nodes", "hourly", "min", "max"):
+    for column in ("kind", "name", "SKU", "count", "unit price", "min", "max", "price"):
         costs.add_column(column)
     for line in plan.estimate.lines:
-        hourly = (
+        unit = (
             "usage-priced"
             if line.kind == "serverless"
-            else (f"{line.hourly:.4f}" if line.hourly is not None else f"? {line.note}")
+            else (f"{line.unit_price:g}/{line.unit}" if line.unit_price is not None else f"? {line.note}")
         )
         costs.add_row(
             line.kind,
             line.name,
             f"{line.sku} {line.priority}".strip(),
             f"{line.min_count}–{line.max_count}",
-            hourly,
+            unit,
             _money(line.monthly_min),
             _money(line.monthly_max),
+            _basis(line),
         )
     parts: list[Any] = [resources, policies, costs]
     if plan.base:

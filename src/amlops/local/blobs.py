@@ -21,6 +21,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit
 
 _SAFE = re.compile(r"^[A-Za-z0-9._\-/ =+~@()]+$")
@@ -235,7 +236,7 @@ class BlobStore:
         doc = {"metadata": metadata, "content_type": content_type or old.get("content_type")}
         _write_atomic(self._meta_path(account, container, blob), json.dumps(doc).encode())
 
-    def _read_meta(self, account: str, container: str, blob: str) -> dict:
+    def _read_meta(self, account: str, container: str, blob: str) -> dict[str, Any]:
         path = self._meta_path(account, container, blob)
         return json.loads(path.read_text()) if path.is_file() else {}
 

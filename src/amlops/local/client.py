@@ -50,7 +50,9 @@ def ml_client(
     if not isinstance(conn, Connection):
         conn = Connection.load(conn)
     configure_environment(conn)
-    common = dict(cloud=conn.cloud_name, cloud_metadata=conn.cloud_metadata, enable_telemetry=False, show_progress=False)
+    common: dict[str, Any] = dict(
+        cloud=conn.cloud_name, cloud_metadata=conn.cloud_metadata, enable_telemetry=False, show_progress=False
+    )
     if registry:
         return MLClient(credential(conn), conn.subscription_id, registry_name=registry, **common)
     return MLClient(

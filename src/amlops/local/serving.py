@@ -228,7 +228,7 @@ class Supervisor:
         return "\n".join(lines[-tail:] if tail else lines) + "\n"
 
     # -- lifecycle ------------------------------------------------------------------------------------
-    def provision(self, spec: ServingSpec) -> int:
+    def provision(self, spec: ServingSpec) -> str:
         """Build the environment, start the server, wait until it answers; then it replaces any
         process already serving this deployment (Azure's rolling update). Returns its socket."""
         ddir = self.deployment_dir(spec.key)

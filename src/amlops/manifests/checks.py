@@ -34,6 +34,7 @@ ENDPOINT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]$")
 DEPLOYMENT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*$")
 MODEL_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}$")
 MAX_MIRROR = 50
+ARM_ID = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+/[^/]+/[^/]+", re.IGNORECASE)
 
 
 def endpoint_names(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]:
@@ -248,6 +249,28 @@ def _inside(root: Path, document: Document, field: FieldPath, raw: str) -> Itera
         yield problem
 
 
+def outbound_rules(_: Repository, environments: list[EnvironmentFile]) -> Iterator[Problem]:
+    """Managed-network outbound rules complete enough for Azure to create.
+
+    A private-endpoint rule names its target resource by ARM id and the sub-resource (group id) to
+    connect to; Azure refuses one without (learn.microsoft.com/azure/machine-learning/how-to-managed-network).
+    """
+    for env in environments:
+        network = env.environment.infrastructure.network if env.environment.infrastructure else None
+        for index, rule in enumerate(network.outbound_rules if network else []):
+            field = ("infrastructure", "network", "outbound_rules", index)
+            if rule.type == "private_endpoint" and not rule.subresource:
+                yield env.document.problem(
+                    field, f"private_endpoint rule {rule.name!r} needs subresource: (e.g. amlregistry, blob, vault)"
+                )
+            if rule.type == "private_endpoint" and not ARM_ID.match(rule.destination):
+                yield env.document.problem(
+                    field + ("destination",), f"{rule.destination!r} is not a resource id (/subscriptions/.../providers/...)"
+                )
+            if rule.type != "private_endpoint" and rule.subresource:
+                yield env.document.problem(field + ("subresource",), "only private_endpoint rules have a subresource")
+
+
 def _deployment_files(repo: Repository) -> Iterator[DeploymentFile]:
     for folder in repo.endpoints.values():
         yield from folder.deployments.values()
@@ -272,6 +295,7 @@ RULES: dict[str, Rule] = {
     "vm-sizes": vm_sizes,
     "pinned-references": pinned_references,
     "local-paths": local_paths,
+    "outbound-rules": outbound_rules,
     "asset-references": asset_references,
     "pipeline-bindings": pipeline_bindings,
     "command-bindings": command_bindings,

@@ -68,16 +68,28 @@ class OutboundRule(Strict):
     subresource: str | None = Field(None, description="private_endpoint: e.g. blob, vault, registry")
 
 
+class Inbound(Strict):
+    """The network people and CI reach a private workspace from: its private endpoints and runners live here."""
+
+    address_space: str = Field(description="the access network's range, e.g. 10.40.0.0/24: endpoints and runners")
+
+
 class Network(Strict):
     mode: NetworkMode
     isolation: Isolation = Isolation.allow_internet_outbound
     outbound_rules: list[OutboundRule] = []
     address_space: str = Field("10.10.0.0/16", description="vnet mode: the virtual network's range")
+    inbound: Inbound | None = Field(
+        None, description="managed mode: a virtual network with the workspace's and storage's private endpoints"
+    )
 
     @model_validator(mode="after")
     def _rules_need_approved_outbound(self) -> Network:
         if self.outbound_rules and self.isolation is not Isolation.allow_only_approved_outbound:
             raise ValueError("outbound_rules apply only with isolation: allow_only_approved_outbound")
+        if self.mode is NetworkMode.managed and self.inbound is None:
+            # Public access is off in managed mode: without an access network nobody reaches the workspace.
+            raise ValueError("managed mode needs inbound.address_space: the network people and CI reach the workspace from")
         return self
 
 
@@ -143,13 +155,29 @@ class Tags(Strict):
 
 class Infrastructure(Strict):
     network: Network
+    production_like: bool = Field(
+        False, description="held to production policies, protected from destroy and locked against deletion"
+    )
     clusters: list[Cluster] = []
+    image_build_cluster: str | None = Field(
+        None, description="the cluster that builds environment images: needed when the container registry is private"
+    )
     registry: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$")] = Field(
         description="the Azure ML registry shared by all environments, through which releases are promoted"
     )
     tags: Tags
     access: list[Access] = []
     ci: ContinuousIntegration | None = None
+
+    @model_validator(mode="after")
+    def _image_builds_on_a_declared_cluster(self) -> Infrastructure:
+        names = {c.name for c in self.clusters}
+        if self.image_build_cluster is not None and self.image_build_cluster not in names:
+            raise ValueError(f"image_build_cluster {self.image_build_cluster!r} is not one of the clusters {sorted(names)}")
+        if self.network.mode is not NetworkMode.public and self.image_build_cluster is None:
+            # Azure ML cannot build images in a registry without public access on its own build agents.
+            raise ValueError("a private network needs image_build_cluster: the container registry is not public")
+        return self
 
 
 class Gate(Strict):

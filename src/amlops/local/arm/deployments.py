@@ -122,10 +122,15 @@ class Deployments(Endpoints, Assets):
             env_doc = self._get_by_ref(props["environmentId"], "environments-version", "environment", doc["id"])
             requirements, dropped = requirements_from_conda(env_doc["properties"].get("condaFile"))
         mlflow = None
-        if model is not None and model["properties"].get("modelType") == "mlflow_model" and not code_dir:
-            mlflow = _mlflow_config(model_path)  # type: ignore[arg-type]
+        if (
+            model_path is not None
+            and model is not None
+            and model["properties"].get("modelType") == "mlflow_model"
+            and not code_dir
+        ):
+            mlflow = _mlflow_config(model_path)
             if not props.get("environmentId"):
-                conda = model_path / mlflow.pop("conda_file") if mlflow.get("conda_file") else None  # type: ignore
+                conda = model_path / mlflow.pop("conda_file") if mlflow.get("conda_file") else None
                 requirements, dropped = requirements_from_conda(conda.read_text() if conda and conda.exists() else None)
                 requirements = requirements or ["scikit-learn"]
             mlflow.pop("conda_file", None)

@@ -110,6 +110,6 @@ class Operations(PlaneBase):
             if state in BUSY:
                 continue
             op.update(status="Failed" if state == "Failed" else "Succeeded", endTime=now_iso())
-            if state == "Failed":
+            if doc and state == "Failed":
                 op["error"] = {"code": "DeploymentFailed", "message": doc["properties"].get("failureReason") or ""}
             self.store.put(op["id"], "operation", op)

@@ -91,7 +91,7 @@ class _Reader:
             rest_name = field._rest_name_input or attr
             if rest_name in LEFT_OUT.get(name, ()):
                 continue
-            member = {"type": "string"} if field._is_discriminator else self.schema(hints.get(attr, Any))
+            member: dict[str, Any] = {"type": "string"} if field._is_discriminator else self.schema(hints.get(attr, Any))
             if field._is_discriminator:
                 discriminator = rest_name
             if field._visibility == ["read"]:
