@@ -21,6 +21,8 @@ def run(mini_batch):
         with open(path) as f:
             rows = list(csv.reader(f))[1:]
         for number, row in enumerate(rows, start=1):
-            z = weights["intercept"] + sum(c * float(v) for c, v in zip(weights["coefficients"], row[: len(weights["coefficients"])]))
+            z = weights["intercept"] + sum(
+                c * float(v) for c, v in zip(weights["coefficients"], row[: len(weights["coefficients"])], strict=True)
+            )
             out.append(f"{Path(path).name},{number},{1 / (1 + math.exp(-z)):.6f}")
     return out

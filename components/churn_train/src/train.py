@@ -25,12 +25,12 @@ y = [int(row[-1]) for row in body]
 coefficients, intercept = [0.0] * len(features), 0.0
 for epoch in range(args.epochs):
     grad, grad_b, loss = [0.0] * len(features), 0.0, 0.0
-    for xi, yi in zip(x, y):
-        p = 1 / (1 + math.exp(-(intercept + sum(c * v for c, v in zip(coefficients, xi)))))
+    for xi, yi in zip(x, y, strict=True):
+        p = 1 / (1 + math.exp(-(intercept + sum(c * v for c, v in zip(coefficients, xi, strict=True)))))
         loss -= math.log(max(p if yi else 1 - p, 1e-12))
-        grad = [g + (p - yi) * v for g, v in zip(grad, xi)]
+        grad = [g + (p - yi) * v for g, v in zip(grad, xi, strict=True)]
         grad_b += p - yi
-    coefficients = [c - args.learning_rate * g / len(x) for c, g in zip(coefficients, grad)]
+    coefficients = [c - args.learning_rate * g / len(x) for c, g in zip(coefficients, grad, strict=True)]
     intercept -= args.learning_rate * grad_b / len(x)
     if epoch % 50 == 0 or epoch == args.epochs - 1:
         print(f"epoch {epoch}: log loss {loss / len(x):.4f}", flush=True)
