@@ -13,27 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sample_support import REPO, copy_sample, edit
 
 from amlops.manifests import checks, yamlio
 from amlops.manifests.load import validate_repository
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLE_FOLDERS = ("environments", "models", "endpoints", "jobs", "components", "assets", "batch-endpoints")
 RETRAIN = "jobs/churn-retrain.yml"
 TRAIN = "components/churn_train/component.yml"
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    for folder in SAMPLE_FOLDERS:
-        shutil.copytree(REPO / folder, tmp_path / folder)
-    return tmp_path
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
+    return copy_sample(tmp_path)
 
 
 def without_rule(name: str) -> Callable[[pytest.MonkeyPatch], None]:

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from training_support import REPO, edit
+from sample_support import REPO, edit
 from typer.testing import CliRunner
 
 from amlops.cli.main import app

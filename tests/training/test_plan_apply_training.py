@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from training_support import apply_all, copy_sample, edit, session
+from sample_support import copy_sample, edit
+from training_support import apply_all, session
 
 from amlops.manifests.repository import AssetKind
 from amlops.rollout.apply import Refused

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from training_support import apply_all, copy_sample, training_session
+from sample_support import copy_sample
+from training_support import apply_all, training_session
 from typer.testing import CliRunner
 
 from amlops.cli import training as cli_training

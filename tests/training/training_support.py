@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 
 from rollout.memory_support import SETTINGS, FakeClock
@@ -16,21 +15,6 @@ from amlops.rollout.session import Session
 from amlops.state.record import Lineage
 from amlops.training.submit import TrainingSession
 from amlops.workspace.memory import MemoryWorkspace
-
-REPO = Path(__file__).resolve().parents[2]
-SAMPLE_FOLDERS = ("environments", "models", "endpoints", "jobs", "components", "assets", "batch-endpoints")
-
-
-def copy_sample(tmp_path: Path) -> Path:
-    for folder in SAMPLE_FOLDERS:
-        shutil.copytree(REPO / folder, tmp_path / folder)
-    return tmp_path
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
 
 
 def session(root: Path, workspace: MemoryWorkspace, environment: str = "local") -> Session:
