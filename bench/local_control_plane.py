@@ -22,7 +22,7 @@ from azure.ai.ml.entities import CodeConfiguration, Environment, ManagedOnlineDe
 
 from amlops.local import server
 from amlops.local.client import LocalAdmin, ml_client
-from amlops.local.serving import default_env_cache
+from amlops.local.environments import default_env_cache
 
 SCORE = """
 import json, os

@@ -29,7 +29,7 @@ from pathlib import Path
 from amlops.cli.common import quiet_sdk
 from amlops.local import server
 from amlops.local.client import LocalAdmin
-from amlops.local.serving import default_env_cache
+from amlops.local.environments import default_env_cache
 from amlops.rollout.apply import apply
 from amlops.rollout.loop import Settings
 from amlops.rollout.session import open_session

@@ -43,7 +43,7 @@ def plane(tmp_path: Path) -> Iterator[Plane]:
 
     from amlops.local import server
     from amlops.local.client import LocalAdmin
-    from amlops.local.serving import default_env_cache
+    from amlops.local.environments import default_env_cache
 
     state_dir = (tmp_path / "state").resolve()
     connection = server.start(state_dir, provisioning_delay=0.2, env_cache=default_env_cache())

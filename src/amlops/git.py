@@ -16,6 +16,8 @@ from io import BytesIO
 from pathlib import Path
 
 _ZERO = "0" * 40
+#: Marks a recorded commit whose work tree had uncommitted changes: no commit builds what was applied.
+DIRTY = "+dirty"
 
 
 class GitError(Exception):
@@ -73,7 +75,7 @@ def commit_of(root: Path) -> str | None:
         dirty = git(root, "status", "--porcelain", "--", ".")
     except (OSError, GitError):
         return None
-    return f"{sha}+dirty" if dirty.strip() else sha
+    return f"{sha}{DIRTY}" if dirty.strip() else sha
 
 
 def changed_paths(root: Path, base: str) -> list[str] | None:

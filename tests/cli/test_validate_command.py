@@ -50,3 +50,19 @@ def test_unknown_environment_is_a_problem_not_a_crash(amlops):
     result = amlops("validate", "--env", "qa", cwd=REPO)
     assert result.returncode == 1
     assert "environments/qa.yaml:1:1: (file): no such environment" in result.stdout
+
+
+def test_validate_outside_a_repository_fails(amlops, tmp_path: Path):
+    result = amlops("validate", cwd=tmp_path)
+    assert result.returncode == 1 and "manifests are valid" not in result.stderr
+    assert "not an amlops repository: no environments/ folder" in result.stdout
+
+
+def test_a_floating_model_in_dev_shows_its_resolved_release_not_a_traceback(amlops, tmp_path: Path):
+    for folder in ("environments", "models", "endpoints"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    dev = tmp_path / "environments/dev.yaml"
+    dev.write_text(dev.read_text().replace("model: churn:1", "model: churn@latest"))
+    result = amlops("release", "show", "--env", "dev", cwd=tmp_path)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "churn:1" in result.stdout

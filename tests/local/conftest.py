@@ -16,7 +16,7 @@ import pytest
 
 from amlops.local import server
 from amlops.local.client import LocalAdmin, ml_client
-from amlops.local.serving import default_env_cache
+from amlops.local.environments import default_env_cache
 
 
 def processes_of(state_dir: Path) -> list[int]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sample_support import REPO, copy_sample, edit
 
-from amlops.manifests import checks, yamlio
+from amlops.manifests import checks, load, yamlio
 from amlops.manifests.load import validate_repository
 
 RETRAIN = "jobs/churn-retrain.yml"
@@ -60,7 +60,7 @@ CASES = [
         "  max_error_rate: 0.05",
         "  max_eror_rate: 0.05",
         "environments/dev.yaml:44:5: strategy.gate.max_eror_rate",
-        "unknown key",
+        "unknown key (did you mean max_error_rate?)",
     ),
     Case(
         "wrong-type",
@@ -92,7 +92,7 @@ CASES = [
         "auth_mode: key",
         "auth_mode: key\nauth_mood: key",
         "endpoints/credit-risk/endpoint.yml:4:1: auth_mood",
-        "unknown key",
+        "unknown key (did you mean auth_mode?)",
     ),
     Case(
         "duplicate-key",
@@ -267,6 +267,70 @@ CASES = [
         env="staging",
     ),
     Case("floating-model-allowed-in-dev", "environments/dev.yaml", "model: churn:1", "model: churn@latest", "", "", env="dev"),
+    Case("bare-model-allowed-in-dev", "environments/dev.yaml", "model: churn:1", "model: azureml:churn", "", "", env="dev"),
+    Case(
+        "floating-label-unresolvable",
+        "environments/dev.yaml",
+        "model: churn:1",
+        "model: churn@prod",
+        "environments/dev.yaml:55:9: endpoints.churn.deployments.main.model",
+        "floats and cannot be resolved (amlops resolves only @latest of models in models/)",
+        without_rule("model-references"),
+    ),
+    Case(
+        "floating-registry-unresolvable",
+        "environments/dev.yaml",
+        "model: churn:1",
+        "model: azureml://registries/shared/models/churn@latest",
+        "environments/dev.yaml:55:9: endpoints.churn.deployments.main.model",
+        "floats and cannot be resolved",
+        without_rule("model-references"),
+    ),
+    Case(
+        "floating-model-unknown",
+        "environments/dev.yaml",
+        "model: churn:1",
+        "model: chrun@latest",
+        "environments/dev.yaml:55:9: endpoints.churn.deployments.main.model",
+        "no version of it in models/ (did you mean churn",
+        without_rule("model-references"),
+    ),
+    Case(
+        "model-misspelt",
+        "environments/dev.yaml",
+        "model: churn:1",
+        "model: chrun:1",
+        "environments/dev.yaml:55:9: endpoints.churn.deployments.main.model",
+        "no such model in models/) (did you mean churn",
+        without_rule("model-references"),
+    ),
+    Case(
+        "deployment-misspelt",
+        "environments/dev.yaml",
+        "      main:\n        model: churn:1\n  churn-gpu",
+        "      mian:\n        model: churn:1\n  churn-gpu",
+        "environments/dev.yaml:54:7: endpoints.churn.deployments.mian",
+        "(did you mean main?)",
+        without_rule("environment-endpoints"),
+    ),
+    Case(
+        "sample-request-json",
+        "endpoints/churn/sample-request.json",
+        '{"data": [[0.5, -0.2, 1.0], [-1.5, 1.1, 0.0]]}',
+        '{"data":\n [[0.5, -0.2 1.0], [-1.5, 1.1, 0.0]]}',
+        "endpoints/churn/sample-request.json:2:14: (file)",
+        "invalid JSON: Expecting ',' delimiter",
+        without(load, "_sample_request_problems"),
+    ),
+    Case(
+        "nesting-too-deep-flow",
+        "environments/dev.yaml",
+        "    owner: ml-platform\n",
+        "    owner: ml-platform\n    deep: " + "[" * 100 + "]" * 100 + "\n",
+        "environments/dev.yaml:28:43: (file)",
+        "nested deeper than 32 levels",
+        lambda monkeypatch: monkeypatch.setattr(yamlio, "MAX_DEPTH", 1000),
+    ),
     Case(
         "path-outside-repo",
         "endpoints/churn/main.yml",
@@ -291,7 +355,7 @@ CASES = [
         "  churn:\n",
         "  churm:\n",
         "environments/dev.yaml:52:3: endpoints.churm",
-        "no endpoint 'churm'",
+        "no endpoint 'churm' in endpoints/ (did you mean churn",
         without_rule("environment-endpoints"),
     ),
     Case(
@@ -643,3 +707,93 @@ def test_duplicate_model_versions(repo: Path):
     assert [str(p) for p in problems] == [
         "models/churn/v1.yml:3:1: version: model churn:1 is also defined in models/churn/v1-copy.yml"
     ]
+
+
+def test_a_symlink_out_of_the_repository_is_refused(repo: Path):
+    (repo / "models/churn/v1/passwd").symlink_to("/etc/passwd")
+    (repo / "endpoints/churn/score/ssl").symlink_to("/etc/ssl")
+    (repo / "endpoints/churn/score/inside").symlink_to(repo / "models/churn/v1.yml")  # inside: fine
+    _, problems = validate_repository(repo)
+    ssl = f"endpoints/churn/score/ssl is a symbolic link to {Path('/etc/ssl').resolve()}, outside the repository"
+    assert [str(p) for p in problems] == [
+        f"endpoints/churn-gpu/main.yml:5:3: code_configuration.code: {ssl}",
+        f"endpoints/churn/main.yml:5:3: code_configuration.code: {ssl}",
+        "models/churn/v1.yml:5:1: path: models/churn/v1/passwd is a symbolic link to /etc/passwd, outside the repository",
+    ]
+
+
+def test_deep_nesting_is_refused_with_its_line_not_a_traceback(repo: Path):
+    """300 levels crashed ruamel.yaml's composer; the same in block style, and a large flow file, are refused too."""
+    block = "".join("  " * i + f"k{i}:\n" for i in range(300)) + "  " * 300 + "leaf: 1\n"
+    (repo / "environments/block.yaml").write_text(block)
+    (repo / "environments/flow.yaml").write_text("a:\n  b: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    (repo / "endpoints/churn/sample-request.json").write_text("[" * 300 + "]" * 300)  # JSON nests as deep as it likes
+    _, problems = validate_repository(repo)
+    assert [str(p) for p in problems] == [
+        "environments/block.yaml:33:65: (file): nested deeper than 32 levels: refused",
+        "environments/flow.yaml:2:38: (file): nested deeper than 32 levels: refused",
+    ]
+
+
+def test_long_flow_collections_are_refused_before_ruamel_parses_them(repo: Path):
+    """ruamel.yaml's round-trip parser takes about 100 us per flow item: 40 KB of them took 70 s of CPU."""
+    (repo / "environments/wide.yaml").write_text("a: [" + ", ".join(["1"] * 30_000) + "]\n")
+    (repo / "environments/many.yaml").write_text("".join(f"k{i}: [1]\n" for i in range(2_001)))
+    _, problems = validate_repository(repo)
+    too_many = f"over {yamlio.MAX_FLOW_ITEMS} items in flow collections ([a, b], {{k: v}}): write long lists in block style"
+    assert [str(p) for p in problems] == [
+        f"environments/many.yaml:2001:8: (file): {too_many}",
+        f"environments/wide.yaml:1:6003: (file): {too_many}",
+    ]
+
+
+def test_brackets_in_quotes_comments_and_plain_scalars_do_not_count():
+    deep = "[" * 100
+    text = f"a: '{deep}''{deep}'\nb: \"\\\\\\\" {deep}\"\n# {deep}\nc: x{deep}\n"
+    document, problems = yamlio.parse_yaml(text, "f.yml")
+    assert problems == [] and document is not None
+    assert (document.data["a"], document.data["b"], document.data["c"]) == (f"{deep}'{deep}", f'\\" {deep}', f"x{deep}")
+
+
+def test_duplicate_endpoint_names_name_both_files(repo: Path):
+    shutil.copytree(repo / "endpoints/churn", repo / "endpoints/churn2")
+    _, problems = validate_repository(repo)
+    assert "endpoints/churn2/endpoint.yml:2:1: name: endpoint 'churn' is also defined in endpoints/churn/endpoint.yml" in [
+        str(p) for p in problems
+    ]
+
+
+def test_validate_outside_a_repository_fails(tmp_path: Path):
+    _, problems = validate_repository(tmp_path)
+    assert [p.message for p in problems] == ["not an amlops repository: no environments/ folder (run it in one, or pass --repo)"]
+
+
+@pytest.mark.parametrize(
+    "file, old, new",
+    [
+        ("endpoints/churn/main.yml", "instance_count: 1", "instance_count: one"),
+        ("endpoints/churn/main.yml", "name: main", "name: main\nbogus: 1"),
+        ("endpoints/churn/endpoint.yml", "auth_mode: key", "auth_mode: kee"),
+        ("models/churn/v1.yml", 'version: "1"', "version: [1]"),
+    ],
+    ids=["deployment-value", "deployment-key", "endpoint-value", "model-value"],
+)
+def test_one_mistake_gives_one_error(repo: Path, file: str, old: str, new: str):
+    """A file that does not load is left out; the files that name it must not each report it missing."""
+    edit(repo / file, old, new)
+    _, problems = validate_repository(repo)
+    assert [p.path for p in problems] == [file], [str(p) for p in problems]
+
+
+def test_a_floating_reference_resolves_to_the_highest_version_in_models(repo: Path):
+    from amlops.release import build_release
+
+    shutil.copy(repo / "models/churn/v1.yml", repo / "models/churn/v10.yml")
+    edit(repo / "models/churn/v10.yml", 'version: "1"', 'version: "10"')
+    shutil.copy(repo / "models/churn/v1.yml", repo / "models/churn/v9.yml")
+    edit(repo / "models/churn/v9.yml", 'version: "1"', 'version: "9"')
+    edit(repo / "environments/dev.yaml", "model: churn:1", "model: churn@latest")
+    repository, problems = validate_repository(repo, "dev")
+    assert problems == []
+    release = build_release(repository, "dev")
+    assert release.endpoints["churn"].deployments["main"].model.reference == "churn:10"

@@ -54,3 +54,25 @@ def test_different_bytes_under_a_registered_version_are_refused_before_any_write
     with pytest.raises(Refused, match="model churn:1 is registered with content 000000000000"):
         run(workspace, sample)
     assert workspace.writes == []
+
+
+def test_a_change_of_the_endpoint_alone_is_applied_in_one_write_of_the_whole_file(sample, tmp_path: Path) -> None:
+    import shutil
+
+    workspace = MemoryWorkspace("dev")
+    run(workspace, sample)
+    for folder in ("environments", "models", "endpoints"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    path = tmp_path / "endpoints/churn/endpoint.yml"
+    path.write_text(path.read_text() + "public_network_access: disabled\n")
+    changed = load_release(tmp_path, "dev")
+    writes = len(workspace.writes)
+    wanted, result = run(workspace, changed)
+    assert result.ok and [e.name for e in wanted.changed_endpoints] == ["churn"]
+    spec = workspace.endpoints["churn"].spec
+    assert spec.source == path  # the SDK workspace loads this file whole: public_network_access included
+    assert spec.tags[record.ENDPOINT_SETTINGS] == changed[1].endpoints["churn"].settings_hash
+    assert spec.tags[record.ENDPOINT_RELEASE] == changed[1].endpoint("churn").id
+    assert len(workspace.writes) - writes <= 3  # lock, the final write (settings, record, lock released)
+    again, _ = run(workspace, changed)
+    assert not again.changed

@@ -233,3 +233,29 @@ def test_a_rollback_target_moves_at_once_without_gates_and_says_so() -> None:
     loop(workspace, rollback, clock).run()
     assert_serves(workspace, "1", Status.rolled_back)
     assert workspace.tags("churn")[record.REASON] == "rolled back by ada"
+
+
+def test_a_long_provisioning_renews_the_lock_so_it_never_lapses() -> None:
+    workspace, clock = serving("1")
+    workspace.provisioning_polls = 300  # reads of Creating, a second apart: minutes, the lock living 60 s
+    lapsed: list[float] = []
+
+    def check() -> None:
+        lock = Lock.decode(workspace.tags("churn").get(record.LOCK))
+        if lock is not None and lock.expires <= clock.now + SETTINGS.lock_ttl / 2:
+            lapsed.append(clock.now)
+
+    workspace.on_write.append(check)
+    original = workspace.endpoint
+
+    def read(name: str):  # every read while provisioning: the lock must still be valid
+        live = original(name)
+        lock = Lock.decode(live.tags.get(record.LOCK)) if live else None
+        if lock is not None and lock.expires <= clock.now:
+            lapsed.append(clock.now)
+        return live
+
+    workspace.endpoint = read  # type: ignore[method-assign]
+    loop(workspace, target("2"), clock).run()
+    assert not lapsed and sum(clock.slept) >= 2 * SETTINGS.lock_ttl  # provisioning outlived the TTL, twice
+    assert_serves(workspace, "2")

@@ -37,7 +37,11 @@ def converged(release) -> LiveState:
             for d in e.deployments.values()
         }
         tags = {record.ENVIRONMENT: "dev", record.ENDPOINT_RELEASE: release.endpoint(name).id}
-        endpoints[name] = LiveEndpoint(name, "Succeeded", e.auth_mode, e.azure_traffic(), {}, tags, deployments)
+        tags |= {record.ENDPOINT_SETTINGS: e.settings_hash} if e.settings_hash else {}
+        properties = {str(k): str(v) for k, v in (e.settings.get("properties") or {}).items()}
+        endpoints[name] = LiveEndpoint(
+            name, "Succeeded", e.auth_mode, e.azure_traffic(), {}, tags, deployments, properties=properties
+        )
     models = {
         (d.model.name, d.model.version): LiveModel(d.model.name, d.model.version, {record.CONTENT_HASH: d.model.content_hash})
         for e in release.endpoints.values()
@@ -134,3 +138,67 @@ def test_plan_json_and_markdown_name_every_change(release):
     assert data["release"]["id"] == release.id
     text = markdown(result)
     assert "| model churn:1 | register |" in text and "serverless phi3-chat" in text
+
+
+def edited_release(tmp_path: Path, old: str, new: str):
+    """The dev release with endpoints/churn/endpoint.yml edited."""
+    import shutil
+
+    for folder in ("environments", "models", "endpoints"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    path = tmp_path / "endpoints/churn/endpoint.yml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    repo, problems = validate_repository(tmp_path, "dev")
+    assert not problems, problems
+    return build_release(repo, "dev")
+
+
+@pytest.mark.parametrize(
+    "old, new, says",
+    [
+        ("auth_mode: key", "auth_mode: key\npublic_network_access: disabled", "public_network_access"),
+        ("auth_mode: key", "auth_mode: key\nidentity:\n  type: system_assigned", "identity"),
+        ("auth_mode: key", "auth_mode: key\nproperties:\n  team: churn", "properties"),
+        ("description: Probability", "description: The probability", "description"),
+        ("auth_mode: key", "auth_mode: aml_token", "auth_mode key -> aml_token"),
+    ],
+    ids=["public-network-access", "identity", "properties", "description", "auth-mode"],
+)
+def test_a_change_of_the_endpoint_itself_is_a_change(release, tmp_path: Path, old: str, new: str, says: str):
+    changed = edited_release(tmp_path, old, new)
+    result = plan(changed, converged(release))
+    churn = next(e for e in result.endpoints if e.name == "churn")
+    assert [e.name for e in result.changed_endpoints] == ["churn"], plan_json(result)
+    assert churn.live_endpoint_release != churn.endpoint_release and not churn.deployments
+    assert any(says in note and "updated in place" in note for note in churn.notes), churn.notes
+    assert not result.conflicts
+
+
+def test_an_endpoint_property_once_set_is_never_altered(tmp_path: Path):
+    first = edited_release(tmp_path / "a", "auth_mode: key", "auth_mode: key\nproperties:\n  team: churn")
+    altered = edited_release(tmp_path / "b", "auth_mode: key", "auth_mode: key\nproperties:\n  team: retention")
+    result = plan(altered, converged(first))
+    assert result.conflicts == (
+        "endpoint churn: properties.team is 'churn' in Azure but 'retention' in endpoint.yml; Azure ML never alters "
+        "an endpoint property once set: add a new key, or create a new endpoint",
+    )
+
+
+@pytest.mark.parametrize(
+    "line", ["model_mount_path: /var/models", "properties:\n  owner: churn-team", "description: churn, scored"]
+)
+def test_a_change_to_any_deployment_setting_is_a_new_deployment(release, tmp_path: Path, line: str):
+    import shutil
+
+    for folder in ("environments", "models", "endpoints"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    path = tmp_path / "endpoints/churn/main.yml"
+    path.write_text(path.read_text() + line + "\n")
+    repo, problems = validate_repository(tmp_path, "dev")
+    assert not problems, problems
+    changed = build_release(repo, "dev")
+    result = plan(changed, converged(release))
+    churn = next(e for e in result.endpoints if e.name == "churn")
+    assert [c.change for c in churn.deployments] == [Change.add, Change.retire], plan_json(result)

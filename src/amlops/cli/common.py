@@ -15,6 +15,7 @@ import typer
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
 from amlops.cli.output import fail
+from amlops.workspace.interface import Unavailable
 
 RepoOption = typer.Option(
     Path(os.environ.get("AMLOPS_REPO", ".")),
@@ -83,5 +84,9 @@ def azure_errors(env: str) -> Iterator[None]:
     except ClientAuthenticationError as exc:
         first = str(exc).splitlines()[0]
         fail(f"cannot sign in to Azure for {env}: {first} (in CI: azure/login with OIDC; by hand: az login)")
+    except Unavailable as exc:
+        fail(f"stopped: {exc}; what was done is recorded in the workspace: run the command again to resume")
+    except KeyboardInterrupt:
+        fail("interrupted: what was done is recorded in the workspace; run the command again to resume", code=130)
     except HttpResponseError as exc:
         fail(f"Azure ML refused a request for {env}: {str(exc).strip().splitlines()[0]}")

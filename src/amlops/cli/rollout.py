@@ -151,11 +151,16 @@ def _report(result: ApplyResult, seconds: float) -> None:
         for m in failure.measured:
             err.print(f"    step {m.step + 1}: {_measurement(m)}")
     for name, message in result.failures.items():
-        if all(f.endpoint != name for f in result.rolled_back):
+        if name in result.stopped:
+            err.print(f"[yellow]{name}: stopped[/]: {message}")
+            err.print(f"    left {result.stopped[name]}", markup=False)
+            err.print("    run apply again to resume from there", markup=False)
+        elif all(f.endpoint != name for f in result.rolled_back):
             err.print(f"[red]{name}: failed[/]: {message}")
-    done = len(result.outcomes)
+    done, stopped = len(result.outcomes), len(result.stopped)
     err.print(
-        f"{done} endpoint(s) rolled out, {len(result.failures)} failed, {len(result.registered)} model version(s) registered in {seconds:.1f} s"
+        f"{done} endpoint(s) rolled out, {len(result.failures) - stopped} failed, {stopped} stopped, "
+        f"{len(result.registered)} model version(s) registered in {seconds:.1f} s"
     )
 
 

@@ -37,12 +37,12 @@ def run(
     err.print(f"submitted {job} as [bold]{submitted.name}[/]: {submitted.studio_url}", soft_wrap=True)
     if not wait:
         return
-    try:
-        with azure_errors(env):
+    with azure_errors(env):
+        try:
             ended = follow(session.workspace, submitted.name, _watchers())
-    except KeyboardInterrupt:
-        err.print(f"\nstopped following; {submitted.name} goes on: {submitted.studio_url}")
-        raise typer.Exit(130) from None
+        except KeyboardInterrupt:
+            err.print(f"\nstopped following; {submitted.name} goes on: {submitted.studio_url}")
+            raise typer.Exit(130) from None
     colour = _COLOURS.get(ended.status, "white")
     err.print(f"{submitted.name}: [{colour}]{ended.status}[/]{f' ({ended.error})' if ended.error else ''}")
     if ended.status != "Completed":

@@ -4,25 +4,25 @@ of the admin routes (request counters, scoring metrics, faults) for tests and th
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from azure.core.credentials import AccessToken
 
+from amlops.local import tokens
 from amlops.local.connection import Connection
 from amlops.local.server import admin_call
 
 
 class StaticTokenCredential:
-    """The bearer token the local control plane issued (in its connection.json); it refuses any other."""
+    """Tokens signed with the secret the local control plane issued (in its connection.json): it refuses others."""
 
     def __init__(self, token: str) -> None:
         self.token = token
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken(self.token, int(time.time()) + 3600)
+        return AccessToken(*tokens.issue(self.token, scopes[0] if scopes else ""))
 
 
 def credential(conn: Connection) -> StaticTokenCredential:

@@ -8,13 +8,13 @@ sends exactly 9 of every 10 requests to the first deployment, so tests and gates
 
 from __future__ import annotations
 
-import hmac
 import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
+from amlops.local import tokens
 from amlops.local.arm import ControlPlane
 from amlops.local.faults import Faults, Share
 from amlops.local.metrics import ScoringMetrics
@@ -96,7 +96,7 @@ class ScoringRouter:
         elif mode == "amltoken":
             ok = bool(credential) and self.plane.token_valid(endpoint["id"], credential)
         else:  # AADToken: the token of the identity the control plane stands in for, its own credential
-            ok = hmac.compare_digest(credential.encode(), self.token.encode())
+            ok = tokens.valid(self.token, credential)
         if not ok:
             raise ArmError(
                 401, "Unauthorized", "Missing or invalid credentials for this endpoint.", {"WWW-Authenticate": "Bearer"}

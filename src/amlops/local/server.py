@@ -12,7 +12,6 @@ Run in the foreground: `python -m amlops.local.server --state-dir DIR --port N`.
 from __future__ import annotations
 
 import argparse
-import hmac
 import http.client
 import json
 import os
@@ -31,15 +30,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from amlops.local import tokens
 from amlops.local.admin import Admin
 from amlops.local.arm import REG, WS, ControlPlane
 from amlops.local.blobs import BlobStore, blob_error
 from amlops.local.certs import ensure_tls
 from amlops.local.connection import CONNECTION_FILE, STORAGE_SUFFIX, Connection, default_state_dir
+from amlops.local.environments import EnvCache
 from amlops.local.faults import Faults
 from amlops.local.metrics import LoggedRequest, RequestLog, ScoringMetrics
 from amlops.local.router import ScoringRouter
-from amlops.local.serving import EnvCache, Supervisor, reap_stale
+from amlops.local.serving import Supervisor, reap_stale
 from amlops.local.store import Store
 from amlops.local.web import ArmError, Request, Response, match
 from amlops.processes import alive
@@ -114,7 +115,8 @@ class App:
             r, params = found
             label = f"{r.method} {r.template.replace(WS, '{ws}').replace(REG, '{registry}')}"
             mutating = r.mutating
-            self.authenticate(req)
+            if path != "/discovery":  # the discovery document needs no token, as in Azure
+                self.authenticate(req)
             fault = self.faults.arm_fault(req.method, label)
             if fault:
                 headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.status in (429, 503) else {}
@@ -133,7 +135,7 @@ class App:
         if not auth:
             raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
         scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), self.token.encode()):
+        if scheme.lower() != "bearer" or not tokens.valid(self.token, token.strip()):
             raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.")
 
 
@@ -305,6 +307,7 @@ def serve(state_dir: Path, port: int, provisioning_delay: float = 0.0) -> None:
         print(f"amlops local control plane on {httpd.base_url} (pid {os.getpid()})", flush=True)
         httpd.serve_forever(poll_interval=0.2)
     finally:
+        plane.stop_jobs()
         supervisor.stop_all()
         httpd.server_close()
         store.close()
@@ -343,7 +346,8 @@ def admin_call(conn: Connection, method: str, path: str, body: Any = None, timeo
     client = http.client.HTTPSConnection("127.0.0.1", conn.port, context=ctx, timeout=timeout)
     try:
         data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {conn.token}"}
+        bearer, _ = tokens.issue(conn.token, "https://management.azure.com/.default")
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {bearer}"}
         client.request(method, path, body=data, headers=headers)
         resp = client.getresponse()
         payload = resp.read()

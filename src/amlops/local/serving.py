@@ -1,25 +1,15 @@
-"""Model serving: a cached Python environment per environment spec, and one `azmlinfsrv` process per
-deployment (the inference server Azure ML's own images run), supervised so that none outlives the
-control plane. Each listens on a unix socket in a directory only the control plane's user can open, not
-on a TCP port: in Azure a model is reachable only through its endpoint, which checks the caller's key,
-so here too the scoring router is the only way in.
-
-Environment policy (Azure builds a conda image; here a venv on the control plane's own Python):
-- only the conda file's `pip:` dependencies are installed, plus azureml-inference-server-http;
-- the `python=` pin and other conda packages are dropped (logged): a venv cannot change Python, and
-  conda package names are not pip names;
-- the docker image is ignored;
-- if pip fails (e.g. a pin that has no wheel for this Python) the deployment goes Failed and its logs
-  carry pip's output.
-Environments are cached by a hash of (Python version, sorted requirements) under `$AMLOPS_ENV_CACHE`
-(default `~/.cache/amlops/envs/<hash>`), built under a file lock so concurrent builds never race.
+"""Model serving: one `azmlinfsrv` process per deployment (the inference server Azure ML's own images
+run) in the deployment's Python environment (built and cached by `environments`, with the inference
+server added), supervised so that none outlives the control plane. Each listens on a unix socket in a
+directory only the control plane's user can open, not on a TCP port: in Azure a model is reachable
+only through its endpoint, which checks the caller's key, so here too the scoring router is the only
+way in.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import fcntl
 import hashlib
 import http.client
 import json
@@ -37,33 +27,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from ruamel.yaml import YAML
+from amlops.local.environments import EnvBuildError, EnvCache, log_line
 
 SERVER_PACKAGE = "azureml-inference-server-http"
 _MARKER = "AMLOPS_LOCAL_SERVING"  # env var that identifies our serving processes
-_READY = ".amlops-ready"
-_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
-
-
-def default_env_cache() -> Path:
-    return Path(os.environ.get("AMLOPS_ENV_CACHE") or Path.home() / ".cache" / "amlops" / "envs").expanduser()
-
-
-def requirements_from_conda(conda_yaml: str | None) -> tuple[list[str], list[str]]:
-    """(pip requirements, notes on what the policy dropped) for a conda environment file."""
-    if not conda_yaml:
-        return [], []
-    doc = YAML(typ="safe").load(conda_yaml) or {}
-    pip: list[str] = []
-    dropped: list[str] = []
-    for dep in doc.get("dependencies") or []:
-        if isinstance(dep, dict):
-            pip.extend(str(r).strip() for r in dep.get("pip") or [] if str(r).strip())
-        elif str(dep).split("=")[0].strip() not in ("pip",):
-            dropped.append(str(dep))
-    return pip, dropped
 
 
 def with_server(requirements: list[str]) -> list[str]:
@@ -72,61 +41,6 @@ def with_server(requirements: list[str]) -> list[str]:
     if not any(n.startswith(SERVER_PACKAGE) for n in named):
         requirements = [*requirements, SERVER_PACKAGE]
     return requirements
-
-
-class EnvBuildError(Exception):
-    pass
-
-
-class EnvCache:
-    def __init__(self, root: Path | None = None, python: str = sys.executable) -> None:
-        self.root = root or default_env_cache()
-        self.python = python
-
-    def spec_hash(self, requirements: list[str]) -> str:
-        spec = {"python": f"{sys.version_info.major}.{sys.version_info.minor}", "requirements": sorted(requirements)}
-        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
-
-    def ensure(self, requirements: list[str], log: IO[str]) -> Path:
-        """The venv for these requirements, built once (under a lock) and reused ever after."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        env = self.root / self.spec_hash(requirements)
-        if (env / _READY).exists():
-            _log(log, f"environment {env.name}: cached")
-            return env
-        with (self.root / f"{env.name}.lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if (env / _READY).exists():
-                _log(log, f"environment {env.name}: built by another process")
-                return env
-            shutil.rmtree(env, ignore_errors=True)
-            _log(log, f"environment {env.name}: building with pip: {' '.join(requirements)}")
-            started = time.monotonic()
-            try:
-                _run([self.python, "-m", "venv", str(env)], log)
-                _run([str(env / "bin" / "python"), "-m", "pip", "install", "--no-input", *requirements], log)
-            except EnvBuildError:
-                shutil.rmtree(env, ignore_errors=True)
-                raise
-            (env / _READY).write_text(json.dumps({"requirements": requirements}))
-            _log(log, f"environment {env.name}: built in {time.monotonic() - started:.1f}s")
-        return env
-
-
-def _run(cmd: list[str], log: IO[str]) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARS}
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, check=False)
-    log.write(proc.stdout)
-    log.flush()
-    if proc.returncode:
-        tail = "\n".join(proc.stdout.strip().splitlines()[-15:])
-        raise EnvBuildError(f"`{' '.join(cmd[:4])} ...` failed with exit code {proc.returncode}:\n{tail}")
-
-
-def _log(log: IO[str], message: str) -> None:
-    log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [amlops-local] {message}\n")
-    log.flush()
 
 
 @dataclass(frozen=True)
@@ -218,7 +132,7 @@ class Supervisor:
         """Append a control-plane line to a deployment's log (what getLogs returns)."""
         self.deployment_dir(key).mkdir(parents=True, exist_ok=True)
         with self.log_path(key).open("a") as log:
-            _log(log, message)
+            log_line(log, message)
 
     def read_log(self, key: str, tail: int | None = None) -> str:
         path = self.log_path(key)
@@ -234,25 +148,25 @@ class Supervisor:
         ddir = self.deployment_dir(spec.key)
         ddir.mkdir(parents=True, exist_ok=True)
         with self.log_path(spec.key).open("a") as log:
-            _log(log, f"provisioning {spec.key}")
+            log_line(log, f"provisioning {spec.key}")
             for dep in spec.dropped:
-                _log(log, f"environment policy: dropped conda dependency {dep!r} (pip dependencies only)")
+                log_line(log, f"environment policy: dropped conda dependency {dep!r} (pip dependencies only)")
             try:
                 env = self.env_cache.ensure(list(spec.requirements), log)
             except EnvBuildError as exc:
-                _log(log, f"environment build failed: {exc}")
+                log_line(log, f"environment build failed: {exc}")
                 raise ProvisionError(f"Environment image build failed: {exc}") from exc
             argv, cwd, child_env = self._command(spec, env, ddir)
             sock = self._fresh_socket(spec.key)
             child_env["AMLOPS_SERVING_SOCKET"] = str(sock)  # gunicorn.conf.py binds there
             argv += ["--port", str(_free_port())]  # azmlinfsrv wants one; gunicorn.conf.py replaces it
-            _log(log, f"starting: {' '.join(argv)}")
+            log_line(log, f"starting: {' '.join(argv)}")
             proc = self._spawner.submit(self._spawn, argv, cwd, child_env, log.fileno()).result()
         self._remember_pid(spec.key, proc.pid)
         try:
             self._wait_ready(proc, str(sock))
         except ProvisionError:
-            _kill_group(proc)
+            kill_group(proc)
             self._remember_pid(spec.key, None)
             self.log(spec.key, "serving process failed to start; see its output above")
             raise
@@ -261,7 +175,7 @@ class Supervisor:
             self._running[spec.key] = _Running(proc, str(sock))
             self._cond.notify_all()
         if old:
-            _kill_group(old.process)
+            kill_group(old.process)
             Path(old.socket).unlink(missing_ok=True)
         self._remember_pid(spec.key, proc.pid)
         self.log(spec.key, f"serving on unix socket {sock}")
@@ -316,7 +230,7 @@ class Supervisor:
             stdout=log_fd,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
 
     def _wait_ready(self, proc: subprocess.Popen[bytes], sock: str) -> None:
@@ -362,7 +276,7 @@ class Supervisor:
         with self._cond:
             running = self._running.pop(key, None)
         if running:
-            _kill_group(running.process)
+            kill_group(running.process)
             Path(running.socket).unlink(missing_ok=True)
         self._remember_pid(key, None)
 
@@ -421,7 +335,7 @@ def _is_ours(pid: int, state_dir: Path) -> bool:
     return f"{_MARKER}={state_dir}".encode() in environ
 
 
-def _kill_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+def kill_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
     """SIGTERM our child's process group, reap the child, SIGKILL whatever the group still holds."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
@@ -433,7 +347,7 @@ def _kill_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
 
 
 def _kill_pgid(pgid: int, grace: float = 5.0) -> None:
-    """Like _kill_group for a group whose leader is not our child (left by a crashed control plane)."""
+    """Like kill_group for a group whose leader is not our child (left by a crashed control plane)."""
     try:
         os.killpg(pgid, signal.SIGTERM)
     except ProcessLookupError:
@@ -455,7 +369,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child before exec: get SIGTERM when the control plane dies, even by SIGKILL."""
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG

@@ -6,14 +6,15 @@ Each rule is a function from the repository (and the environments in scope) to p
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from amlops.manifests.environment import DEPLOYMENT_SUFFIX, EndpointChoice, ServerlessChoice
-from amlops.manifests.errors import Problem
-from amlops.manifests.references import parse_model_ref
+from amlops.manifests.errors import Problem, did_you_mean
+from amlops.manifests.references import parse_model_ref, resolve
 from amlops.manifests.repository import DeploymentFile, EnvironmentFile, Repository
 from amlops.manifests.skus import suggest, vm_size
 from amlops.manifests.training_checks import (
@@ -21,8 +22,9 @@ from amlops.manifests.training_checks import (
     command_bindings,
     distillation_compute,
     environment_jobs,
+    local_paths_of,
     pipeline_bindings,
-    training_paths,
+    training_documents,
 )
 from amlops.manifests.yamlio import Document, FieldPath
 
@@ -40,8 +42,7 @@ ARM_ID = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+
 def endpoint_names(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]:
     """Online and serverless endpoint names: 3-32 characters, a letter first; the folder's name."""
     for folder in repo.endpoints.values():
-        document = folder.endpoint_document or folder.serverless_document
-        assert document is not None
+        document = folder.document
         if not ENDPOINT_NAME.match(folder.name):
             yield document.problem(
                 ("name",),
@@ -81,8 +82,10 @@ def environment_endpoints(repo: Repository, environments: list[EnvironmentFile])
         for name, choice in env.environment.endpoints.items():
             field = ("endpoints", name)
             folder = repo.endpoints.get(name)
+            if folder is None and name in repo.unloaded_endpoints:
+                continue  # its own files' problems say why
             if folder is None:
-                yield env.document.problem(field, f"no endpoint {name!r} in endpoints/")
+                yield env.document.problem(field, f"no endpoint {name!r} in endpoints/{did_you_mean(name, repo.endpoints)}")
             elif isinstance(choice, ServerlessChoice) and folder.serverless is None:
                 yield env.document.problem(field, f"{name!r} is an online endpoint, not serverless")
             elif isinstance(choice, EndpointChoice):
@@ -90,11 +93,12 @@ def environment_endpoints(repo: Repository, environments: list[EnvironmentFile])
                     yield env.document.problem(field, f"{name!r} is a serverless endpoint: use 'serverless: true'")
                     continue
                 for deployment in choice.deployments:
-                    if deployment not in folder.deployments:
+                    if deployment not in folder.deployments and deployment not in folder.unloaded:
                         known = ", ".join(sorted(folder.deployments)) or "none"
                         yield env.document.problem(
                             field + ("deployments", deployment),
-                            f"no deployment {deployment!r} in endpoints/{name}/ (it has: {known})",
+                            f"no deployment {deployment!r} in endpoints/{name}/ (it has: {known})"
+                            + did_you_mean(deployment, folder.deployments),
                         )
 
 
@@ -104,12 +108,22 @@ def model_references(repo: Repository, environments: list[EnvironmentFile]) -> I
         for endpoint, deployment, choice in _choices(env):
             field = ("endpoints", endpoint, "deployments", deployment, "model")
             ref = parse_model_ref(choice.model)
+            versions = sorted(v for n, v in repo.models if ref is not None and n == ref.name)
             if ref is None:
                 yield env.document.problem(field, f"{choice.model!r} is not a model reference (name:version)")
+            elif ref.registry is None and ref.name in repo.unloaded_models:
+                continue  # a model file of that name did not load: its problems say why
+            elif ref.floating and resolve(ref, versions) is None:
+                if env.environment.name in PINNED_ENVIRONMENTS:
+                    continue  # pinned-references says why
+                why = "no version of it in models/" + did_you_mean(ref.name, {n for n, _ in repo.models})
+                if ref.registry is not None or ref.label not in (None, "latest"):
+                    why = "amlops resolves only @latest of models in models/"
+                yield env.document.problem(field, f"{choice.model!r} floats and cannot be resolved ({why}): name a version")
             elif ref.registry is None and not ref.floating and (ref.name, ref.version) not in repo.models:
-                versions = sorted(v for n, v in repo.models if n == ref.name)
                 known = f"known versions: {', '.join(versions)}" if versions else "no such model in models/"
-                yield env.document.problem(field, f"model {ref} is not defined ({known})")
+                hint = "" if versions else did_you_mean(ref.name, {n for n, _ in repo.models})
+                yield env.document.problem(field, f"model {ref} is not defined ({known}){hint}")
 
 
 def serverless_models(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]:
@@ -134,7 +148,8 @@ def traffic(repo: Repository, environments: list[EnvironmentFile]) -> Iterator[P
     for folder in repo.endpoints.values():
         declared = folder.endpoint.traffic if folder.endpoint else None
         if declared and folder.endpoint_document:
-            yield from _split_problems(folder.endpoint_document, (), dict(declared), set(folder.deployments))
+            known = set(folder.deployments) | folder.unloaded
+            yield from _split_problems(folder.endpoint_document, (), dict(declared), known)
 
 
 def _split_problems(document: Document, field: FieldPath, split: dict[str, int], declared: set[str]) -> Iterator[Problem]:
@@ -238,15 +253,45 @@ def local_paths(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]
         conda = environment.get("conda_file") if isinstance(environment, dict) else None
         if isinstance(conda, str):
             yield from _inside(repo.root, deployment.document, ("environment", "conda_file"), conda)
+        build = environment.get("build") if isinstance(environment, dict) else None
+        if isinstance(build, dict) and isinstance(build.get("path"), str):
+            yield from _inside(repo.root, deployment.document, ("environment", "build", "path"), build["path"])
         model = raw.get("model")
         if isinstance(model, dict) and isinstance(model.get("path"), str):
             yield from _inside(repo.root, deployment.document, ("model", "path"), model["path"])
 
 
 def _inside(root: Path, document: Document, field: FieldPath, raw: str) -> Iterator[Problem]:
-    problem = document.path_problem(root, field, raw)
-    if problem:
-        yield problem
+    """The path exists inside the repository, and so does whatever a symbolic link under it points to:
+    the SDK uploads a link's target, so a link out of the repository would upload a file from outside."""
+    if "://" in raw:
+        return
+    top = root.resolve()
+    target = (root / document.path).parent.joinpath(raw).resolve()
+    if not target.is_relative_to(top):
+        yield document.problem(field, f"{raw!r} points outside the repository")
+    elif not target.exists():
+        yield document.problem(field, f"{raw!r} does not exist")
+    elif target.is_dir():
+        for link in _escaping_links(target, top):
+            shown = link.relative_to(top).as_posix()
+            yield document.problem(field, f"{shown} is a symbolic link to {link.resolve()}, outside the repository")
+
+
+def training_paths(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]:
+    """Code, conda files, build contexts and data paths of what trains exist and stay inside the repository."""
+    for document in training_documents(repo, with_assets=True):
+        for field, raw in local_paths_of(document.data):
+            yield from _inside(repo.root, document, field, raw)
+
+
+def _escaping_links(folder: Path, top: Path) -> Iterator[Path]:
+    """Symbolic links under `folder` (not followed) whose target lies outside `top`."""
+    for parent, dirs, files in os.walk(folder):
+        for name in sorted(dirs + files):
+            path = Path(parent) / name
+            if path.is_symlink() and not path.resolve().is_relative_to(top):
+                yield path
 
 
 def outbound_rules(_: Repository, environments: list[EnvironmentFile]) -> Iterator[Problem]:

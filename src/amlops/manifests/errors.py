@@ -6,6 +6,8 @@ them at once, in the `path:line:column: field: message` form editors and CI anno
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,3 +41,11 @@ def display_path(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def did_you_mean(name: str, known: Iterable[str], shown: Mapping[str, str] | None = None) -> str:
+    """` (did you mean x, y?)` naming the closest of `known`, or "" when none is close.
+
+    `shown` maps what is compared (e.g. lower-cased names) to what is printed."""
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    return f" (did you mean {', '.join((shown or {}).get(c, c) for c in close)}?)" if close else ""

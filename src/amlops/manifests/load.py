@@ -15,11 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from azure.ai.ml import load_compute, load_model, load_online_deployment, load_online_endpoint, load_serverless_endpoint
+from azure.ai.ml._schema import ModelSchema
+from azure.ai.ml._schema._deployment.online.online_deployment import ManagedOnlineDeploymentSchema
+from azure.ai.ml._schema._endpoint.online.online_endpoint import ManagedOnlineEndpointSchema
+from azure.ai.ml._schema.core.schema import PathAwareSchema
 from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint
 from marshmallow import ValidationError as SchemaError
 
 from amlops.manifests.environment import Environment
-from amlops.manifests.errors import ManifestError, Problem, display_path
+from amlops.manifests.errors import ManifestError, Problem, did_you_mean, display_path
 from amlops.manifests.repository import DeploymentFile, EndpointFolder, EnvironmentFile, ModelFile, Repository
 from amlops.manifests.schema import validate
 from amlops.manifests.yamlio import Document, read_yaml
@@ -27,6 +31,7 @@ from amlops.manifests.yamlio import Document, read_yaml
 YAML_SUFFIXES = (".yml", ".yaml")
 ENDPOINT_FILE = "endpoint.yml"
 SERVERLESS_FILE = "serverless.yml"
+SAMPLE_REQUEST = "sample-request.json"
 
 
 def load_environment(root: Path, name: str) -> Environment:
@@ -56,16 +61,25 @@ def load_repository(root: Path) -> tuple[Repository, list[Problem]]:
                 environments, loaded.environment.name, loaded, "name", f"environment {loaded.environment.name!r}"
             )
     models: dict[tuple[str, str], ModelFile] = {}
+    unloaded_models: set[str] = set()
     for path in sorted(p for folder in _folders(root / "models") for p in _yaml_files(folder)):
         model, found = _model_file(path, root)
         problems += found
         if model:
             problems += _add_once(models, model.key, model, "version", f"model {model.key[0]}:{model.key[1]}")
+        else:
+            unloaded_models |= {path.parent.name, _declared_name(path, root)}
     endpoints: dict[str, EndpointFolder] = {}
+    unloaded_endpoints: set[str] = set()
     for folder in _folders(root / "endpoints"):
         endpoint, found = _endpoint_folder(folder, root)
         problems += found
-        if endpoint:
+        if endpoint is None:
+            unloaded_endpoints.add(folder.name)
+        elif endpoint.name in endpoints:
+            first = endpoints[endpoint.name].document.path
+            problems.append(endpoint.document.problem(("name",), f"endpoint {endpoint.name!r} is also defined in {first}"))
+        else:
             endpoints[endpoint.name] = endpoint
     from amlops.manifests import training  # it builds on this module's readers
 
@@ -73,7 +87,15 @@ def load_repository(root: Path) -> tuple[Repository, list[Problem]]:
     jobs, found_jobs = training.load_jobs(root)
     batch, found_batch = training.load_batch_endpoints(root)
     problems += found_assets + found_jobs + found_batch
-    return Repository(root, environments, models, endpoints, assets, jobs, batch), problems
+    unloaded = (frozenset(unloaded_models - {""}), frozenset(unloaded_endpoints))
+    return Repository(root, environments, models, endpoints, *unloaded, assets, jobs, batch), problems
+
+
+def _declared_name(path: Path, root: Path) -> str:
+    """The `name` a file that did not load declares, if it can be read at all: what other files call it."""
+    document, _ = read_yaml(path, display_path(path, root))
+    name = document.data.get("name") if document is not None and isinstance(document.data, dict) else None
+    return name if isinstance(name, str) else path.stem
 
 
 def _add_once(loaded: dict[Any, Any], key: Any, item: Any, field: str, what: str) -> list[Problem]:
@@ -122,6 +144,7 @@ def _endpoint_folder(folder: Path, root: Path) -> tuple[EndpointFolder | None, l
     if not isinstance(endpoint, ManagedOnlineEndpoint):
         return None, [document.problem(("$schema",), "amlops manages managed online endpoints only")]
     deployments: dict[str, DeploymentFile] = {}
+    unloaded: set[str] = set()
     for path in _yaml_files(folder):
         if path.name in (ENDPOINT_FILE, SERVERLESS_FILE):
             continue
@@ -129,7 +152,27 @@ def _endpoint_folder(folder: Path, root: Path) -> tuple[EndpointFolder | None, l
         problems += found
         if deployment:
             problems += _add_once(deployments, deployment.name, deployment, "name", f"deployment {deployment.name!r}")
-    return EndpointFolder(str(endpoint.name), folder, endpoint, document, deployments), problems
+        else:
+            unloaded.add(_declared_name(path, root))
+    problems += _sample_request_problems(folder, root)
+    return EndpointFolder(str(endpoint.name), folder, endpoint, document, deployments, unloaded=frozenset(unloaded)), problems
+
+
+def _sample_request_problems(folder: Path, root: Path) -> list[Problem]:
+    """The smoke test's request is JSON: a broken one would fail every rollout at its smoke test."""
+    path = folder / SAMPLE_REQUEST
+    if not path.is_file():
+        return []
+    shown = display_path(path, root)
+    try:
+        json.loads(path.read_bytes())
+    except UnicodeDecodeError as exc:
+        return [Problem(shown, 1, 1, "", f"not UTF-8 text ({exc.reason})")]
+    except json.JSONDecodeError as exc:
+        return [Problem(shown, exc.lineno, exc.colno, "", f"invalid JSON: {exc.msg}")]
+    except OSError as exc:
+        return [Problem(shown, 1, 1, "", f"cannot read file: {exc.strerror}")]
+    return []
 
 
 def _deployment_file(path: Path, root: Path, endpoint: str) -> tuple[DeploymentFile | None, list[Problem]]:
@@ -215,10 +258,34 @@ def _azure_load(document: Document, path: Path, loader: Callable[..., Any], **kw
     try:
         return loader(path, **kwargs), []
     except SchemaError as exc:
-        return None, [document.problem(field, message) for field, message in _schema_messages(exc)]
+        return None, [
+            document.problem(field, message + (_suggest_key(loader, field) if message == "unknown key" else ""))
+            for field, message in _schema_messages(exc)
+        ]
     except Exception as exc:  # the SDK raises many kinds for bad input; none may escape as a traceback
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         return None, [document.problem((), message.strip().splitlines()[0])]
+
+
+#: azure-ai-ml's schemas behind its loaders: where a did-you-mean for a misspelt key finds the real ones.
+_SCHEMAS: dict[Callable[..., Any], type[PathAwareSchema]] = {
+    load_online_endpoint: ManagedOnlineEndpointSchema,
+    load_online_deployment: ManagedOnlineDeploymentSchema,
+    load_model: ModelSchema,
+}
+
+
+def _suggest_key(loader: Callable[..., Any], field: tuple[str | int, ...]) -> str:
+    schema_class = _SCHEMAS.get(loader)
+    if schema_class is None or not field:
+        return ""
+    schema: Any = schema_class(context={"base_path": "."})
+    for part in field[:-1]:
+        nested = schema.fields.get(part) if isinstance(part, str) else None
+        schema = getattr(nested, "schema", None)
+        if schema is None or not hasattr(schema, "fields"):
+            return ""
+    return did_you_mean(str(field[-1]), [name for name in schema.fields if name != "schema_ignored"])
 
 
 _REPORT = re.compile(r"failed:\s*(\{.*\})\s*(?:\n|$)", re.DOTALL)
@@ -285,6 +352,11 @@ def validate_repository(root: Path, environment: str | None = None) -> tuple[Rep
     """
     from amlops.manifests.checks import check
 
+    if not (root / "environments").is_dir():
+        shown = root.resolve().as_posix()
+        return Repository(root, {}, {}, {}), [
+            Problem(shown, 1, 1, "", "not an amlops repository: no environments/ folder (run it in one, or pass --repo)")
+        ]
     repo, problems = load_repository(root)
     scope = None
     if environment is not None:

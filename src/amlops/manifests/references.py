@@ -3,12 +3,15 @@
 Accepted: `name:version`, `azureml:name:version` (the CLI's form), and registry URIs
 `azureml://registries/<registry>/models/<name>/versions/<version>`. `@latest`, `@<label>` and
 version `latest` are floating: they may move without a commit, so staging and prod refuse them.
+Elsewhere a floating workspace reference (`churn@latest`, `azureml:churn`) resolves, when the manifests
+are read, to the highest version in `models/`: what is deployed is always a version the repository names.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 _REGISTRY = re.compile(
     r"^azureml://registries/(?P<registry>[^/]+)/models/(?P<name>[^/@]+)"
@@ -51,3 +54,19 @@ def parse_model_ref(text: str) -> ModelRef | None:
     if match:
         return ModelRef(match["name"], match["version"], None, match["label"])
     return None
+
+
+def resolve(ref: ModelRef, versions: Iterable[str]) -> ModelRef | None:
+    """`ref` with a concrete version: itself if pinned; for `@latest` or no version, the highest of `versions`
+    (this repository's model files of that name). None when it cannot be resolved here: a registry's float,
+    another label, or no version to pick."""
+    if not ref.floating:
+        return ref
+    if ref.registry is not None or ref.label not in (None, "latest"):
+        return None
+    known = sorted(versions, key=_version_order)
+    return replace(ref, version=known[-1], label=None) if known else None
+
+
+def _version_order(version: str) -> tuple[int, int, str]:
+    return (1, int(version), "") if version.isdigit() else (0, 0, version)

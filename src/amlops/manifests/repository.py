@@ -62,6 +62,14 @@ class EndpointFolder:
     deployments: dict[str, DeploymentFile] = field(default_factory=dict)
     serverless: ServerlessEndpoint | None = None
     serverless_document: Document | None = None
+    unloaded: frozenset[str] = frozenset()  # deployments whose files did not load (their problems say why)
+
+    @property
+    def document(self) -> Document:
+        """The file that defines the endpoint: endpoint.yml or serverless.yml."""
+        document = self.endpoint_document or self.serverless_document
+        assert document is not None, "an endpoint folder is loaded from one of its two files"
+        return document
 
     @property
     def sample_request(self) -> Path | None:
@@ -145,6 +153,9 @@ class Repository:
     environments: dict[str, EnvironmentFile]
     models: dict[tuple[str, str], ModelFile]
     endpoints: dict[str, EndpointFolder]
+    #: Names whose files did not load: their problems are reported, and cross-checks do not report them again.
+    unloaded_models: frozenset[str] = frozenset()
+    unloaded_endpoints: frozenset[str] = frozenset()
     assets: dict[AssetKind, dict[tuple[str, str], AssetFile]] = field(default_factory=dict)
     jobs: dict[str, JobFile] = field(default_factory=dict)
     batch_endpoints: dict[str, BatchEndpointFolder] = field(default_factory=dict)

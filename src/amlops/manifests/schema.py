@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+import types
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from amlops.manifests.errors import Problem
+from amlops.manifests.errors import Problem, did_you_mean
 from amlops.manifests.yamlio import Document, plain
 
 M = TypeVar("M", bound=BaseModel)
@@ -21,7 +22,10 @@ def validate(document: Document, model: type[M]) -> tuple[M | None, list[Problem
         problems = []
         for error in exc.errors():
             field = tuple(part for part in error["loc"] if not _is_union_tag(part))
-            problems.append(document.problem(field, _message(error)))
+            message = _message(error)
+            if error["type"] == "extra_forbidden" and field:
+                message += did_you_mean(str(field[-1]), _keys_at(model, error["loc"][:-1]))
+            problems.append(document.problem(field, message))
         return None, sorted(set(problems))
 
 
@@ -39,3 +43,38 @@ def _message(error: ErrorDetails) -> str:
     if kind == "value_error":
         return message.removeprefix("Value error, ")
     return message
+
+
+def _keys_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> set[str]:
+    """The keys the schema allows where `loc` points (through lists, dicts and unions), for a did-you-mean."""
+    found: list[Any] = [model]
+    for part in loc:
+        found = [child for t in found for member in _members(t) for child in _child(member, part)]
+    return {name for t in found for member in _members(t) if _is_model(member) for name in member.model_fields}
+
+
+def _members(annotation: Any) -> list[Any]:
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _members(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return [m for arg in get_args(annotation) for m in _members(arg)]
+    return [annotation]
+
+
+def _child(annotation: Any, part: int | str) -> list[Any]:
+    if _is_model(annotation):
+        if part == annotation.__name__:
+            return [annotation]  # pydantic names the union member it tried
+        field = annotation.model_fields.get(str(part))
+        return [field.annotation] if field is not None else []
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (list, tuple, set) and args:
+        return [args[0]]
+    if origin is dict and len(args) == 2:
+        return [args[1]]
+    return []
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)

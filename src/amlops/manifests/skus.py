@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from amlops.manifests.errors import did_you_mean
+
 
 @dataclass(frozen=True)
 class VmSize:
@@ -79,7 +81,4 @@ def vm_size(name: str) -> VmSize | None:
 
 def suggest(name: str) -> str:
     """A hint naming the closest known sizes, for error messages."""
-    import difflib
-
-    close = difflib.get_close_matches(name.lower(), VM_SIZES, n=3, cutoff=0.6)
-    return f" (did you mean {', '.join(VM_SIZES[c].name for c in close)}?)" if close else ""
+    return did_you_mean(name.lower(), VM_SIZES, {key: size.name for key, size in VM_SIZES.items()})

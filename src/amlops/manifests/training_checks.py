@@ -68,7 +68,7 @@ def asset_problem(repo: Repository, kind: AssetKind, ref: str) -> str | None:
 
 def asset_references(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]:
     """Environments, data and components that files name exist in the repository or, pinned, in a registry."""
-    for document in _training_documents(repo):
+    for document in training_documents(repo):
         for field, kind, ref in references(document.data):
             message = asset_problem(repo, kind, ref)
             if message:
@@ -113,7 +113,7 @@ def references(data: Any) -> Iterator[tuple[FieldPath, AssetKind, str]]:
 
 def pipeline_bindings(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]:
     """Pipeline steps give their components' inputs and outputs, and bind only to what exists."""
-    for document in _training_documents(repo):
+    for document in training_documents(repo):
         data = document.data
         if not isinstance(data, dict) or not isinstance(data.get("jobs"), dict):
             continue
@@ -166,7 +166,7 @@ def _binding_problems(
 
 def command_bindings(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]:
     """A command names only the inputs and outputs its job or component declares."""
-    for document in _training_documents(repo):
+    for document in training_documents(repo):
         data = document.data
         if not isinstance(data, dict) or not isinstance(data.get("command"), str):
             continue
@@ -231,16 +231,7 @@ def distillation_compute(repo: Repository, _: list[EnvironmentFile]) -> Iterator
             )
 
 
-def training_paths(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]:
-    """Code, conda files, build contexts and data paths exist and stay inside the repository."""
-    for document in _training_documents(repo, with_assets=True):
-        for field, raw in local_paths(document.data):
-            problem = document.path_problem(repo.root, field, raw)
-            if problem:
-                yield problem
-
-
-def local_paths(data: Any) -> Iterator[tuple[FieldPath, str]]:
+def local_paths_of(data: Any) -> Iterator[tuple[FieldPath, str]]:
     if not isinstance(data, dict):
         return
     for key in ("code", "conda_file", "path"):
@@ -286,7 +277,7 @@ def _interface(repo: Repository, document: Document, spec: Any) -> Interface | N
     return Interface(inputs, set(_mapping(raw.get("outputs"))))
 
 
-def _training_documents(repo: Repository, with_assets: bool = False) -> Iterator[Document]:
+def training_documents(repo: Repository, with_assets: bool = False) -> Iterator[Document]:
     """Jobs, components and batch deployments (and, `with_assets`, Azure ML environments and data)."""
     yield from (job.document for job in repo.jobs.values())
     kinds = list(AssetKind) if with_assets else [AssetKind.component]

@@ -31,7 +31,13 @@ from amlops.manifests.errors import Problem
 #: Most nodes a document may have once its aliases are expanded. Real manifests have hundreds.
 MAX_EXPANDED_NODES = 100_000
 #: Largest manifest file read at all.
-MAX_FILE_BYTES = 1_000_000
+MAX_FILE_BYTES = 256_000
+#: Deepest nesting of collections a manifest may have. Real manifests nest under ten; ruamel.yaml's composer
+#: recurses per level (RecursionError near 300), and its scanner's time per token grows with the flow depth.
+MAX_DEPTH = 32
+#: Most items a file's flow collections (`[a, b]`, `{k: v}`) may hold together: ruamel.yaml's round-trip
+#: parser spends about 100 microseconds on each (block style costs a hundredth of that).
+MAX_FLOW_ITEMS = 2_000
 _YAML_TAGS = re.compile(r"^tag:yaml\.org,2002:(str|int|float|bool|null|map|seq|timestamp)$")
 #: A `{{...}}` template placeholder; Azure ML's own expressions, `${{inputs.x}}`, are not one.
 _TEMPLATE = re.compile(r"(?<!\$)\{\{.*?\}\}")
@@ -67,15 +73,6 @@ class Document:
         line, column = self.locate(field)
         return Problem(self.path, line, column, dotted(field), message)
 
-    def path_problem(self, root: Path, field: FieldPath, raw: str) -> Problem | None:
-        """Why a path the file names, relative to the file, is unusable: outside `root`, or missing."""
-        if "://" in raw:
-            return None
-        target = (root / self.path).parent.joinpath(raw).resolve()
-        if not target.is_relative_to(root.resolve()):
-            return self.problem(field, f"{raw!r} points outside the repository")
-        return None if target.exists() else self.problem(field, f"{raw!r} does not exist")
-
 
 def dotted(field: FieldPath) -> str:
     """`('endpoints', 'x', 'traffic')` -> `endpoints.x.traffic`; list items as `[i]`."""
@@ -105,6 +102,9 @@ def parse_yaml(text: str, shown_as: str) -> tuple[Document | None, list[Problem]
     problems = _tab_problems(text, shown_as)
     if problems:
         return None, problems
+    too_deep = _flow_depth_problem(text, shown_as)
+    if too_deep:
+        return None, [too_deep]
     template = _TEMPLATE.search(text)
     if template:
         line = text.count("\n", 0, template.start()) + 1
@@ -157,14 +157,11 @@ def _event_problems(yaml: YAML, text: str, shown_as: str) -> list[Problem]:
     total = 0
     for event in yaml.parse(io.StringIO(text)):
         size = 0
-        raw_tag = getattr(event, "tag", None) if isinstance(event, NodeEvent) else None
-        if raw_tag:
-            tag = str(getattr(raw_tag, "value", raw_tag))
-            if tag and not tag.startswith("!!") and not _YAML_TAGS.match(tag) and tag != "!":
-                mark = event.start_mark
-                problems.append(Problem(shown_as, mark.line + 1, mark.column + 1, "", f"tag {tag} is not allowed"))
+        problems += _tag_problems(event, shown_as)
         if isinstance(event, CollectionStartEvent):
             stack.append([event.anchor, 1])
+            if len(stack) > MAX_DEPTH:
+                return problems + [_too_deep(shown_as, event.start_mark.line + 1, event.start_mark.column + 1)]
             continue
         if isinstance(event, ScalarEvent):
             size = 1
@@ -194,6 +191,79 @@ def _event_problems(yaml: YAML, text: str, shown_as: str) -> list[Problem]:
             )
             return problems
     return problems
+
+
+def _tag_problems(event: Any, shown_as: str) -> list[Problem]:
+    raw_tag = getattr(event, "tag", None) if isinstance(event, NodeEvent) else None
+    tag = str(getattr(raw_tag, "value", raw_tag)) if raw_tag else ""
+    if tag and not tag.startswith("!!") and not _YAML_TAGS.match(tag) and tag != "!":
+        mark = event.start_mark
+        return [Problem(shown_as, mark.line + 1, mark.column + 1, "", f"tag {tag} is not allowed")]
+    return []
+
+
+def _flow_depth_problem(text: str, shown_as: str) -> Problem | None:
+    """Flow collections (`[[[...`) nested past MAX_DEPTH or holding over MAX_FLOW_ITEMS, found in one pass over
+    the text before ruamel.yaml, whose composer recurses per level and whose parser is slow on flow style. Brackets in quoted scalars and comments do not count, nor those inside
+    a plain scalar (`a[0]`): only those where a flow collection can open."""
+    depth, items, i, previous = 0, 0, 0, "\n"  # previous: the last character that is not a space
+    while i < len(text):
+        char = text[i]
+        if char in "'\"" and previous in "\n:-?[{,":
+            i = _closing_quote(text, i)
+        elif char == "#" and (i == 0 or text[i - 1] in " \t\n"):
+            i = _end_of_line(text, i)
+            continue
+        elif char in "[{" and (depth or previous in "\n:-?"):
+            depth, items = depth + 1, items + 1
+            if depth > MAX_DEPTH:
+                return _too_deep(shown_as, *_position(text, i))
+        elif char in "]}" and depth:
+            depth -= 1
+        elif char == "," and depth:
+            items += 1
+        if items > MAX_FLOW_ITEMS:
+            line, column = _position(text, i)
+            message = f"over {MAX_FLOW_ITEMS} items in flow collections ([a, b], {{k: v}}): write long lists in block style"
+            return Problem(shown_as, line, column, "", message)
+        previous = previous if char in " \t" else text[i]
+        i += 1
+    return None
+
+
+def _position(text: str, i: int) -> tuple[int, int]:
+    return text.count("\n", 0, i) + 1, i - text.rfind("\n", 0, i)
+
+
+def _closing_quote(text: str, start: int) -> int:
+    """Where the quoted scalar opened at `start` ends (its last character): `''` and `\\"` do not end it."""
+    quote, i = text[start], start + 1
+    while True:
+        i = text.find(quote, i)
+        if i < 0:
+            return len(text) - 1
+        if quote == "'" and text.startswith("''", i):
+            i += 2
+        elif quote == '"' and _backslashes_before(text, i, start) % 2:
+            i += 1
+        else:
+            return i
+
+
+def _backslashes_before(text: str, i: int, start: int) -> int:
+    count = 0
+    while i - count - 1 > start and text[i - count - 1] == "\\":
+        count += 1
+    return count
+
+
+def _end_of_line(text: str, start: int) -> int:
+    end = text.find("\n", start)
+    return len(text) if end < 0 else end
+
+
+def _too_deep(shown_as: str, line: int, column: int) -> Problem:
+    return Problem(shown_as, line, column, "", f"nested deeper than {MAX_DEPTH} levels: refused")
 
 
 def plain(value: Any) -> Any:

@@ -15,21 +15,25 @@ from pathlib import Path
 from typing import Any
 
 from amlops.manifests.environment import DEPLOYMENT_SUFFIX, EndpointChoice, Strategy
-from amlops.manifests.references import parse_model_ref, registry_model_uri
+from amlops.manifests.references import parse_model_ref, registry_model_uri, resolve
 from amlops.manifests.repository import DeploymentFile, Repository
 from amlops.manifests.yamlio import plain
 
-#: Deployment-file keys that are part of what a deployment *is*: a change to one is a new deployment.
-SPEC_KEYS = (
-    "request_settings",
-    "liveness_probe",
-    "readiness_probe",
-    "environment_variables",
-    "app_insights_enabled",
-    "egress_public_network_access",
-    "scale_settings",
-    "data_collector",
+#: Deployment-file keys that are not settings of their own: each other key is part of what a deployment *is*,
+#: so a change to any (probes, request settings, model mount path, properties...) is a new deployment. The
+#: model and instances are the environment's to set; code and environment are hashed by content below.
+NOT_DEPLOYMENT_SETTINGS = (
+    "$schema",
+    "name",
+    "endpoint_name",
+    "model",
+    "instance_type",
+    "instance_count",
+    "code_configuration",
+    "environment",
 )
+#: Endpoint-file keys that are not the endpoint's settings: its name, and what the environment file sets.
+NOT_ENDPOINT_SETTINGS = ("$schema", "name", "auth_mode", "traffic", "mirror_traffic")
 _ADJECTIVES = [
     "amber",
     "brisk",
@@ -131,6 +135,12 @@ class EndpointRelease:
     mirror_traffic: dict[str, int]
     strategy: Strategy
     sample_request: str | None = None  # path, relative to the repository root
+    settings: dict[str, Any] = field(default_factory=dict)  # the rest of endpoint.yml: description, identity...
+
+    @property
+    def settings_hash(self) -> str | None:
+        """What the release hashes of the endpoint's own settings (None for a file with none but auth_mode)."""
+        return _digest(self.settings) if self.settings else None
 
     def azure_traffic(self) -> dict[str, int]:
         """The traffic split by Azure deployment names."""
@@ -160,6 +170,7 @@ class Release:
                 name: {
                     "auth_mode": e.auth_mode,
                     "deployments": {d: _digest(r.identity()) for d, r in sorted(e.deployments.items())},
+                    **({"settings": e.settings_hash} if e.settings_hash else {}),
                 }
                 for name, e in sorted(self.endpoints.items())
             },
@@ -201,7 +212,8 @@ def build_release(repo: Repository, environment: str) -> Release:
             assert folder.serverless is not None
             serverless[name] = ServerlessRelease(name, folder.serverless.model_id)
             continue
-        assert folder.endpoint is not None
+        assert folder.endpoint is not None and folder.endpoint_document is not None
+        file = folder.endpoint_document.data
         deployments = {
             d: _deployment(repo, name, folder.deployments[d], chosen.model, chosen.instance_type, chosen.instance_count)
             for d, chosen in sorted(choice.deployments.items())
@@ -215,6 +227,7 @@ def build_release(repo: Repository, environment: str) -> Release:
             mirror_traffic=dict(choice.mirror_traffic),
             strategy=env.strategy_for(name),
             sample_request=_relative(repo.root, sample) if sample else None,
+            settings={key: plain(value) for key, value in file.items() if key not in NOT_ENDPOINT_SETTINGS},
         )
     return Release(environment, endpoints, serverless)
 
@@ -223,7 +236,7 @@ def _deployment(
     repo: Repository, endpoint: str, file: DeploymentFile, model: str, instance_type: str | None, count: int | None
 ) -> DeploymentRelease:
     raw = file.document.data
-    settings = {key: plain(raw[key]) for key in SPEC_KEYS if key in raw}
+    settings = {key: plain(value) for key, value in raw.items() if key not in NOT_DEPLOYMENT_SETTINGS}
     base = (repo.root / file.document.path).parent
     code = raw.get("code_configuration") or {}
     code_hash = None
@@ -244,7 +257,8 @@ def _deployment(
 
 
 def pin_model(repo: Repository, reference: str) -> ModelPin:
-    ref = parse_model_ref(reference)
+    parsed = parse_model_ref(reference)
+    ref = resolve(parsed, [v for n, v in repo.models if n == parsed.name]) if parsed else None
     assert ref is not None and ref.version is not None, f"unvalidated model reference {reference!r}"
     # A promoted model is referenced in the shared registry, but it is the same bytes as the model
     # file in this repository: pin the content hash either way, so the release id does not change.

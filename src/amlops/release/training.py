@@ -18,7 +18,7 @@ from typing import Any
 
 from amlops.manifests.environment import DEPLOYMENT_SUFFIX, Cluster
 from amlops.manifests.repository import AssetKind, Repository
-from amlops.manifests.training_checks import local_paths, parse_versioned, references
+from amlops.manifests.training_checks import local_paths_of, parse_versioned, references
 from amlops.manifests.yamlio import Document, dotted, plain
 from amlops.release.bundle import ModelPin, hash_path, pin_model
 
@@ -148,7 +148,7 @@ def asset_closure(repo: Repository, documents: list[Document]) -> list[AssetPin]
 def content_hash(repo: Repository, document: Document) -> str:
     """sha256 of a file as parsed, and of every local file or folder it names."""
     base = (repo.root / document.path).parent
-    files = {dotted(f): hash_path(base / raw) for f, raw in local_paths(document.data) if (base / raw).exists()}
+    files = {dotted(f): hash_path(base / raw) for f, raw in local_paths_of(document.data) if (base / raw).exists()}
     return _digest({"file": plain(document.data), "files": files})
 
 

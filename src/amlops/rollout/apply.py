@@ -7,18 +7,26 @@ failed gate does not stop the others, and the result lists every outcome.
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from amlops.manifests.repository import Repository
 from amlops.release.bundle import Release
 from amlops.release.training import TrainingRelease
-from amlops.rollout.loop import Clock, EndpointRollout, Events, Outcome, RolloutFailed, Settings
+from amlops.rollout.lock import EndpointBusy
+from amlops.rollout.loop import Clock, EndpointRollout, Events, Interrupted, Outcome, RolloutFailed, Settings
 from amlops.rollout.plan import Change, Plan
 from amlops.rollout.specs import model_spec, rollout_of, serverless_spec
 from amlops.rollout.training import apply_batch, apply_training
-from amlops.state.record import Lineage
-from amlops.workspace.interface import Workspace
+from amlops.state import record
+from amlops.state.live import nonzero
+from amlops.state.record import Lineage, Lock, RolloutRecord, Status
+from amlops.workspace.interface import Unavailable, Workspace
 
 
 class Refused(Exception):
@@ -36,12 +44,13 @@ class Context:
     settings: Settings = Settings()
     events: Events = lambda endpoint, message: None
     clock: Clock | None = None
+    stop: threading.Event = field(default_factory=threading.Event)  # set: every rollout stops at its next step
     training: TrainingRelease | None = None  # what the environment trains: assets, clusters, batch endpoints
 
     def rollout(self, endpoint: str, release: Release | None = None, **target: object) -> EndpointRollout:
         """The loop for one endpoint of `release` (default: the context's)."""
         rollout = rollout_of(self.repo, release or self.release, endpoint, self.lineage, **target)  # type: ignore[arg-type]
-        return EndpointRollout(self.workspace, rollout, self.settings, self.events, self.clock)
+        return EndpointRollout(self.workspace, rollout, self.settings, self.events, self.clock, self.stop)
 
 
 @dataclass
@@ -50,6 +59,7 @@ class ApplyResult:
     outcomes: list[Outcome] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)  # endpoint -> what went wrong
     rolled_back: list[RolloutFailed] = field(default_factory=list)
+    stopped: dict[str, str] = field(default_factory=dict)  # endpoint -> what the interruption left, to resume
 
     @property
     def ok(self) -> bool:
@@ -59,6 +69,29 @@ class ApplyResult:
         self.failures[endpoint] = str(error)
         if isinstance(error, RolloutFailed):
             self.rolled_back.append(error)
+
+
+#: What stops a rollout without undoing it: it resumes from its record when apply runs again.
+INTERRUPTIONS = (Interrupted, Unavailable, EndpointBusy)
+
+
+def left_behind(workspace: Workspace, endpoint: str) -> str:
+    """What an interrupted rollout left on the endpoint, as one line: step, traffic, deployments, lock."""
+    try:
+        live = workspace.endpoint(endpoint)
+    except Exception as exc:  # Azure may still be unreachable: say so rather than fail the report
+        return f"its state could not be read ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+    if live is None:
+        return "the endpoint does not exist yet"
+    running = RolloutRecord.decode(live.tags.get(record.ROLLOUT))
+    lock = Lock.decode(live.tags.get(record.LOCK))
+    step = f"at step {running.step + 1} of its rollout" if running and running.status is Status.running else "between steps"
+    held = f"held by {lock.holder} until {time.strftime('%H:%M:%S', time.localtime(lock.expires))}" if lock else "released"
+    return (
+        f"{step}; traffic {nonzero(live.traffic) or 'none'}, mirror {nonzero(live.mirror_traffic) or 'none'}, "
+        f"deployments {', '.join(f'{n} ({d.provisioning_state})' for n, d in sorted(live.deployments.items())) or 'none'}; "
+        f"lock {held}"
+    )
 
 
 def apply(ctx: Context, plan: Plan, workers: int = 32) -> ApplyResult:
@@ -75,20 +108,45 @@ def apply(ctx: Context, plan: Plan, workers: int = 32) -> ApplyResult:
     _serverless(ctx, plan)
     changed = plan.changed_endpoints
     if changed:
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(changed))), thread_name_prefix="rollout") as pool:
+        with ctrl_c_stops(ctx), ThreadPoolExecutor(max(1, min(workers, len(changed))), "rollout") as pool:
             futures = {e.name: pool.submit(ctx.rollout(e.name).run) for e in changed}
         for name, future in futures.items():
             error = future.exception()
             if error is None:
                 result.outcomes.append(future.result())
-            else:
-                result.failed(name, error)
+                continue
+            result.failed(name, error)
+            if isinstance(error, INTERRUPTIONS):
+                result.stopped[name] = left_behind(ctx.workspace, name)
+    if ctx.stop.is_set():
+        return result
     if ctx.training is not None:
         apply_batch(ctx.workspace, ctx.repo, ctx.training, plan, ctx.lineage, ctx.events)
     for name in plan.retire_endpoints:
         ctx.events(name, "deleting the endpoint: no longer in the manifests")
         ctx.workspace.delete_endpoint(name)
     return result
+
+
+@contextmanager
+def ctrl_c_stops(ctx: Context) -> Iterator[None]:
+    """While rollouts run, Ctrl-C asks each to stop before its next write (its record says where it is)
+    instead of killing the process mid-write; a second Ctrl-C is Python's KeyboardInterrupt again."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT) or signal.default_int_handler
+
+    def stop(signum: int, frame: object) -> None:
+        ctx.stop.set()
+        signal.signal(signal.SIGINT, previous)
+        ctx.events("apply", "interrupted: every rollout stops before its next write (Ctrl-C again to quit at once)")
+
+    signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def register_models(ctx: Context, plan: Plan, result: ApplyResult) -> None:

@@ -9,6 +9,8 @@ the lock while it waits (provisioning, gates, pauses).
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -38,7 +40,7 @@ from amlops.rollout.strategy import decide
 from amlops.state import record
 from amlops.state.live import TERMINAL, LiveEndpoint
 from amlops.state.record import Lock, StepMeasurement
-from amlops.workspace.interface import DeploymentSpec, EndpointSpec, Workspace
+from amlops.workspace.interface import Answer, DeploymentSpec, EndpointSpec, Unavailable, Workspace
 
 Events = Callable[[str, str], None]  # (endpoint, message)
 
@@ -64,6 +66,7 @@ class Settings:
     lock_ttl: int = 600  # a lock not renewed for this long expires
     lock_wait: float = 0  # how long to wait for another apply's lock before refusing
     lock_settle: float = 0.5  # between writing the lock and re-reading it
+    smoke_timeout: float = 120  # how long a new deployment's scoring may answer "not now" (none, 502-504)
     synthetic_load: bool = False  # platform: local: send the sample request during each step
 
 
@@ -76,6 +79,11 @@ class Rollout:
     deployments: dict[str, DeploymentSpec]  # by Azure name
     sample: bytes  # the smoke test's request
     environment: str
+    endpoint_tags: dict[str, str] = field(default_factory=dict)  # written with every write (empty: removed)
+
+
+class Interrupted(Exception):
+    """The rollout was asked to stop (Ctrl-C): it stopped between two writes, its record intact."""
 
 
 class RolloutFailed(Exception):
@@ -104,15 +112,19 @@ class EndpointRollout:
         settings: Settings = Settings(),
         events: Events = lambda endpoint, message: None,
         clock: Clock | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.workspace, self.rollout, self.settings, self.events = workspace, rollout, settings, events
         self.clock = clock or SystemClock()
+        self.stop = stop or threading.Event()
         self.name = rollout.target.name
         self.holder = new_holder()
         self.renewed = 0.0
         self.locked = False
+        self.ttl = settings.lock_ttl  # grows to three times the slowest write: a lock outlives what renews it
 
     def run(self) -> Outcome:
+        self._check_stop()
         live = self._lock()
         progress = Progress(measured=record.decode_measured(live.tags.get(record.MEASURED)) if live else [])
         resumed = unfinished(live, self.rollout.target.endpoint_release)
@@ -120,6 +132,7 @@ class EndpointRollout:
             self._say(f"resuming the rollout at step {resumed.step + 1}")
         try:
             while True:
+                self._check_stop()
                 action = next_action(self.rollout.target, live, progress, self.clock.time())
                 if self._take(action, live, progress):
                     return Outcome(
@@ -147,8 +160,8 @@ class EndpointRollout:
                 try:
                     self._guard()
                     self.workspace.begin_deployment(spec)
-                except (LockLost, EndpointBusy):
-                    raise
+                except (LockLost, EndpointBusy, Unavailable):
+                    raise  # not the deployment's failure: stop, and resume from the record later
                 except Exception as exc:  # the SDK raises several kinds for a refused or failed deployment
                     progress.aborting = f"deployment {name} failed: {_first_line(exc)}{self._logs(name)}"
             case WaitFor(name, state):
@@ -176,13 +189,29 @@ class EndpointRollout:
 
     def _smoke_test(self, name: str, progress: Progress) -> None:
         """The sample request, sent to `name` alone through the `azureml-model-deployment` header."""
-        answer = self.workspace.invoke(self.name, self.rollout.sample, name)
+        answer = self._score(name)
         if answer.ok:
             progress.smoke_tested.add(name)
             self._say(f"smoke test of {name} passed: {answer.text.strip()[:120]}")
         else:
             got = f"HTTP {answer.status}: {answer.text[:300]}" if answer.status else answer.text[:300]
             progress.aborting = f"smoke test of {name} failed: {got}{self._logs(name)}"
+
+    def _score(self, name: str) -> Answer:
+        """The smoke test's answer; "not now" (no answer, 502-504: the scoring route or the control plane
+        coming back) is asked again until `smoke_timeout`, then stops the rollout as an interruption."""
+        deadline = self.clock.time() + self.settings.smoke_timeout
+        while True:
+            answer = self.workspace.invoke(self.name, self.rollout.sample, name)
+            if answer.status not in (0, 502, 503, 504):
+                return answer
+            if self.clock.time() >= deadline:
+                got = f"HTTP {answer.status}" if answer.status else "no answer"
+                raise Unavailable(
+                    f"the smoke test of {name} got {got} for {self.settings.smoke_timeout:.0f} s: {answer.text[:200]}"
+                )
+            self._renew()
+            self.clock.sleep(self.settings.poll_seconds)
 
     def _gate(self, gate: Gate, progress: Progress) -> None:
         """Measure the step's new deployments until the gate decides; renew the lock meanwhile."""
@@ -225,13 +254,11 @@ class EndpointRollout:
             if live is None:
                 return None  # nobody can hold a lock on an endpoint that does not exist: CreateEndpoint takes it
             held = Lock.decode(live.tags.get(record.LOCK))
-            if held and held.holder != self.holder and not is_stale(held, self.clock.time()):
+            locked = held is not None and held.holder != self.holder and not is_stale(held, self.clock.time())
+            # An endpoint still Updating is taking another apply's last write: Azure refuses a second (409).
+            if locked or live.provisioning_state not in TERMINAL:
                 if self.clock.time() >= deadline:
-                    until = time.strftime("%H:%M:%S", time.localtime(held.expires))
-                    raise EndpointBusy(
-                        f"endpoint {self.name} is being rolled out by {held.holder} (lock until {until}); "
-                        "wait, or retry with --lock-wait"
-                    )
+                    raise EndpointBusy(_busy(self.name, held if locked else None, live.provisioning_state))
                 self.clock.sleep(self.settings.poll_seconds)
                 continue
             self._put(live, live.traffic, live.mirror_traffic, {}, check=False)
@@ -256,19 +283,26 @@ class EndpointRollout:
             )
         return live
 
+    def _check_stop(self) -> None:
+        if self.stop.is_set():
+            raise Interrupted(f"endpoint {self.name}: interrupted")
+
     def _renew(self) -> None:
-        if self.clock.time() - self.renewed > self.settings.lock_ttl / 3:
+        """Keep the lock while waiting (provisioning, smoke tests, gates, pauses); stop here if asked to."""
+        self._check_stop()
+        if self.clock.time() - self.renewed > self.ttl / 3:
             live = self._guard()
             if live is not None:
                 self._put(live, live.traffic, live.mirror_traffic, {}, check=False)
 
     def _unlock(self) -> None:
+        """Give the lock back after an error; if Azure cannot be reached, it expires on its own."""
         try:
             live = self._guard()
-        except LockLost:
+            if live is not None:
+                self._put(live, live.traffic, live.mirror_traffic, {}, unlock=True, check=False)
+        except (LockLost, Unavailable):
             return
-        if live is not None:
-            self._put(live, live.traffic, live.mirror_traffic, {}, unlock=True, check=False)
 
     def _put(
         self,
@@ -285,17 +319,25 @@ class EndpointRollout:
         """
         if check:
             live = self._guard() or live
-        merged = {**(live.tags if live else {}), **tags, record.ENVIRONMENT: self.rollout.environment}
+        started = self.clock.time()
+        merged = {
+            **(live.tags if live else {}),
+            **self.rollout.endpoint_tags,
+            **tags,
+            record.ENVIRONMENT: self.rollout.environment,
+        }
         if unlock:
             merged.pop(record.LOCK, None)
         else:
-            merged[record.LOCK] = Lock(self.holder, int(self.clock.time()) + self.settings.lock_ttl).encode()
+            merged[record.LOCK] = Lock(self.holder, int(started) + self.ttl).encode()
         spec = EndpointSpec(
             self.name, self.rollout.endpoint_file, {k: v for k, v in merged.items() if v}, dict(traffic), dict(mirror)
         )
         self.workspace.put_endpoint(spec)
         self.locked = not unlock
-        self.renewed = self.clock.time()
+        self.renewed = started
+        # Azure's endpoint writes may take minutes: a lock stamped before one must not expire before the next.
+        self.ttl = max(self.ttl, math.ceil(3 * (self.clock.time() - started)))
 
     # -- helpers ------------------------------------------------------------------------------------
     def _read(self) -> LiveEndpoint | None:
@@ -310,6 +352,13 @@ class EndpointRollout:
 
     def _say(self, message: str) -> None:
         self.events(self.name, message)
+
+
+def _busy(name: str, held: Lock | None, state: str) -> str:
+    if held is None:
+        return f"endpoint {name} is {state}: another write is under way; wait, or retry with --lock-wait"
+    until = time.strftime("%H:%M:%S", time.localtime(held.expires))
+    return f"endpoint {name} is being rolled out by {held.holder} (lock until {until}); wait, or retry with --lock-wait"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -140,6 +140,7 @@ def plan(release: Release, live: LiveState) -> Plan:
         if conflict:
             conflicts.append(conflict)
     endpoints = tuple(plan_endpoint(release, name, live.endpoints.get(name)) for name in sorted(release.endpoints))
+    conflicts += [c for name in sorted(release.endpoints) for c in _altered_properties(release, name, live.endpoints.get(name))]
     retire = tuple(
         sorted(
             name
@@ -189,7 +190,7 @@ def plan_endpoint(release: Release, name: str, live: LiveEndpoint | None) -> End
         changes.append(DeploymentChange(Change.retire, azure, f"{live.traffic.get(azure, 0)} % traffic now"))
     current = RolloutRecord.decode(live.tags.get(record.ROLLOUT))
     resume = current if current and current.status is Status.running and current.to == release_id else None
-    notes = []
+    notes = _setting_changes(desired, live)
     if current and current.status is Status.rolled_back and live.tags.get(record.ENDPOINT_RELEASE) != release_id:
         notes.append(f"rolled back to {live.tags.get(record.ENDPOINT_RELEASE)}; apply rolls {release_id} out again")
     return EndpointPlan(
@@ -204,3 +205,32 @@ def plan_endpoint(release: Release, name: str, live: LiveEndpoint | None) -> End
         resume,
         tuple(notes),
     )
+
+
+def _setting_changes(desired: EndpointRelease, live: LiveEndpoint) -> list[str]:
+    """The endpoint's own settings that change: written in place with the rollout's writes of the endpoint.
+
+    Azure ML updates auth mode, description, tags, public network access and identity of an existing
+    online endpoint in place (REST API Online Endpoints - Create Or Update / Update: the same PUT body)."""
+    notes = []
+    if live.auth_mode.lower() != desired.auth_mode.lower():
+        notes.append(f"auth_mode {live.auth_mode} -> {desired.auth_mode}: updated in place")
+    recorded = live.tags.get(record.ENDPOINT_SETTINGS)
+    if recorded != desired.settings_hash:
+        keys = ", ".join(sorted(desired.settings)) or "none left"
+        notes.append(f"endpoint settings in endpoint.yml changed ({keys}): updated in place")
+    return notes
+
+
+def _altered_properties(release: Release, name: str, live: LiveEndpoint | None) -> list[str]:
+    """Endpoint properties can be added, never altered or removed (REST API OnlineEndpointProperties.properties:
+    "Properties can be added, but not removed or altered"): a changed value is refused before any write."""
+    wanted = release.endpoints[name].settings.get("properties") or {}
+    if live is None or not isinstance(wanted, dict):
+        return []
+    return [
+        f"endpoint {name}: properties.{key} is {live.properties[key]!r} in Azure but {value!r} in endpoint.yml; "
+        "Azure ML never alters an endpoint property once set: add a new key, or create a new endpoint"
+        for key, value in sorted(wanted.items())
+        if key in live.properties and live.properties[key] != str(value)
+    ]

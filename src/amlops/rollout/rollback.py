@@ -14,7 +14,7 @@ import getpass
 import tempfile
 from pathlib import Path
 
-from amlops.git import GitError, extract
+from amlops.git import DIRTY, GitError, extract
 from amlops.manifests.environment import Step, Strategy
 from amlops.release.bundle import Release
 from amlops.rollout.apply import ApplyResult, register_models
@@ -34,7 +34,13 @@ def rollback(session: Session, endpoint: str, events: Events) -> ApplyResult:
     previous = Previous.decode(live.tags.get(record.PREVIOUS))
     if previous is None or not previous.commit:
         raise ValueError(f"{endpoint} has no previous release recorded (tag {record.PREVIOUS})")
-    commit = previous.commit.removesuffix("+dirty")
+    if previous.commit.endswith(DIRTY):
+        raise ValueError(
+            f"{endpoint}'s previous release {previous.release} was applied from uncommitted changes on top of "
+            f"{previous.commit.removesuffix(DIRTY)[:12]}: no commit builds it, so it cannot be rebuilt; "
+            "roll back by reverting in git and applying"
+        )
+    commit = previous.commit
     with tempfile.TemporaryDirectory(prefix="amlops-rollback-") as folder:
         try:
             root = extract(session.repo.root, commit, Path(folder))

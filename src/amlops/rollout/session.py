@@ -7,14 +7,15 @@ named (file:line:column: field) and nothing written, nor read, in Azure.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from amlops.git import commit_of
+from amlops.git import DIRTY, commit_of
 from amlops.manifests import ManifestError, Repository, validate_repository
 from amlops.release import Release, build_release
 from amlops.release.training import TrainingRelease, build_training
-from amlops.rollout.apply import Context
+from amlops.rollout.apply import Context, Refused
 from amlops.rollout.loop import Events, Settings
 from amlops.rollout.plan import Plan, models_to_check, plan
 from amlops.rollout.training import observe_training, plan_training
@@ -40,7 +41,7 @@ class Session:
         base = settings or Settings()
         if self.workspace.local and not base.synthetic_load:
             base = dataclasses.replace(base, synthetic_load=True)
-        lineage = lineage or Lineage(self.release.environment, self.release.id, commit_of(self.repo.root))
+        lineage = lineage or Lineage(self.release.environment, self.release.id, checked_commit(self.repo.root, events))
         return Context(self.workspace, self.repo, self.release, lineage, base, events, training=self.training)
 
 
@@ -56,3 +57,17 @@ def open_session(root: Path, environment: str, state_dir: Path | None = None) ->
     repo, release = load_release(root, environment)
     workspace = open_workspace(repo.environments[environment].environment, state_dir)
     return Session(repo, release, workspace, build_training(repo, environment))
+
+
+def checked_commit(root: Path, events: Events) -> str | None:
+    """The commit an apply records: HEAD, or `HEAD+dirty` for a work tree with uncommitted changes, which no
+    commit builds (so no rollback can rebuild it). Refused in CI (`CI=true`), where what is applied must be
+    a commit; a warning on a workstation."""
+    commit = commit_of(root)
+    if commit is None or not commit.endswith(DIRTY):
+        return commit
+    head = commit.removesuffix(DIRTY)[:12]
+    if os.environ.get("CI", "").lower() == "true":
+        raise Refused(f"the work tree has uncommitted changes on top of {head}: in CI, apply only a commit")
+    events("apply", f"warning: uncommitted changes on top of {head}: recorded as {head}{DIRTY}, which no rollback can rebuild")
+    return commit

@@ -56,7 +56,8 @@ def rollout_of(
     folder = repo.endpoints[name]
     endpoint_file = repo.root / folder.endpoint_document.path if folder.endpoint_document else None
     sample = (repo.root / desired.sample_request).read_bytes() if desired.sample_request else b"{}"
-    return Rollout(target, endpoint_file, deployments, sample, release.environment)
+    settings = {record.ENDPOINT_SETTINGS: desired.settings_hash or ""}  # every write sends the whole file
+    return Rollout(target, endpoint_file, deployments, sample, release.environment, settings)
 
 
 def model_spec(repo: Repository, pin: ModelPin, lineage: Lineage) -> ModelSpec:

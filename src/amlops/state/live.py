@@ -37,6 +37,7 @@ class LiveEndpoint:
     tags: dict[str, str]
     deployments: dict[str, LiveDeployment]
     scoring_uri: str | None = None
+    properties: dict[str, str] = field(default_factory=dict)  # the endpoint's property bag, as Azure keeps it
 
 
 @dataclass(frozen=True)

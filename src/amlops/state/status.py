@@ -112,7 +112,12 @@ def live_release(environment: str, live: LiveState) -> LiveRelease:
                 complete = False  # not made by amlops, or two of one deployment: a rollout under way
                 continue
             identities[logical] = identity
-        endpoints[name] = {"auth_mode": e.auth_mode, "deployments": dict(sorted(identities.items()))}
+        settings = e.tags.get(record.ENDPOINT_SETTINGS)
+        endpoints[name] = {
+            "auth_mode": e.auth_mode,
+            "deployments": dict(sorted(identities.items())),
+            **({"settings": settings} if settings else {}),
+        }
     serverless = {n: s.model_id for n, s in sorted(live.serverless.items()) if s.tags.get(record.ENVIRONMENT) == environment}
     healthy = complete and bool(statuses) and all(s.healthy for s in statuses)
     since = max((s.since for s in statuses if s.since), default=None)

@@ -22,6 +22,11 @@ from amlops.state.live import LiveEndpoint, LiveState
 from amlops.state.record import Measurement
 
 
+class Unavailable(Exception):
+    """Azure did not answer, beyond the SDK's own retries: throttled (429), unavailable (5xx), or the
+    connection lost. Nothing is known to have changed; the same request may be made again later."""
+
+
 @dataclass(frozen=True)
 class EndpointSpec:
     """An online endpoint as the file declares it, with amlops's tags and traffic."""

@@ -92,6 +92,7 @@ class MemoryWorkspace(MemoryTraining):
         # Failures on demand.
         self.failing_deployments: set[str] = set()  # Azure names whose provisioning ends Failed
         self.failing_smoke: set[str] = set()  # Azure names that answer the smoke test with 500
+        self.unanswered = 0  # scoring requests that get no answer at all (a control plane restarting)
         self.metrics: dict[str, Measurement] = {}  # Azure name -> what the gate reads (default: healthy)
         self.kill_after: int | None = None  # raise Killed right after this many more writes
         self.on_write: list[Callable[[], None]] = []  # run after each write (a test stealing the lock)
@@ -128,6 +129,9 @@ class MemoryWorkspace(MemoryTraining):
         return Measurement(sum(p.requests for p in parts), sum(p.errors for p in parts), max(latencies, default=None))
 
     def invoke(self, endpoint: str, body: bytes, deployment: str | None = None) -> Answer:
+        if self.unanswered > 0:
+            self.unanswered -= 1
+            return Answer(0, "connection refused")
         e = self.endpoints.get(endpoint)
         if e is None or (deployment is not None and deployment not in e.deployments):
             return Answer(404, f"no deployment {deployment} behind {endpoint}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import io
 import tempfile
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -18,7 +19,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from threading import Lock as ThreadLock
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from azure.ai.ml import (
@@ -46,7 +47,7 @@ from azure.ai.ml.entities import (
 )
 from azure.ai.ml.entities._load_functions import load_model_batch_deployment, load_pipeline_component_batch_deployment
 from azure.ai.ml.exceptions import JobException
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 
 from amlops.manifests.repository import AssetKind
 from amlops.state import record
@@ -67,6 +68,7 @@ from amlops.workspace.interface import (
     Run,
     RunStep,
     ServerlessSpec,
+    Unavailable,
 )
 from amlops.workspace.metrics import MetricsSource
 from amlops.workspace.registry import SdkRegistry
@@ -83,6 +85,33 @@ RUNS_READ = 200
 
 #: Concurrent reads: enough to hide ARM's latency for hundreds of endpoints, few enough for its throttling.
 READERS = 16
+#: HTTP statuses that say "not now" rather than "no": throttled, or the service unavailable for a while.
+TRANSIENT = {408, 429, 500, 502, 503, 504}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def unavailable_as_such(method: F) -> F:
+    """Azure's "not now" (throttling, 5xx, a lost connection, past azure-core's retries) as `Unavailable`, so a
+    rollout stops where its record says and resumes later, instead of taking it for a refusal and rolling back."""
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except (ServiceRequestError, ServiceResponseError, requests.ConnectionError) as exc:
+            raise Unavailable(f"lost the connection to Azure ML: {_first_line(exc)}") from exc
+        except HttpResponseError as exc:
+            if exc.status_code in TRANSIENT:
+                raise Unavailable(f"Azure ML answered {exc.status_code}: {_first_line(exc)}") from exc
+            raise
+
+    return call  # type: ignore[return-value]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
 
 
 class SdkWorkspace:
@@ -92,6 +121,7 @@ class SdkWorkspace:
         self._files_lock = ThreadLock()
 
     # -- reads --------------------------------------------------------------------------------------
+    @unavailable_as_such
     def observe(self, endpoints: Collection[str] = (), models: Collection[tuple[str, str]] = ()) -> LiveState:
         wanted = set(endpoints)
         with ThreadPoolExecutor(READERS, thread_name_prefix="observe") as pool:
@@ -110,6 +140,7 @@ class SdkWorkspace:
                 {s.name: LiveServerless(s.name, str(s.model_id), dict(s.tags or {})) for s in serverless.result()},
             )
 
+    @unavailable_as_such
     def endpoint(self, name: str) -> LiveEndpoint | None:
         try:
             endpoint = self.client.online_endpoints.get(name)
@@ -120,6 +151,7 @@ class SdkWorkspace:
     def logs(self, endpoint: str, deployment: str, lines: int = 20) -> str:
         return str(self.client.online_deployments.get_logs(name=deployment, endpoint_name=endpoint, lines=lines) or "")
 
+    @unavailable_as_such
     def measure(self, endpoint: str, deployments: Sequence[str], since: float) -> Measurement:
         return self.metrics.measure(endpoint, deployments, since)
 
@@ -147,6 +179,7 @@ class SdkWorkspace:
     def registry(self, name: str) -> Registry:
         return SdkRegistry(self.client, name)
 
+    @unavailable_as_such
     def asset_tags(self, kind: AssetKind, name: str, version: str) -> dict[str, str] | None:
         try:
             asset = self._assets(kind).get(name, version=version)
@@ -154,9 +187,11 @@ class SdkWorkspace:
             return None
         return dict(asset.tags or {})
 
+    @unavailable_as_such
     def clusters(self) -> set[str]:
         return {str(c.name) for c in self.client.compute.list()}
 
+    @unavailable_as_such
     def run(self, name: str) -> Run | None:
         try:
             job = self.client.jobs.get(name)
@@ -168,6 +203,7 @@ class SdkWorkspace:
             steps = tuple(RunStep(str(c.display_name or c.name), str(c.name), state(c.status)) for c in children)
         return self._run(job, steps)
 
+    @unavailable_as_such
     def runs(self, limit: int = 20) -> list[Run]:
         jobs = [job for _, job in zip(range(RUNS_READ), self.client.jobs.list(), strict=False)]
         found = [self._run(job) for job in jobs]
@@ -177,6 +213,7 @@ class SdkWorkspace:
         with contextlib.redirect_stdout(_Forward(write)), contextlib.suppress(JobException):  # a failed run is a result
             self.client.jobs.stream(name)
 
+    @unavailable_as_such
     def step_log(self, run: str) -> str:
         """A finished pipeline step's own log (`user_logs/std_log.txt`), downloaded: the SDK streams no child job."""
         with tempfile.TemporaryDirectory(prefix="amlops-log-") as folder:
@@ -184,6 +221,7 @@ class SdkWorkspace:
             logs = sorted(Path(folder).rglob("std_log*.txt"))
             return "".join(log.read_text(errors="replace") for log in logs)
 
+    @unavailable_as_such
     def batch_endpoint(self, name: str) -> LiveBatchEndpoint | None:
         try:
             endpoint = self.client.batch_endpoints.get(name)
@@ -194,6 +232,7 @@ class SdkWorkspace:
         return LiveBatchEndpoint(str(endpoint.name), default or None, dict(endpoint.tags or {}), deployments)
 
     # -- writes -------------------------------------------------------------------------------------
+    @unavailable_as_such
     def put_endpoint(self, spec: EndpointSpec) -> None:
         entity = self._load(spec.source, load_online_endpoint) if spec.source else ManagedOnlineEndpoint(name=spec.name)
         entity.name = spec.name
@@ -202,28 +241,38 @@ class SdkWorkspace:
         entity.mirror_traffic = dict(spec.mirror)
         self.client.online_endpoints.begin_create_or_update(entity).result()
 
+    @unavailable_as_such
     def begin_deployment(self, spec: DeploymentSpec) -> None:
-        entity = self._load(spec.source, load_online_deployment, params_override=[{"endpoint_name": spec.endpoint}])
-        entity.name = spec.name
-        entity.endpoint_name = spec.endpoint
-        entity.model = spec.model
-        entity.instance_type = spec.instance_type
-        entity.instance_count = spec.instance_count
-        entity.tags = {**(entity.tags or {}), **spec.tags}
+        """The file loaded with amlops's overrides as the loader's `params_override`, as the CLI's `--set`
+        applies them: everything else in the file reaches Azure as azure-ai-ml builds it."""
+        file = self._load(spec.source, load_online_deployment, params_override=[{"endpoint_name": spec.endpoint}])
+        override = {
+            "endpoint_name": spec.endpoint,
+            "name": spec.name,
+            "model": spec.model,
+            "instance_type": spec.instance_type,
+            "instance_count": spec.instance_count,
+            "tags": {**(file.tags or {}), **spec.tags},
+        }
+        entity = load_online_deployment(spec.source, params_override=[override])
         self.client.online_deployments.begin_create_or_update(entity)
 
+    @unavailable_as_such
     def delete_deployment(self, endpoint: str, name: str) -> None:
         self.client.online_deployments.begin_delete(name=name, endpoint_name=endpoint).result()
 
+    @unavailable_as_such
     def delete_endpoint(self, name: str) -> None:
         self.client.online_endpoints.begin_delete(name=name).result()
 
+    @unavailable_as_such
     def register_model(self, spec: ModelSpec) -> None:
         model = self._load(spec.source, load_model)
         model.name, model.version, model.path = spec.name, spec.version, str(spec.artifact.resolve())
         model.tags = {**(model.tags or {}), **spec.tags}
         self.client.models.create_or_update(model)
 
+    @unavailable_as_such
     def put_serverless(self, spec: ServerlessSpec) -> None:
         if spec.source:
             entity = self._load(spec.source, load_serverless_endpoint)
@@ -233,15 +282,18 @@ class SdkWorkspace:
         entity.tags = {**(entity.tags or {}), **spec.tags}
         self.client.serverless_endpoints.begin_create_or_update(entity).result()
 
+    @unavailable_as_such
     def delete_serverless(self, name: str) -> None:
         self.client.serverless_endpoints.begin_delete(name).result()
 
+    @unavailable_as_such
     def register_asset(self, spec: AssetSpec) -> None:
         asset = self._load(spec.source, _ASSET_LOADERS[spec.kind])
         asset.name, asset.version = spec.name, spec.version
         asset.tags = {**(asset.tags or {}), **spec.tags}
         self._assets(spec.kind).create_or_update(asset)
 
+    @unavailable_as_such
     def put_cluster(self, spec: ClusterSpec) -> None:
         cluster = AmlCompute(
             name=spec.name,
@@ -254,12 +306,15 @@ class SdkWorkspace:
         )
         self.client.compute.begin_create_or_update(cluster).result()
 
+    @unavailable_as_such
     def submit(self, spec: JobSpec) -> Run:
         return self._run(self.client.jobs.create_or_update(job_entity(spec)))
 
+    @unavailable_as_such
     def cancel(self, name: str) -> None:
         self.client.jobs.begin_cancel(name).result()
 
+    @unavailable_as_such
     def put_batch_endpoint(self, spec: BatchEndpointSpec) -> None:
         entity = self._load(spec.source, load_batch_endpoint) if spec.source else BatchEndpoint(name=spec.name)
         entity.name = spec.name
@@ -268,6 +323,7 @@ class SdkWorkspace:
             entity.defaults = {"deployment_name": spec.default}
         self.client.batch_endpoints.begin_create_or_update(entity).result()
 
+    @unavailable_as_such
     def put_batch_deployment(self, spec: BatchDeploymentSpec) -> None:
         loader = _BATCH_LOADERS[spec.kind]
         entity = self._load(spec.source, loader, params_override=[{"endpoint_name": spec.endpoint}])
@@ -277,6 +333,7 @@ class SdkWorkspace:
         entity.tags = {**(entity.tags or {}), **spec.tags}
         self.client.batch_deployments.begin_create_or_update(entity).result()
 
+    @unavailable_as_such
     def delete_batch_deployment(self, endpoint: str, name: str) -> None:
         self.client.batch_deployments.begin_delete(name=name, endpoint_name=endpoint).result()
 
@@ -386,6 +443,7 @@ def _endpoint(endpoint: OnlineEndpoint, deployments: list[OnlineDeployment]) -> 
         tags=dict(endpoint.tags or {}),
         deployments={str(d.name): _deployment(d) for d in deployments},
         scoring_uri=endpoint.scoring_uri,
+        properties={str(k): str(v) for k, v in (endpoint.properties or {}).items()},
     )
 
 

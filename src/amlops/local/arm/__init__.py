@@ -9,9 +9,10 @@ operations), sharing the store through `common.PlaneBase`.
 from __future__ import annotations
 
 import secrets
+import threading
 
+from amlops.local.arm.batch import Batch
 from amlops.local.arm.common import ASSETS, PROVIDER, REG, RG, WS, workspace_guid
-from amlops.local.arm.deployments import Deployments
 from amlops.local.arm.serverless import Serverless
 from amlops.local.blobs import BlobStore
 from amlops.local.faults import Faults
@@ -19,10 +20,12 @@ from amlops.local.serving import Supervisor
 from amlops.local.store import Store
 from amlops.local.web import Route, route
 
+HISTORY = "/history/v1.0" + WS
+
 __all__ = ["REG", "WS", "ControlPlane", "workspace_guid"]
 
 
-class ControlPlane(Deployments, Serverless):
+class ControlPlane(Batch, Serverless):
     """Every ARM route, composed from the resource mixins (Deployments and Serverless bring in the rest)."""
 
     def __init__(
@@ -42,6 +45,12 @@ class ControlPlane(Deployments, Serverless):
         self._secret = self._server_secret()
         self._live_operations = set()
         self.routes = self._routes()
+        self.runner = self.job_runner()
+
+    def resume(self) -> list[threading.Thread]:
+        """After a restart: jobs the previous process ran are over (Failed, saying so); deployments come back."""
+        self.fail_interrupted_jobs()
+        return super().resume()
 
     def _routes(self) -> list[Route]:
         r: list[Route] = [
@@ -79,6 +88,33 @@ class ControlPlane(Deployments, Serverless):
             route("PUT", WS + "/serverlessEndpoints/{name}", self.put_serverless),
             route("DELETE", WS + "/serverlessEndpoints/{name}", self.delete_serverless),
             route("POST", WS + "/serverlessEndpoints/{name}/listKeys", self.serverless_keys, mutating=False),
+            # computes.py, jobs.py
+            route("GET", WS + "/computes", self.list_computes),
+            route("GET", WS + "/computes/{name}", self.get_compute),
+            route("PUT", WS + "/computes/{name}", self.put_compute),
+            route("DELETE", WS + "/computes/{name}", self.delete_compute),
+            route("GET", WS + "/jobs", self.list_jobs),
+            route("GET", WS + "/jobs/{name}", self.get_job),
+            route("PUT", WS + "/jobs/{name}", self.put_job),
+            route("POST", WS + "/jobs/{name}/cancel", self.cancel_job),
+            # batch.py
+            route("GET", WS + "/batchEndpoints", self.list_batch_endpoints),
+            route("GET", WS + "/batchEndpoints/{endpoint}", self.get_batch_endpoint),
+            route("PUT", WS + "/batchEndpoints/{endpoint}", self.put_batch_endpoint),
+            route("DELETE", WS + "/batchEndpoints/{endpoint}", self.delete_batch_endpoint),
+            route("GET", WS + "/batchEndpoints/{endpoint}/deployments", self.list_batch_deployments),
+            route("GET", WS + "/batchEndpoints/{endpoint}/deployments/{deployment}", self.get_batch_deployment),
+            route("PUT", WS + "/batchEndpoints/{endpoint}/deployments/{deployment}", self.put_batch_deployment),
+            route("DELETE", WS + "/batchEndpoints/{endpoint}/deployments/{deployment}", self.delete_batch_deployment),
+            route("POST", "/batchEndpoints/{guid}/{endpoint}/jobs", self.invoke_batch),
+            # history.py: the data-plane services named by the workspace's discovery document
+            route("GET", "/discovery", self.discovery),
+            route("GET", HISTORY + "/runs/{run}", self.get_run),
+            route("GET", HISTORY + "/runs/{run}/details", self.get_run_details),
+            route("GET", HISTORY + "/runs/{run}/children", self.get_run_children),
+            route("POST", HISTORY + "/rundata", self.get_run_data, mutating=False),
+            route("POST", "/data/v1.0" + WS + "/dataversion/batchGetResolvedUris", self.resolve_data_uris, mutating=False),
+            route("POST", "/modelregistry/v1.0" + WS + "/models/batchGetResolvedUris", self.resolve_model_uris, mutating=False),
             # operations.py
             route("GET", "/subscriptions/{sub}/providers/" + PROVIDER + "/locations/{loc}/{kind}/{op}", self.get_operation),
             # registries.py

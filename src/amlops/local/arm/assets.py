@@ -11,11 +11,18 @@ from amlops.local.arm import spec
 from amlops.local.arm.common import ASSET_NAME, ASSETS, PROVIDER, public_id, storage_account, system_data, workspace_prefix
 from amlops.local.arm.registries import Registries
 from amlops.local.arm.workspaces import Workspaces
-from amlops.local.store import Doc
+from amlops.local.store import Doc, key_of
 from amlops.local.web import ArmError, Request, Response, not_found
 
 #: The spec's definitions of each asset collection's `<name>Container` and `<name>Version` bodies.
-_DEFINITIONS = {"models": "Model", "environments": "Environment", "codes": "Code"}
+#: The REST spec's (container, version) definitions of each asset kind's request bodies.
+_DEFINITIONS = {
+    "models": ("ModelContainer", "ModelVersion"),
+    "environments": ("EnvironmentContainer", "EnvironmentVersion"),
+    "codes": ("CodeContainer", "CodeVersion"),
+    "components": ("ComponentContainer", "ComponentVersion"),
+    "data": ("DataContainer", "DataVersionBase"),
+}
 
 
 class Assets(Workspaces, Registries):
@@ -42,7 +49,7 @@ class Assets(Workspaces, Registries):
     def put_container(self, req: Request, **p: str) -> Response:
         assets = self._asset_of(req)
         cid = f"{self._scope(p)}/{assets}/{p['name']}"
-        props = self._body(req, _DEFINITIONS[assets] + "Container").get("properties") or {}
+        props = self._body(req, _DEFINITIONS[assets][0]).get("properties") or {}
         with self.store.transaction():
             doc = self._container(cid, assets, p["name"])
             doc["properties"].update({k: v for k, v in props.items() if v is not None})
@@ -59,12 +66,15 @@ class Assets(Workspaces, Registries):
 
     def list_versions(self, req: Request, **p: str) -> Response:
         assets = self._asset_of(req)
-        cid = f"{self._scope(p)}/{assets}/{p['name']}"
-        docs = self.store.children(cid + "/versions", f"{assets}-version")
-        docs = [d for d in docs if _view_matches(d, req.query.get("listViewType"))]
+        scope = self._scope(p)
         wanted_hash = req.query.get("hash")
-        if wanted_hash:
+        if wanted_hash:  # the SDK looks code up by content hash under a fresh name: search the whole scope
+            prefix = key_of(f"{scope}/{assets}/")
+            docs = [d for d in self.store.of_kind(f"{assets}-version") if key_of(d["id"]).startswith(prefix)]
             docs = [d for d in docs if wanted_hash in ((d["properties"].get("properties") or {}).values())]
+        else:
+            docs = self.store.children(f"{scope}/{assets}/{p['name']}/versions", f"{assets}-version")
+        docs = [d for d in docs if _view_matches(d, req.query.get("listViewType"))]
         order = (req.query.get("$orderBy") or "").lower()
         docs.sort(key=lambda d: d["systemData"]["createdAt"], reverse="desc" in order or not order)
         if req.query.get("$top"):
@@ -84,7 +94,7 @@ class Assets(Workspaces, Registries):
         scope = self._scope(p)
         body = req.json()
         legacy = _registry_model_metadata(body) if "reg" in p and assets == "models" else {}
-        checked = spec.check(body, _DEFINITIONS[assets] + "Version").get("properties") or {}
+        checked = spec.check(body, _DEFINITIONS[assets][1]).get("properties") or {}
         props = {k: v for k, v in {**checked, **legacy}.items() if v is not None}
         doc = self._write_version(scope, assets, name, version, props)
         return Response.json(200, doc)
@@ -94,6 +104,8 @@ class Assets(Workspaces, Registries):
         vid = f"{cid}/versions/{version}"
         with self.store.transaction():
             existing = self.store.get(vid)
+            if existing is not None and existing["properties"].get("isAnonymous") and assets != "codes":
+                return existing  # anonymous versions are named by the SDK after their content: the first one stays
             if existing is not None:
                 _check_immutable(assets, existing["properties"], props)
             if assets == "models":
@@ -267,7 +279,13 @@ def _view_matches(doc: Doc, view: str | None) -> bool:
 
 def _check_immutable(assets: str, old: Doc, new: Doc) -> None:
     """Azure refuses to change what an asset version points to; metadata may change."""
-    fields = {"models": ("modelUri",), "environments": ("condaFile", "image"), "codes": ("codeUri",)}[assets]
+    fields = {
+        "models": ("modelUri",),
+        "environments": ("condaFile", "image"),
+        "codes": ("codeUri",),
+        "components": ("componentSpec",),
+        "data": ("dataUri",),
+    }[assets]
     for field in fields:
         if field in new and new.get(field) != old.get(field):
             if assets == "codes" and old.get("isAnonymous"):

@@ -14,7 +14,8 @@ from ruamel.yaml import YAML
 from amlops.local.arm.assets import Assets
 from amlops.local.arm.common import BUSY, RESOURCE_NAME
 from amlops.local.arm.endpoints import Endpoints
-from amlops.local.serving import ProvisionError, ServingSpec, requirements_from_conda, with_server
+from amlops.local.environments import requirements_from_conda
+from amlops.local.serving import ProvisionError, ServingSpec, with_server
 from amlops.local.store import Doc
 from amlops.local.web import ArmError, Request, Response
 
@@ -128,7 +129,7 @@ class Deployments(Endpoints, Assets):
             and model["properties"].get("modelType") == "mlflow_model"
             and not code_dir
         ):
-            mlflow = _mlflow_config(model_path)
+            mlflow = mlflow_config(model_path)
             if not props.get("environmentId"):
                 conda = model_path / mlflow.pop("conda_file") if mlflow.get("conda_file") else None
                 requirements, dropped = requirements_from_conda(conda.read_text() if conda and conda.exists() else None)
@@ -185,7 +186,7 @@ class Deployments(Endpoints, Assets):
         self._settle_operations()
 
 
-def _mlflow_config(model_path: Path) -> dict[str, Any]:
+def mlflow_config(model_path: Path) -> dict[str, Any]:
     """What the generated MLflow scoring script needs, read from the MLmodel file."""
     mlmodel = model_path / "MLmodel" if model_path.is_dir() else None
     if mlmodel is None or not mlmodel.exists():
