@@ -118,3 +118,70 @@ def test_the_twin_refuses_what_azure_refuses():
     workspace.put_batch_endpoint(BatchEndpointSpec("b", None, None))
     with pytest.raises(AzureRefused, match="does not exist"):
         workspace.put_batch_endpoint(BatchEndpointSpec("b", None, "ghost"))
+
+
+PIPELINE_COMPONENT = """$schema: https://azuremlschemas.azureedge.net/latest/pipelineComponent.schema.json
+type: pipeline
+name: churn_retrain
+version: "1"
+inputs:
+  customers:
+    type: uri_folder
+outputs:
+  model:
+    type: custom_model
+jobs:
+  prepare:
+    type: command
+    component: azureml:churn_prepare:1
+    inputs:
+      raw: ${{parent.inputs.customers}}
+  train:
+    type: command
+    component: azureml:churn_train:1
+    inputs:
+      train: ${{parent.jobs.prepare.outputs.train}}
+    outputs:
+      model: ${{parent.outputs.model}}
+"""
+PIPELINE_DEPLOYMENT = """$schema: https://azuremlschemas.azureedge.net/latest/pipelineComponentBatchDeployment.schema.json
+name: retrain
+type: pipeline
+component: azureml:churn_retrain:1
+settings:
+  default_compute: azureml:cpu
+"""
+
+
+def test_a_pipeline_component_batch_deployment_registers_its_component_and_runs_on_the_clusters_azure_name(root: Path):
+    (root / "components/churn_retrain").mkdir()
+    (root / "components/churn_retrain/component.yml").write_text(PIPELINE_COMPONENT)
+    (root / "batch-endpoints/churn-batch/retrain.yml").write_text(PIPELINE_DEPLOYMENT)
+    edit(root / "environments/local.yaml", "deployments: [main]", "deployments: [main, retrain]\n    default: main")
+    workspace = MemoryWorkspace("local")
+    s = session(root, workspace)
+    assert s.training is not None
+    retrain = s.training.batch["churn-batch"].deployments["retrain"]
+    assert retrain.kind == "pipeline" and retrain.compute == "cpu"
+    plan = s.plan()
+    assert ("component", "churn_retrain") in [(a.kind.value, a.name) for a in plan.assets]
+    assert plan.assets[-1].name == "churn_retrain"  # after the components it names: Azure resolves them at registration
+    [batch] = plan.batch
+    assert set(batch.add) == {retrain.azure_name, s.training.batch["churn-batch"].default_azure}
+    assert apply_all(root, workspace).ok
+    live = workspace.batch_endpoint("churn-batch")
+    assert live is not None and retrain.azure_name in live.deployments
+    assert live.default == s.training.batch["churn-batch"].default_azure
+
+
+def test_a_pipeline_component_batch_deployment_on_an_undeclared_cluster_is_refused(root: Path):
+    (root / "components/churn_retrain").mkdir()
+    (root / "components/churn_retrain/component.yml").write_text(PIPELINE_COMPONENT)
+    (root / "batch-endpoints/churn-batch/retrain.yml").write_text(PIPELINE_DEPLOYMENT.replace("azureml:cpu", "azureml:gpu"))
+    edit(root / "environments/local.yaml", "deployments: [main]", "deployments: [main, retrain]\n    default: main")
+    from amlops.manifests import validate_repository
+
+    _, problems = validate_repository(root, "local")
+    assert [str(p) for p in problems] == [
+        "batch-endpoints/churn-batch/retrain.yml:6:3: settings.default_compute: local declares no cluster 'gpu' (it has: cpu; or use serverless)"
+    ]

@@ -200,9 +200,9 @@ def environment_jobs(repo: Repository, environments: list[EnvironmentFile]) -> I
                         ("batch_endpoints", name, "deployments", index),
                         f"no deployment {deployment!r} in batch-endpoints/{name}/ (it has: {_names(folder.deployments)})",
                     )
-                elif isinstance(file.document.data.get("compute"), str):
-                    compute = file.document.data["compute"]
-                    yield from _compute_problem(file.document, ("compute",), compute, clusters, env.environment.name)
+                else:
+                    for field, compute in _computes(file.document.data):  # a model's, or a pipeline's default
+                        yield from _compute_problem(file.document, field, compute, clusters, env.environment.name)
 
 
 def _computes(data: Any) -> Iterator[tuple[FieldPath, str]]:

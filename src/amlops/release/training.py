@@ -129,20 +129,30 @@ def _batch_models(repo: Repository, batch: dict[str, BatchEndpointRelease]) -> t
 
 
 def asset_closure(repo: Repository, documents: list[Document]) -> list[AssetPin]:
-    """The repository's asset versions `documents` name, and those they name in turn, sorted."""
-    found: dict[tuple[AssetKind, str, str], AssetPin] = {}
-    queue = list(documents)
-    while queue:
-        document = queue.pop()
+    """The repository's asset versions `documents` name, and those they name in turn: each after what it names
+    (Azure resolves a component's references when it is registered), then by kind and name."""
+    depth: dict[tuple[AssetKind, str, str], int] = {}
+    pins: dict[tuple[AssetKind, str, str], AssetPin] = {}
+
+    def named(document: Document) -> list[tuple[AssetKind, str, str]]:
+        keys = []
         for _, kind, ref in references(document.data):
             parsed = parse_versioned(ref)
             asset = repo.asset(kind, *parsed) if parsed else None
-            if asset is None or (kind, *asset.key) in found:
+            if asset is None:
                 continue
-            found[(kind, *asset.key)] = AssetPin(kind, *asset.key, content_hash(repo, asset.document), asset.document.path)
-            queue.append(asset.document)
-    order = list(AssetKind)  # what is named before what names it: environments and data, then components
-    return [found[key] for key in sorted(found, key=lambda k: (order.index(k[0]), k[1], k[2]))]
+            key = (kind, *asset.key)
+            if key not in depth:
+                depth[key] = 0  # a cycle stops here
+                pins[key] = AssetPin(kind, *asset.key, content_hash(repo, asset.document), asset.document.path)
+                depth[key] = 1 + max((depth[k] for k in named(asset.document)), default=-1)
+            keys.append(key)
+        return keys
+
+    for document in documents:
+        named(document)
+    order = list(AssetKind)
+    return [pins[k] for k in sorted(pins, key=lambda k: (depth[k], order.index(k[0]), k[1], k[2]))]
 
 
 def content_hash(repo: Repository, document: Document) -> str:
@@ -157,7 +167,8 @@ def _batch_endpoint(repo: Repository, name: str, deployments: list[str], default
     releases = {}
     for deployment in deployments:
         file = folder.deployments[deployment]
-        compute = file.document.data.get("compute")
+        data = file.document.data
+        compute = data.get("compute") or (data.get("settings") or {}).get("default_compute")  # a pipeline's default
         releases[deployment] = BatchDeploymentRelease(
             endpoint=name,
             name=deployment,

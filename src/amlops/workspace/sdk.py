@@ -328,7 +328,9 @@ class SdkWorkspace:
         loader = _BATCH_LOADERS[spec.kind]
         entity = self._load(spec.source, loader, params_override=[{"endpoint_name": spec.endpoint}])
         entity.name, entity.endpoint_name = spec.name, spec.endpoint
-        if spec.compute:
+        if spec.compute and spec.kind == "pipeline":  # a pipeline component runs on its settings' default compute
+            entity.settings = {**(entity.settings or {}), "default_compute": spec.compute}
+        elif spec.compute:
             entity.compute = spec.compute
         entity.tags = {**(entity.tags or {}), **spec.tags}
         self.client.batch_deployments.begin_create_or_update(entity).result()
