@@ -107,3 +107,19 @@ def test_amlops_run_streams_shows_the_failed_steps_log_and_exits_1(root: Path, p
     assert "is below 0.999: the candidate is not registered" in failed.output  # the failed step's own log
     listed = runner.invoke(app, ["runs", "--env", "local", "--repo", str(root)])
     assert listed.exit_code == 0 and "Failed" in listed.output and "https://ml.azure.com/runs/" in listed.output
+
+
+def test_a_pipeline_component_batch_deployment_is_applied_beside_the_model_one(root: Path, plane):
+    from test_plan_apply_training import PIPELINE_COMPONENT, PIPELINE_DEPLOYMENT
+
+    (root / "components/churn_retrain").mkdir()
+    (root / "components/churn_retrain/component.yml").write_text(PIPELINE_COMPONENT)
+    (root / "batch-endpoints/churn-batch/retrain.yml").write_text(PIPELINE_DEPLOYMENT)
+    edit(root / "environments/local.yaml", "deployments: [main]", "deployments: [main, retrain]\n    default: main")
+    _apply(root, plane)
+    session = open_session(root, "local", plane.state_dir)
+    assert session.training is not None
+    live = session.workspace.batch_endpoint("churn-batch")
+    wanted = session.training.batch["churn-batch"]
+    assert live is not None and set(live.deployments) == {d.azure_name for d in wanted.deployments.values()}
+    assert live.default == wanted.default_azure and not session.plan().changed

@@ -77,7 +77,7 @@ def asset_references(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Pro
         for file in batch.deployments.values():
             model = file.document.data.get("model")
             parsed = parse_versioned(model) if isinstance(model, str) else None
-            if parsed and parsed not in repo.models:
+            if parsed and parsed not in repo.models and parsed[0] not in repo.unloaded_models:  # its own error stands
                 yield file.document.problem(("model",), f"model {parsed[0]}:{parsed[1]} is not defined in models/")
     for folder in repo.endpoints.values():
         for deployment in folder.deployments.values():
