@@ -288,7 +288,7 @@ class SdkWorkspace:
 
     @unavailable_as_such
     def register_asset(self, spec: AssetSpec) -> None:
-        asset = self._load(spec.source, _ASSET_LOADERS[spec.kind])
+        asset = _ASSET_LOADERS[spec.kind](spec.source)  # once per version; a pipeline component cannot be deep-copied
         asset.name, asset.version = spec.name, spec.version
         asset.tags = {**(asset.tags or {}), **spec.tags}
         self._assets(spec.kind).create_or_update(asset)
