@@ -14,7 +14,7 @@ import pulumi_azure_native as azure_native
 from compute import ComputeArgs, ComputeClusters
 from identity import Access, AccessArgs, Identities, IdentitiesArgs, TeamGrant
 from monitoring import Monitoring, MonitoringArgs
-from naming import Names, cluster_name
+from naming import Names
 from network import VirtualNetwork, VirtualNetworkArgs, posture
 from pulumi_azure_native import resources
 from registry import SHARED_STACK, RegistryArgs, SharedRegistry, shared_registry_id
@@ -137,7 +137,7 @@ def deploy_environment(env: Environment) -> None:
             vnet,
             inbound,
             registry_id,
-            cluster_name(builder.name, builder.vm_size, builder.low_priority) if builder else None,
+            builder.azure_name if builder else None,
             infra.production_like,
             tags,
         ),

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from naming import cluster_name
 from pulumi_azure_native import machinelearningservices as ml
 
 
@@ -30,7 +29,7 @@ class ComputeClusters(pulumi.ComponentResource):
         super().__init__("amlops:compute:ComputeClusters", name, None, opts)
         self.clusters: dict[str, ml.Compute] = {}
         for cluster in args.clusters:
-            azure_name = cluster_name(cluster.name, cluster.vm_size, cluster.low_priority)
+            azure_name = cluster.azure_name
             self.clusters[cluster.name] = ml.Compute(
                 azure_name,
                 compute_name=azure_name,

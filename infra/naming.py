@@ -37,15 +37,6 @@ def role_assignment_name(scope: str, role_id: str, principal_id: str) -> str:
     return str(uuid.uuid5(_ROLE_ASSIGNMENTS, "\x1f".join((scope, role_id, principal_id))))
 
 
-def cluster_name(name: str, vm_size: str, low_priority: bool) -> str:
-    """`<name>-<hash of size and priority>`, at most 16 characters.
-
-    Azure ignores an in-place change of an AmlCompute's VM size or priority; a new name makes
-    Pulumi create the new cluster and delete the old one instead of reporting a silent no-op.
-    """
-    return f"{name}-{digest(vm_size.lower(), 'low' if low_priority else 'dedicated', length=5)}"
-
-
 @dataclass(frozen=True)
 class Names:
     """The names of one environment's resources."""

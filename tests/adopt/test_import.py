@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sample_support import copy_sample
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("AMLOPS_CORPUS", REPO.parent / "shared" / "corpus" / "azureml-examples"))
@@ -29,10 +30,7 @@ def run(raw_data):
 def repo(tmp_path: Path) -> Path:
     if not ONLINE.is_dir():
         pytest.fail(f"the azureml-examples corpus is missing at {CORPUS} (set AMLOPS_CORPUS)")
-    root = tmp_path / "repo"
-    for part in ("environments", "models", "endpoints"):
-        shutil.copytree(REPO / part, root / part)
-    return root
+    return copy_sample(tmp_path / "repo")
 
 
 def amlops(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -54,7 +52,11 @@ def test_ncd_is_imported_unchanged_and_validates(repo: Path, shell_env: dict[str
     assert (
         "  my-endpoint:\n    deployments:\n      lightgbm-deployment:\n        model: mir-sample-lightgbm-ncd-model:3\n" in local
     )
-    assert local.startswith((REPO / "environments" / "local.yaml").read_text())  # the rest of the file as it was
+    after = local.splitlines(keepends=True)
+    start = after.index("  my-endpoint:\n")
+    end = next(i for i in range(start + 1, len(after)) if not after[i].startswith("    "))
+    before = (REPO / "environments" / "local.yaml").read_text()
+    assert "".join(after[:start] + after[end:]) == before  # the rest of the file as it was: only the entry added
     validated = amlops("validate", cwd=repo, env=shell_env)
     assert validated.returncode == 0, validated.stdout + validated.stderr
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sample_support import SAMPLE_FOLDERS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,7 +31,7 @@ def test_clean_repository_exits_0(amlops):
 
 
 def test_problems_exit_1_with_every_problem_and_no_traceback(amlops, tmp_path: Path):
-    for folder in ("environments", "models", "endpoints"):
+    for folder in SAMPLE_FOLDERS:
         shutil.copytree(REPO / folder, tmp_path / folder)
     dev = tmp_path / "environments/dev.yaml"
     dev.write_text(dev.read_text().replace("max_nodes: 4", "max_nodes: many").replace("model: churn:1", "model: churn:3"))
@@ -60,7 +61,7 @@ def test_validate_outside_a_repository_fails(amlops, tmp_path: Path):
 
 
 def test_a_floating_model_in_dev_shows_its_resolved_release_not_a_traceback(amlops, tmp_path: Path):
-    for folder in ("environments", "models", "endpoints"):
+    for folder in SAMPLE_FOLDERS:
         shutil.copytree(REPO / folder, tmp_path / folder)
     dev = tmp_path / "environments/dev.yaml"
     dev.write_text(dev.read_text().replace("model: churn:1", "model: churn@latest"))

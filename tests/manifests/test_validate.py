@@ -13,24 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sample_support import REPO, copy_sample, edit
 
 from amlops.manifests import checks, load, yamlio
 from amlops.manifests.load import validate_repository
 
-REPO = Path(__file__).resolve().parents[2]
+RETRAIN = "jobs/churn-retrain.yml"
+TRAIN = "components/churn_train/component.yml"
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    for folder in ("environments", "models", "endpoints"):
-        shutil.copytree(REPO / folder, tmp_path / folder)
-    return tmp_path
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
+    return copy_sample(tmp_path)
 
 
 def without_rule(name: str) -> Callable[[pytest.MonkeyPatch], None]:
@@ -408,6 +402,236 @@ CASES = [
         "unknown key",
     ),
 ]
+
+
+TRAINING_CASES = [
+    Case(
+        "step-input-unknown",
+        RETRAIN,
+        "      test_share: 0.25",
+        "      test_fraction: 0.25",
+        "jobs/churn-retrain.yml:23:7: jobs.prepare.inputs.test_fraction",
+        "the component of step 'prepare' has no input 'test_fraction' (it has: raw, test_share)",
+        without_rule("pipeline-bindings"),
+    ),
+    Case(
+        "step-required-input-missing",
+        RETRAIN,
+        "      test: ${{parent.jobs.prepare.outputs.test}}\n",
+        "",
+        "jobs/churn-retrain.yml:32:5: jobs.evaluate.inputs",
+        "step 'evaluate' does not give its component's required input 'test'",
+        without_rule("pipeline-bindings"),
+    ),
+    Case(
+        "binding-to-missing-output",
+        RETRAIN,
+        "train: ${{parent.jobs.prepare.outputs.train}}",
+        "train: ${{parent.jobs.prepare.outputs.training}}",
+        "jobs/churn-retrain.yml:28:7: jobs.train.inputs.train",
+        "step 'prepare' has no output 'training'",
+        without_rule("pipeline-bindings"),
+    ),
+    Case(
+        "binding-to-missing-step",
+        RETRAIN,
+        "test: ${{parent.jobs.prepare.outputs.test}}",
+        "test: ${{parent.jobs.prep.outputs.test}}",
+        "jobs/churn-retrain.yml:34:7: jobs.evaluate.inputs.test",
+        "the pipeline has no step 'prep'",
+        without_rule("pipeline-bindings"),
+    ),
+    Case(
+        "binding-to-missing-pipeline-output",
+        RETRAIN,
+        "${{parent.outputs.candidate}}",
+        "${{parent.outputs.model}}",
+        "jobs/churn-retrain.yml:43:7: jobs.register.outputs.registered",
+        "the pipeline has no output 'model'",
+        without_rule("pipeline-bindings"),
+    ),
+    Case(
+        "step-output-unknown",
+        RETRAIN,
+        "      registered: ${{parent.outputs.candidate}}",
+        "      registred: ${{parent.outputs.candidate}}",
+        "jobs/churn-retrain.yml:43:7: jobs.register.outputs.registred",
+        "has no output 'registred'",
+        without_rule("pipeline-bindings"),
+    ),
+    Case(
+        "command-names-undeclared-input",
+        TRAIN,
+        "--epochs ${{inputs.epochs}}",
+        "--epochs ${{inputs.epoch}}",
+        "components/churn_train/component.yml:21:1: command",
+        "${{inputs.epoch}}: no input 'epoch' is declared",
+        without_rule("command-bindings"),
+    ),
+    Case(
+        "component-version-not-defined",
+        RETRAIN,
+        "component: azureml:churn_train:1",
+        "component: azureml:churn_train:2",
+        "jobs/churn-retrain.yml:26:5: jobs.train.component",
+        "component churn_train:2 is not defined (known versions: 1)",
+        without_rule("asset-references"),
+    ),
+    Case(
+        "azure-ml-environment-floats",
+        TRAIN,
+        "environment: azureml:churn-train:1",
+        "environment: azureml:churn-train@latest",
+        "components/churn_train/component.yml:20:1: environment",
+        "floats: name a version",
+        without_rule("asset-references"),
+    ),
+    Case(
+        "data-asset-not-defined",
+        RETRAIN,
+        "path: azureml:churn-customers:1",
+        "path: azureml:churn-customer:1",
+        "jobs/churn-retrain.yml:11:5: inputs.customers.path",
+        "data asset churn-customer:1 is not defined (no such data asset in assets/data/)",
+        without_rule("asset-references"),
+    ),
+    Case(
+        "deployment-names-missing-azure-ml-environment",
+        "endpoints/churn/main.yml",
+        "environment:\n  conda_file: environment/conda.yaml\n  image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20240919.v1",
+        "environment: azureml:churn-train:9",
+        "endpoints/churn/main.yml:7:1: environment",
+        "Azure ML environment churn-train:9 is not defined (known versions: 1)",
+        without_rule("asset-references"),
+    ),
+    Case(
+        "deployment-names-azure-ml-environment",
+        "endpoints/churn/main.yml",
+        "environment:\n  conda_file: environment/conda.yaml\n  image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20240919.v1",
+        "environment: azureml:churn-train:1",
+        "",
+        "",
+    ),
+    Case(
+        "registry-environment-pinned",
+        TRAIN,
+        "environment: azureml:churn-train:1",
+        "environment: azureml://registries/azureml/environments/sklearn-1.5/versions/12",
+        "",
+        "",
+    ),
+    Case(
+        "compute-not-declared",
+        RETRAIN,
+        "default_compute: azureml:cpu",
+        "default_compute: azureml:bigcpu",
+        "jobs/churn-retrain.yml:7:3: settings.default_compute",
+        "dev declares no cluster 'bigcpu' (it has: cpu, gpu; or use serverless)",
+        without_rule("environment-jobs"),
+        env="dev",
+    ),
+    Case("compute-serverless", RETRAIN, "default_compute: azureml:cpu", "default_compute: azureml:serverless", "", "", env="dev"),
+    Case(
+        "local-compute-not-declared",
+        "environments/local.yaml",
+        "    vm_size: Standard_DS3_v2\n    max_nodes: 2",
+        "    vm_size: Standard_DS3_v2\n    max_nodes: 2\n  - name: tiny\n    vm_size: Standard_DS3_v2\n    max_nodes: 1",
+        "",
+        "",
+        env="local",
+    ),
+    Case(
+        "environment-names-missing-job",
+        "environments/local.yaml",
+        "  - churn-retrain",
+        "  - churn-retrian",
+        "environments/local.yaml:33:5: jobs[0]",
+        "no job 'churn-retrian' in jobs/ (it has: churn-retrain, phi3-distill, phi3-finetune)",
+        without_rule("environment-jobs"),
+        env="local",
+    ),
+    Case(
+        "distillation-compute-ignored",
+        "jobs/phi3-distill.yml",
+        "resources:",
+        "compute: azureml:gpu\nresources:",
+        "jobs/phi3-distill.yml:18:1: compute",
+        "compute is ignored",
+        without_rule("distillation-compute"),
+    ),
+    Case(
+        "component-code-outside-repo",
+        TRAIN,
+        "code: src",
+        "code: ../../..",
+        "components/churn_train/component.yml:19:1: code",
+        "points outside the repository",
+        without_rule("training-paths"),
+    ),
+    Case(
+        "data-path-missing",
+        "assets/data/churn-customers.yml",
+        "path: churn-customers",
+        "path: churn-clients",
+        "assets/data/churn-customers.yml:5:1: path",
+        "'churn-clients' does not exist",
+        without_rule("training-paths"),
+    ),
+    Case(
+        "batch-deployment-not-declared",
+        "environments/local.yaml",
+        "deployments: [main]",
+        "deployments: [blue]",
+        "environments/local.yaml:36:19: batch_endpoints.churn-batch.deployments[0]",
+        "no deployment 'blue' in batch-endpoints/churn-batch/ (it has: main)",
+        without_rule("environment-jobs"),
+        env="local",
+    ),
+    Case(
+        "batch-compute-not-declared",
+        "batch-endpoints/churn-batch/main.yml",
+        "compute: azureml:cpu",
+        "compute: azureml:gpu",
+        "batch-endpoints/churn-batch/main.yml:9:1: compute",
+        "local declares no cluster 'gpu' (it has: cpu; or use serverless)",
+        without_rule("environment-jobs"),
+        env="local",
+    ),
+    Case(
+        "batch-deployment-type",
+        "batch-endpoints/churn-batch/main.yml",
+        "type: model",
+        "type: online",
+        "batch-endpoints/churn-batch/main.yml:3:1: type",
+        "type: model or type: pipeline",
+    ),
+    Case(
+        "asset-needs-version",
+        "assets/environments/churn-train.yml",
+        'version: "1"\n',
+        "",
+        "assets/environments/churn-train.yml:1:1: version",
+        "needs an explicit version",
+    ),
+    Case(
+        "clusters-only-on-local",
+        "environments/dev.yaml",
+        "jobs:\n",
+        "clusters: [{name: cpu, vm_size: Standard_DS3_v2, max_nodes: 1}]\njobs:\n",
+        "environments/dev.yaml:1:1: (file)",
+        "clusters is for local environments without infrastructure",
+    ),
+    Case("expressions-are-not-templates", RETRAIN, "display_name: churn retraining", "display_name: ${{name}}", "", ""),
+    Case(
+        "templates-still-refused",
+        RETRAIN,
+        "display_name: churn retraining",
+        "display_name: {{name}}",
+        "jobs/churn-retrain.yml:3:15: (file)",
+        "template placeholder",
+    ),
+]
+CASES += TRAINING_CASES
 
 
 def problems_for(repo: Path, case: Case) -> list[str]:

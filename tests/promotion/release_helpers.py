@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sample_support import SAMPLE_FOLDERS
 
 from amlops.manifests import load_repository
 from amlops.promotion.plan import LiveEvidence, ModelShare
@@ -29,7 +30,7 @@ def git(root: Path, *args: str) -> str:
 def repo(tmp_path: Path) -> Path:
     """The sample repository, committed, where dev serves churn:2 (new bytes) and staging still churn:1."""
     root = tmp_path / "repo"
-    for folder in ("environments", "models", "endpoints", "releases"):
+    for folder in (*SAMPLE_FOLDERS, "releases"):
         shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("history"))
     v2 = root / "models" / "churn" / "v2"
     shutil.copytree(root / "models" / "churn" / "v1", v2)

@@ -133,12 +133,13 @@ def test_into_prod_after_the_staging_soak(repo: Path) -> None:
 
 
 def _local(repo: Path, *environments: str) -> None:
-    """Make `environments` local: target local, without the azure and infrastructure sections."""
+    """Make `environments` local: target local, without the azure and infrastructure sections (clusters kept)."""
     yaml = YAML()
     for name in environments:
         path = repo / "environments" / f"{name}.yaml"
         data = yaml.load(path.read_text())
         data["platform"] = "local"
+        data["clusters"] = data["infrastructure"]["clusters"]  # what jobs run on: apply creates them on local
         del data["azure"], data["infrastructure"]
         with path.open("w") as out:
             yaml.dump(data, out)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from memory_support import SETTINGS, FakeClock
+from sample_support import SAMPLE_FOLDERS
 
 from amlops.rollout.apply import Context, Refused, apply
 from amlops.rollout.plan import models_to_check, plan
@@ -61,7 +62,7 @@ def test_a_change_of_the_endpoint_alone_is_applied_in_one_write_of_the_whole_fil
 
     workspace = MemoryWorkspace("dev")
     run(workspace, sample)
-    for folder in ("environments", "models", "endpoints"):
+    for folder in SAMPLE_FOLDERS:
         shutil.copytree(REPO / folder, tmp_path / folder)
     path = tmp_path / "endpoints/churn/endpoint.yml"
     path.write_text(path.read_text() + "public_network_access: disabled\n")

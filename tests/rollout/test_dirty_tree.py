@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from sample_support import SAMPLE_FOLDERS
 from test_apply_memory import run
 
 from amlops.rollout.apply import Refused
@@ -22,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    for folder in ("environments", "models", "endpoints"):
+    for folder in SAMPLE_FOLDERS:
         shutil.copytree(REPO / folder, tmp_path / folder)
     env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "samples"]):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from memory_support import SETTINGS, FakeClock, azure_name, loop, serving, target
+from sample_support import SAMPLE_FOLDERS
 from test_apply_memory import run
 
 from amlops.rollout.apply import Context, apply, left_behind
@@ -97,7 +98,7 @@ def test_a_failed_smoke_test_still_rolls_back() -> None:
 
 def bumped(tmp_path: Path) -> Path:
     """The sample repository with churn's deployment changed and three gated steps in dev."""
-    for folder in ("environments", "models", "endpoints"):
+    for folder in SAMPLE_FOLDERS:
         shutil.copytree(REPO / folder, tmp_path / folder)
     main = tmp_path / "endpoints/churn/main.yml"
     main.write_text(main.read_text() + "environment_variables:\n  CHURN_THRESHOLD: '0.4'\n")

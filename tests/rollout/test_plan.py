@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from sample_support import SAMPLE_FOLDERS
 
 from amlops.manifests import validate_repository
 from amlops.release import build_release
@@ -144,7 +145,7 @@ def edited_release(tmp_path: Path, old: str, new: str):
     """The dev release with endpoints/churn/endpoint.yml edited."""
     import shutil
 
-    for folder in ("environments", "models", "endpoints"):
+    for folder in SAMPLE_FOLDERS:
         shutil.copytree(REPO / folder, tmp_path / folder)
     path = tmp_path / "endpoints/churn/endpoint.yml"
     text = path.read_text()
@@ -192,7 +193,7 @@ def test_an_endpoint_property_once_set_is_never_altered(tmp_path: Path):
 def test_a_change_to_any_deployment_setting_is_a_new_deployment(release, tmp_path: Path, line: str):
     import shutil
 
-    for folder in ("environments", "models", "endpoints"):
+    for folder in SAMPLE_FOLDERS:
         shutil.copytree(REPO / folder, tmp_path / folder)
     path = tmp_path / "endpoints/churn/main.yml"
     path.write_text(path.read_text() + line + "\n")

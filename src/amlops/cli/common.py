@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 import typer
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
+from amlops.cli.output import fail
+from amlops.workspace.interface import Unavailable
 
 RepoOption = typer.Option(
     Path(os.environ.get("AMLOPS_REPO", ".")),
@@ -72,3 +78,19 @@ def quiet_sdk() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     if not isinstance(sys.stderr, SdkUploadNoise):
         sys.stderr = SdkUploadNoise(sys.stderr)
+
+
+@contextlib.contextmanager
+def azure_errors(env: str) -> Iterator[None]:
+    """Azure's refusals as one clear line and exit code 1, not a traceback."""
+    try:
+        yield
+    except ClientAuthenticationError as exc:
+        first = str(exc).splitlines()[0]
+        fail(f"cannot sign in to Azure for {env}: {first} (in CI: azure/login with OIDC; by hand: az login)")
+    except Unavailable as exc:
+        fail(f"stopped: {exc}; what was done is recorded in the workspace: run the command again to resume")
+    except KeyboardInterrupt:
+        fail("interrupted: what was done is recorded in the workspace; run the command again to resume", code=130)
+    except HttpResponseError as exc:
+        fail(f"Azure ML refused a request for {env}: {str(exc).strip().splitlines()[0]}")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from amlops.cli.common import EnvOption, RepoOption
+from amlops.cli.common import EnvOption, RepoOption, azure_errors
 from amlops.cli.output import fail, out
-from amlops.cli.rollout import azure_errors, session_of
+from amlops.cli.rollout import session_of
 from amlops.state import record
 from amlops.state.live import LiveEndpoint
 

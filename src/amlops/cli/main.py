@@ -9,7 +9,7 @@ from amlops.cli.common import quiet_sdk
 
 app = typer.Typer(
     name="amlops",
-    help="Operate Azure Machine Learning from Git: validate, plan, apply, promote.",
+    help="Operate Azure Machine Learning from Git: validate, plan, apply, promote, train.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=True,  # --install-completion / --show-completion [bash|zsh|fish|powershell]
@@ -31,7 +31,7 @@ def _root(
 
 def _register() -> None:
     """Attach the command modules, one module per command or command group."""
-    from amlops.cli import adopt, comment, endpoint, infra, local, promote, release, rollout, schema, validate
+    from amlops.cli import adopt, comment, endpoint, infra, local, promote, release, rollout, schema, training, validate
 
     app.command("validate")(validate.validate)
     app.command("schema")(schema.schema)
@@ -43,6 +43,8 @@ def _register() -> None:
     app.command("logs")(endpoint.logs)
     app.command("import")(adopt.adopt)
     app.command("comment")(comment.comment)
+    app.command("run")(training.run)
+    app.command("runs")(training.runs)
     app.add_typer(infra.app, name="infra")
     app.add_typer(local.app, name="local")
     app.add_typer(release.app, name="release")

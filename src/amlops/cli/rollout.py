@@ -7,16 +7,14 @@ import io
 import json
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import typer
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from rich.table import Table
 
 from amlops.cli import github
-from amlops.cli.common import EnvOption, RepoOption
+from amlops.cli.common import EnvOption, RepoOption, azure_errors
 from amlops.cli.output import Format, err, fail, format_option, out, require
 from amlops.cli.progress import Progress
 from amlops.manifests import ManifestError
@@ -29,7 +27,6 @@ from amlops.rollout.rollback import rollback as rollback_endpoint
 from amlops.rollout.session import Session, open_session
 from amlops.state.record import StepMeasurement
 from amlops.state.status import EndpointStatus, endpoint_status
-from amlops.workspace.interface import Unavailable
 from amlops.workspace.studio import Studio, studio
 
 
@@ -133,22 +130,6 @@ def rollback(
     if not outcome.ok:
         raise typer.Exit(1)
     err.print("Git still declares the release rolled back from: revert the change, or the next apply rolls it out again.")
-
-
-@contextlib.contextmanager
-def azure_errors(env: str) -> Iterator[None]:
-    """Azure's refusals as one clear line and exit code 1, not a traceback."""
-    try:
-        yield
-    except ClientAuthenticationError as exc:
-        first = str(exc).splitlines()[0]
-        fail(f"cannot sign in to Azure for {env}: {first} (in CI: azure/login with OIDC; by hand: az login)")
-    except Unavailable as exc:
-        fail(f"stopped: {exc}; what was done is recorded in the workspace: run the command again to resume")
-    except KeyboardInterrupt:
-        fail("interrupted: what was done is recorded in the workspace; run the command again to resume", code=130)
-    except HttpResponseError as exc:
-        fail(f"Azure ML refused a request for {env}: {str(exc).strip().splitlines()[0]}")
 
 
 def session_of(repo: Path, env: str) -> Session:

@@ -17,6 +17,15 @@ from amlops.manifests.errors import Problem, did_you_mean
 from amlops.manifests.references import parse_model_ref, resolve
 from amlops.manifests.repository import DeploymentFile, EnvironmentFile, Repository
 from amlops.manifests.skus import suggest, vm_size
+from amlops.manifests.training_checks import (
+    asset_references,
+    command_bindings,
+    distillation_compute,
+    environment_jobs,
+    local_paths_of,
+    pipeline_bindings,
+    training_documents,
+)
 from amlops.manifests.yamlio import Document, FieldPath
 
 Rule = Callable[[Repository, list[EnvironmentFile]], Iterator[Problem]]
@@ -269,6 +278,13 @@ def _inside(root: Path, document: Document, field: FieldPath, raw: str) -> Itera
             yield document.problem(field, f"{shown} is a symbolic link to {link.resolve()}, outside the repository")
 
 
+def training_paths(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Problem]:
+    """Code, conda files, build contexts and data paths of what trains exist and stay inside the repository."""
+    for document in training_documents(repo, with_assets=True):
+        for field, raw in local_paths_of(document.data):
+            yield from _inside(repo.root, document, field, raw)
+
+
 def _escaping_links(folder: Path, top: Path) -> Iterator[Path]:
     """Symbolic links under `folder` (not followed) whose target lies outside `top`."""
     for parent, dirs, files in os.walk(folder):
@@ -325,6 +341,12 @@ RULES: dict[str, Rule] = {
     "pinned-references": pinned_references,
     "local-paths": local_paths,
     "outbound-rules": outbound_rules,
+    "asset-references": asset_references,
+    "pipeline-bindings": pipeline_bindings,
+    "command-bindings": command_bindings,
+    "environment-jobs": environment_jobs,
+    "distillation-compute": distillation_compute,
+    "training-paths": training_paths,
 }
 
 

@@ -10,6 +10,8 @@ stay in Azure ML's own formats; an environment only picks from them and override
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from enum import Enum
 from typing import Annotated, Literal
 
@@ -108,6 +110,17 @@ class Cluster(Strict):
         if self.min_nodes > self.max_nodes:
             raise ValueError(f"min_nodes ({self.min_nodes}) is above max_nodes ({self.max_nodes})")
         return self
+
+    @property
+    def azure_name(self) -> str:
+        """`<name>-<hash of size and priority>`, at most 16 characters: what jobs name in the workspace.
+
+        Azure ignores an in-place change of an AmlCompute's VM size or priority; a new name makes
+        Pulumi create the new cluster and delete the old one instead of reporting a silent no-op.
+        """
+        priority = "low" if self.low_priority else "dedicated"
+        raw = hashlib.sha256(f"{self.vm_size.lower()}\x1f{priority}".encode()).digest()
+        return f"{self.name}-{base64.b32encode(raw).decode().lower()[:5]}"
 
 
 class Role(str, Enum):
@@ -226,6 +239,25 @@ class EndpointChoice(Strict):
     strategy: Strategy | None = Field(None, description="overrides the environment's strategy")
 
 
+class BatchEndpointChoice(Strict):
+    """A batch endpoint from `batch-endpoints/<name>/`: the deployments it keeps, and which one answers."""
+
+    deployments: list[str] = Field(min_length=1, description="deployment files of batch-endpoints/<name>/")
+    default: str | None = Field(None, description="the deployment invocations go to; defaults to the only one")
+
+    @model_validator(mode="after")
+    def _default_is_declared(self) -> BatchEndpointChoice:
+        if self.default is None and len(self.deployments) != 1:
+            raise ValueError("default is required with more than one deployment")
+        if self.default is not None and self.default not in self.deployments:
+            raise ValueError(f"default {self.default!r} is not one of the deployments")
+        return self
+
+    @property
+    def default_deployment(self) -> str:
+        return self.default or self.deployments[0]
+
+
 class ServerlessChoice(Strict):
     """A serverless (model-as-a-service) endpoint from `endpoints/<name>/serverless.yml`, enabled here."""
 
@@ -241,6 +273,14 @@ class Environment(Strict):
     infrastructure: Infrastructure | None = None
     strategy: Strategy = Strategy()
     endpoints: dict[str, EndpointChoice | ServerlessChoice] = {}
+    batch_endpoints: dict[str, BatchEndpointChoice] = {}
+    jobs: list[Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")]] = Field(
+        default_factory=list, description="the jobs/<name>.yml this environment runs (`amlops run`)"
+    )
+    clusters: list[Cluster] = Field(
+        default_factory=list,
+        description="platform local only: the clusters apply creates on the local control plane (Azure: infrastructure.clusters)",
+    )
 
     @model_validator(mode="after")
     def _azure_needs_location(self) -> Environment:
@@ -248,7 +288,14 @@ class Environment(Strict):
             raise ValueError("platform: azure needs the azure and infrastructure sections")
         if self.platform is Platform.local and self.azure is not None:
             raise ValueError("platform: local has no azure section: the local control plane decides")
+        if self.clusters and self.infrastructure is not None:
+            raise ValueError("clusters is for local environments without infrastructure: use infrastructure.clusters")
         return self
+
+    @property
+    def all_clusters(self) -> list[Cluster]:
+        """The clusters jobs may name: the infrastructure's (Pulumi creates them) or, on local, `clusters`."""
+        return list(self.infrastructure.clusters) if self.infrastructure else list(self.clusters)
 
     def traffic(self, endpoint: str) -> dict[str, int]:
         """The declared traffic split, with a single deployment defaulting to 100."""

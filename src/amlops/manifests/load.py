@@ -81,8 +81,14 @@ def load_repository(root: Path) -> tuple[Repository, list[Problem]]:
             problems.append(endpoint.document.problem(("name",), f"endpoint {endpoint.name!r} is also defined in {first}"))
         else:
             endpoints[endpoint.name] = endpoint
+    from amlops.manifests import training  # it builds on this module's readers
+
+    assets, found_assets = training.load_assets(root)
+    jobs, found_jobs = training.load_jobs(root)
+    batch, found_batch = training.load_batch_endpoints(root)
+    problems += found_assets + found_jobs + found_batch
     unloaded = (frozenset(unloaded_models - {""}), frozenset(unloaded_endpoints))
-    return Repository(root, environments, models, endpoints, *unloaded), problems
+    return Repository(root, environments, models, endpoints, *unloaded, assets, jobs, batch), problems
 
 
 def _declared_name(path: Path, root: Path) -> str:

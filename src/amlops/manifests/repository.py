@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
-from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint, Model, ServerlessEndpoint
+from azure.ai.ml.entities import (
+    BatchDeployment,
+    BatchEndpoint,
+    Job,
+    ManagedOnlineDeployment,
+    ManagedOnlineEndpoint,
+    Model,
+    ServerlessEndpoint,
+)
 
 from amlops.manifests.environment import Environment
 from amlops.manifests.yamlio import Document
@@ -68,6 +78,67 @@ class EndpointFolder:
         return path if path.is_file() else None
 
 
+class AssetKind(str, Enum):
+    """Versioned Azure ML assets amlops registers besides models, and the folder each lives in."""
+
+    environment = "environment"  # an Azure ML environment: assets/environments/<name>.yml
+    data = "data"  # assets/data/<name>.yml, the files beside it
+    component = "component"  # components/<name>/component.yml, its code beside it
+
+    @property
+    def noun(self) -> str:
+        return {"environment": "Azure ML environment", "data": "data asset"}.get(self.value, self.value)
+
+
+@dataclass(frozen=True)
+class AssetFile:
+    """One released version of an Azure ML environment, data asset or component, from its CLI v2 file."""
+
+    kind: AssetKind
+    document: Document
+    entity: Any  # azure.ai.ml.entities.Environment, Data or Component
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (str(self.entity.name), str(self.entity.version))
+
+    @property
+    def reference(self) -> str:
+        return f"azureml:{self.key[0]}:{self.key[1]}"
+
+
+@dataclass(frozen=True)
+class JobFile:
+    """`jobs/<name>.yml`: a command, pipeline, fine-tuning or distillation job, submitted by `amlops run`."""
+
+    name: str  # the file's stem: what `amlops run` and an environment's `jobs` name
+    document: Document
+    job: Job
+
+
+@dataclass(frozen=True)
+class BatchDeploymentFile:
+    """A batch deployment file: a model deployment, or a pipeline-component deployment."""
+
+    document: Document
+    deployment: BatchDeployment  # ModelBatchDeployment or PipelineComponentBatchDeployment
+
+    @property
+    def name(self) -> str:
+        return str(self.deployment.name)
+
+
+@dataclass(frozen=True)
+class BatchEndpointFolder:
+    """`batch-endpoints/<name>/`: a batch endpoint file and its deployment files."""
+
+    name: str
+    folder: Path
+    endpoint: BatchEndpoint
+    document: Document
+    deployments: dict[str, BatchDeploymentFile] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class EnvironmentFile:
     document: Document
@@ -85,3 +156,9 @@ class Repository:
     #: Names whose files did not load: their problems are reported, and cross-checks do not report them again.
     unloaded_models: frozenset[str] = frozenset()
     unloaded_endpoints: frozenset[str] = frozenset()
+    assets: dict[AssetKind, dict[tuple[str, str], AssetFile]] = field(default_factory=dict)
+    jobs: dict[str, JobFile] = field(default_factory=dict)
+    batch_endpoints: dict[str, BatchEndpointFolder] = field(default_factory=dict)
+
+    def asset(self, kind: AssetKind, name: str, version: str) -> AssetFile | None:
+        return self.assets.get(kind, {}).get((name, version))

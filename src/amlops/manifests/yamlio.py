@@ -39,7 +39,8 @@ MAX_DEPTH = 32
 #: parser spends about 100 microseconds on each (block style costs a hundredth of that).
 MAX_FLOW_ITEMS = 2_000
 _YAML_TAGS = re.compile(r"^tag:yaml\.org,2002:(str|int|float|bool|null|map|seq|timestamp)$")
-_TEMPLATE = re.compile(r"\{\{.*?\}\}")
+#: A `{{...}}` template placeholder; Azure ML's own expressions, `${{inputs.x}}`, are not one.
+_TEMPLATE = re.compile(r"(?<!\$)\{\{.*?\}\}")
 
 #: Where a field sits in a document: keys and list indices from the top.
 FieldPath = tuple[str | int, ...]

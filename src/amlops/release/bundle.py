@@ -246,7 +246,7 @@ def _deployment(
     return DeploymentRelease(
         endpoint=endpoint,
         name=file.name,
-        model=_pin(repo, model),
+        model=pin_model(repo, model),
         settings=settings,
         code_hash=code_hash,
         environment_hash=_environment_hash(base, raw.get("environment")),
@@ -256,7 +256,7 @@ def _deployment(
     )
 
 
-def _pin(repo: Repository, reference: str) -> ModelPin:
+def pin_model(repo: Repository, reference: str) -> ModelPin:
     parsed = parse_model_ref(reference)
     ref = resolve(parsed, [v for n, v in repo.models if n == parsed.name]) if parsed else None
     assert ref is not None and ref.version is not None, f"unvalidated model reference {reference!r}"

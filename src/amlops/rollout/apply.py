@@ -1,4 +1,5 @@
-"""`apply`: carry a plan out. Models first, then every changed endpoint in parallel, then deletions.
+"""`apply`: carry a plan out. Clusters (on local) and asset versions first, then models, then every changed
+endpoint in parallel, then batch endpoints, then deletions.
 
 Endpoints are independent, so each rolls out in its own thread under its own lock; one endpoint's
 failed gate does not stop the others, and the result lists every outcome.
@@ -16,11 +17,13 @@ from dataclasses import dataclass, field
 
 from amlops.manifests.repository import Repository
 from amlops.release.bundle import Release
+from amlops.release.training import TrainingRelease
 from amlops.rollout.events import Event, Events, Phase, ignore
 from amlops.rollout.lock import EndpointBusy
 from amlops.rollout.loop import Clock, EndpointRollout, Interrupted, Outcome, RolloutFailed, Settings
 from amlops.rollout.plan import Change, Plan
 from amlops.rollout.specs import model_spec, rollout_of, serverless_spec
+from amlops.rollout.training import apply_batch, apply_training
 from amlops.state import record
 from amlops.state.live import nonzero
 from amlops.state.record import Lineage, Lock, RolloutRecord, Status
@@ -43,6 +46,7 @@ class Context:
     events: Events = ignore
     clock: Clock | None = None
     stop: threading.Event = field(default_factory=threading.Event)  # set: every rollout stops at its next step
+    training: TrainingRelease | None = None  # what the environment trains: assets, clusters, batch endpoints
 
     def rollout(self, endpoint: str, release: Release | None = None, **target: object) -> EndpointRollout:
         """The loop for one endpoint of `release` (default: the context's)."""
@@ -99,6 +103,8 @@ def apply(ctx: Context, plan: Plan, workers: int = 32) -> ApplyResult:
     if plan.conflicts:
         raise Refused("\n".join(plan.conflicts))
     result = ApplyResult()
+    if ctx.training is not None:
+        result.registered += apply_training(ctx.workspace, ctx.repo, ctx.training, plan, ctx.lineage, ctx.events)
     register_models(ctx, plan, result)
     _serverless(ctx, plan)
     changed = plan.changed_endpoints
@@ -117,6 +123,8 @@ def apply(ctx: Context, plan: Plan, workers: int = 32) -> ApplyResult:
             result.failed(name, error)
     if ctx.stop.is_set():
         return result
+    if ctx.training is not None:
+        apply_batch(ctx.workspace, ctx.repo, ctx.training, plan, ctx.lineage, ctx.events)
     for name in plan.retire_endpoints:
         ctx.events(Event(name, Phase.endpoint, "deleting the endpoint: no longer in the manifests"))
         ctx.workspace.delete_endpoint(name)

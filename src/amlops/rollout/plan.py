@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from enum import Enum
 
 from amlops.release.bundle import EndpointRelease, ModelPin, Release
+from amlops.release.training import AssetPin
 from amlops.state import record
 from amlops.state.live import TERMINAL, LiveEndpoint, LiveState, nonzero
-from amlops.state.record import RolloutRecord, Status
+from amlops.state.record import RolloutRecord, Status, version_conflict
 
 
 class Change(Enum):
@@ -82,6 +83,21 @@ class ServerlessChange:
 
 
 @dataclass(frozen=True)
+class BatchPlan:
+    """One batch endpoint: deployments to add for changed specs, then the default switched, then the old retired."""
+
+    name: str
+    create: bool
+    add: tuple[str, ...]  # Azure names
+    default: tuple[str | None, str]  # (live, desired), by Azure name
+    retire: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return self.create or bool(self.add or self.retire) or self.default[0] != self.default[1]
+
+
+@dataclass(frozen=True)
 class Plan:
     environment: str
     release_id: str
@@ -91,6 +107,9 @@ class Plan:
     retire_endpoints: tuple[str, ...] = ()  # managed here, no longer in the manifests
     serverless: tuple[ServerlessChange, ...] = ()
     conflicts: tuple[str, ...] = ()  # refusals: apply stops before any write
+    assets: tuple[AssetPin, ...] = ()  # Azure ML environment, data and component versions to register
+    clusters: tuple[str, ...] = ()  # on local: clusters to create (Azure names); in Azure, Pulumi's
+    batch: tuple[BatchPlan, ...] = ()  # changed batch endpoints
 
     @property
     def changed_endpoints(self) -> tuple[EndpointPlan, ...]:
@@ -98,7 +117,8 @@ class Plan:
 
     @property
     def changed(self) -> bool:
-        return bool(self.models or self.changed_endpoints or self.retire_endpoints or self.serverless)
+        training = self.assets or self.clusters or self.batch
+        return bool(self.models or self.changed_endpoints or self.retire_endpoints or self.serverless or training)
 
 
 def models_to_check(release: Release) -> list[ModelPin]:
@@ -116,13 +136,9 @@ def plan(release: Release, live: LiveState) -> Plan:
         if existing is None:
             register.append(pin)
             continue
-        registered = existing.tags.get(record.CONTENT_HASH)
-        if registered != pin.content_hash:
-            what = f"content {registered[:12]}" if registered else "no amlops content hash (registered outside amlops)"
-            conflicts.append(
-                f"model {pin.name}:{pin.version} is registered with {what}, but {pin.path} has content "
-                f"{(pin.content_hash or '')[:12]}: a released version is immutable, give the new content a new version"
-            )
+        conflict = version_conflict(f"model {pin.name}:{pin.version}", existing.tags, pin.path or "", pin.content_hash or "")
+        if conflict:
+            conflicts.append(conflict)
     endpoints = tuple(plan_endpoint(release, name, live.endpoints.get(name)) for name in sorted(release.endpoints))
     conflicts += [c for name in sorted(release.endpoints) for c in _altered_properties(release, name, live.endpoints.get(name))]
     retire = tuple(

@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from amlops.rollout.plan import EndpointPlan, Plan
+from amlops.rollout.plan import BatchPlan, EndpointPlan, Plan
 from amlops.workspace.studio import Studio
 
 
@@ -22,6 +22,21 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "endpoints": [_endpoint_json(e) for e in plan.endpoints],
         "retire_endpoints": list(plan.retire_endpoints),
         "serverless": [{"change": s.change.value, "name": s.name, "model_id": s.model_id} for s in plan.serverless],
+        "assets": [
+            {"kind": a.kind.value, "name": a.name, "version": a.version, "content_hash": a.content_hash, "path": a.path}
+            for a in plan.assets
+        ],
+        "clusters": list(plan.clusters),
+        "batch_endpoints": [
+            {
+                "name": b.name,
+                "create": b.create,
+                "add": list(b.add),
+                "default": {"live": b.default[0], "desired": b.default[1]},
+                "retire": list(b.retire),
+            }
+            for b in plan.batch
+        ],
     }
 
 
@@ -43,7 +58,8 @@ def _endpoint_json(e: EndpointPlan) -> dict[str, Any]:
 
 def lines(plan: Plan) -> list[tuple[str, str, str]]:
     """(subject, change, detail) rows, the same for the table and the markdown."""
-    rows: list[tuple[str, str, str]] = []
+    rows: list[tuple[str, str, str]] = [(f"cluster {name}", "create", "on the local control plane") for name in plan.clusters]
+    rows += [(f"{a.kind.noun} {a.name}:{a.version}", "register", f"{a.path} ({a.content_hash[:12]})") for a in plan.assets]
     for pin in plan.models:
         rows.append((f"model {pin.name}:{pin.version}", "register", f"{pin.path} ({(pin.content_hash or '')[:12]})"))
     for e in plan.changed_endpoints:
@@ -70,7 +86,16 @@ def lines(plan: Plan) -> list[tuple[str, str, str]]:
         rows += [("  note", "", note) for note in e.notes]
     rows += [(f"endpoint {name}", "delete", "no longer in the manifests") for name in plan.retire_endpoints]
     rows += [(f"serverless {s.name}", s.change.value, s.model_id) for s in plan.serverless]
+    rows += [row for b in plan.batch for row in _batch_rows(b)]
     return rows
+
+
+def _batch_rows(b: BatchPlan) -> list[tuple[str, str, str]]:
+    rows = [(f"batch endpoint {b.name}", "create", "")] if b.create else []
+    rows += [(f"  batch deployment {name}", "add", "") for name in b.add]
+    if b.default[0] != b.default[1]:
+        rows.append(("  default", "change", f"{b.default[0] or 'none'} -> {b.default[1]}"))
+    return rows + [(f"  batch deployment {name}", "retire", "") for name in b.retire]
 
 
 def print_table(plan: Plan, console: Console) -> None:
@@ -124,7 +149,8 @@ def to_json(plan: Plan) -> str:
 def _counts(plan: Plan) -> str:
     return (
         f"{len(plan.models)} model version(s) to register, {len(plan.changed_endpoints)} endpoint(s) to change, "
-        f"{len(plan.retire_endpoints)} to delete, {len(plan.serverless)} serverless change(s)."
+        f"{len(plan.retire_endpoints)} to delete, {len(plan.serverless)} serverless change(s), "
+        f"{len(plan.assets)} asset version(s) to register, {len(plan.batch)} batch endpoint(s) to change."
     )
 
 

@@ -147,6 +147,18 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
+def version_conflict(what: str, tags: dict[str, str], path: str, content_hash: str) -> str | None:
+    """Why a registered version with these tags cannot stand for `path`'s content, or None when it is that content."""
+    registered = tags.get(CONTENT_HASH)
+    if registered == content_hash:
+        return None
+    found = f"content {registered[:12]}" if registered else "no amlops content hash (registered outside amlops)"
+    return (
+        f"{what} is registered with {found}, but {path} has content {content_hash[:12]}: "
+        "a released version is immutable, give the new content a new version"
+    )
+
+
 @dataclass(frozen=True)
 class Lineage:
     """Which commit and release put an asset into a workspace, written as tags on every asset."""

@@ -11,12 +11,13 @@ Azure, and applies only the overrides listed here.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from amlops.manifests.repository import AssetKind
 from amlops.state.live import LiveEndpoint, LiveState
 from amlops.state.record import Measurement
 
@@ -67,6 +68,101 @@ class ServerlessSpec:
     model_id: str
     source: Path | None
     tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AssetSpec:
+    """An Azure ML environment, data asset or component version, registered from its CLI v2 file."""
+
+    kind: AssetKind
+    name: str
+    version: str
+    source: Path  # assets/environments/<name>.yml, assets/data/<name>.yml, components/<name>/component.yml
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """An AmlCompute cluster under its Azure name (Pulumi creates them in Azure; apply, on local)."""
+
+    name: str
+    vm_size: str
+    min_nodes: int
+    max_nodes: int
+    idle_seconds: int
+    low_priority: bool
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job file to submit, with the cluster names it uses mapped to Azure's and inputs overridden."""
+
+    source: Path  # jobs/<job>.yml
+    computes: Mapping[str, str]  # cluster name in the files -> its Azure name
+    inputs: Mapping[str, str] = field(default_factory=dict)  # `--set inputs.NAME=VALUE`
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+#: Azure ML job statuses after which a job will not change (JobStatus in the REST spec).
+JOB_TERMINAL = ("Completed", "Failed", "Canceled")
+
+
+@dataclass(frozen=True)
+class RunStep:
+    """One pipeline step of a run: the pipeline's node and the child job that runs it."""
+
+    node: str
+    run: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Run:
+    """One submission of a job, as the workspace reports it."""
+
+    name: str
+    display_name: str
+    experiment: str
+    kind: str  # Azure ML's job type: command, pipeline, finetuning, ...
+    status: str
+    studio_url: str
+    created: str = ""  # ISO 8601
+    steps: tuple[RunStep, ...] = ()
+    error: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in JOB_TERMINAL
+
+
+@dataclass(frozen=True)
+class BatchEndpointSpec:
+    name: str
+    source: Path | None  # batch-endpoints/<name>/endpoint.yml
+    default: str | None  # the Azure name of the deployment invocations go to
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchDeploymentSpec:
+    """A batch deployment file under its Azure name, on its cluster's Azure name."""
+
+    endpoint: str
+    name: str  # `<name>-<spec hash>`
+    kind: str  # `model` or `pipeline`: which azure-ai-ml loader reads the file
+    source: Path
+    compute: str | None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LiveBatchEndpoint:
+    name: str
+    default: str | None
+    tags: dict[str, str]
+    deployments: dict[str, dict[str, str]]  # Azure name -> tags
 
 
 @dataclass(frozen=True)
@@ -136,6 +232,32 @@ class Workspace(Protocol):
 
     def registry(self, name: str) -> Registry: ...
 
+    def asset_tags(self, kind: AssetKind, name: str, version: str) -> dict[str, str] | None:
+        """The tags of an Azure ML environment, data asset or component version, or None if it is not registered."""
+        ...
+
+    def clusters(self) -> set[str]:
+        """The Azure names of the workspace's compute clusters."""
+        ...
+
+    def run(self, name: str) -> Run | None:
+        """A run with its pipeline steps, fresh."""
+        ...
+
+    def runs(self, limit: int = 20) -> list[Run]:
+        """The newest top-level runs, newest first (steps not read)."""
+        ...
+
+    def stream(self, name: str, write: Callable[[str], None]) -> None:
+        """Hand the run's log text to `write` as it comes, until the run ends (whatever its result)."""
+        ...
+
+    def step_log(self, run: str) -> str:
+        """A finished pipeline step's own log."""
+        ...
+
+    def batch_endpoint(self, name: str) -> LiveBatchEndpoint | None: ...
+
     # -- writes -------------------------------------------------------------------------------------
     def put_endpoint(self, spec: EndpointSpec) -> None:
         """Create or update the endpoint: its file's properties, tags, traffic and mirror in one write."""
@@ -154,3 +276,25 @@ class Workspace(Protocol):
     def put_serverless(self, spec: ServerlessSpec) -> None: ...
 
     def delete_serverless(self, name: str) -> None: ...
+
+    def register_asset(self, spec: AssetSpec) -> None:
+        """Register a version; Azure keeps a version's content as first registered."""
+        ...
+
+    def put_cluster(self, spec: ClusterSpec) -> None: ...
+
+    def submit(self, spec: JobSpec) -> Run: ...
+
+    def cancel(self, name: str) -> None:
+        """Ask a run to stop; it passes through CancelRequested to Canceled. A finished run stays as it is."""
+        ...
+
+    def put_batch_endpoint(self, spec: BatchEndpointSpec) -> None:
+        """Create or update the batch endpoint: its file's properties, tags and default deployment."""
+        ...
+
+    def put_batch_deployment(self, spec: BatchDeploymentSpec) -> None:
+        """Create a batch deployment and wait until it is provisioned."""
+        ...
+
+    def delete_batch_deployment(self, endpoint: str, name: str) -> None: ...

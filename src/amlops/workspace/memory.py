@@ -31,12 +31,11 @@ from amlops.workspace.interface import (
     ModelSpec,
     ServerlessSpec,
 )
+from amlops.workspace.memory_training import MemoryTraining, Refused
+
+__all__ = ["Killed", "MemoryWorkspace", "Refused"]
 
 MAX_TAGS = 50
-
-
-class Refused(Exception):
-    """What Azure answers with a 4xx: the request breaks a rule of the service."""
 
 
 class Killed(BaseException):
@@ -79,10 +78,11 @@ class MemoryRegistry:
         self.models[(name, version)] = dict(tags)
 
 
-class MemoryWorkspace:
+class MemoryWorkspace(MemoryTraining):
     """One environment's workspace, in memory. Knobs a test sets are plain attributes."""
 
     def __init__(self, environment: str = "test", provisioning_polls: int = 1) -> None:
+        super().__init__()
         self.environment, self.local = environment, False
         self.provisioning_polls = provisioning_polls  # reads of a deployment before it leaves Creating
         self.endpoints: dict[str, _Endpoint] = {}

@@ -8,29 +8,65 @@ the files say, plus only the overrides a spec names.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
+import io
+import tempfile
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from threading import Lock as ThreadLock
 from typing import Any, TypeVar
 
 import requests
-from azure.ai.ml import MLClient, load_model, load_online_deployment, load_online_endpoint, load_serverless_endpoint
-from azure.ai.ml.entities import ManagedOnlineEndpoint, OnlineDeployment, OnlineEndpoint, ServerlessEndpoint
+from azure.ai.ml import (
+    Input,
+    MLClient,
+    load_batch_endpoint,
+    load_component,
+    load_data,
+    load_environment,
+    load_job,
+    load_model,
+    load_online_deployment,
+    load_online_endpoint,
+    load_serverless_endpoint,
+)
+from azure.ai.ml.entities import (
+    AmlCompute,
+    BatchEndpoint,
+    Job,
+    ManagedOnlineEndpoint,
+    OnlineDeployment,
+    OnlineEndpoint,
+    PipelineJob,
+    ServerlessEndpoint,
+)
+from azure.ai.ml.entities._load_functions import load_model_batch_deployment, load_pipeline_component_batch_deployment
+from azure.ai.ml.exceptions import JobException
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 
+from amlops.manifests.repository import AssetKind
 from amlops.state import record
 from amlops.state.live import LiveDeployment, LiveEndpoint, LiveModel, LiveServerless, LiveState, nonzero
 from amlops.state.record import Measurement
 from amlops.workspace.interface import (
     Answer,
+    AssetSpec,
+    BatchDeploymentSpec,
+    BatchEndpointSpec,
+    ClusterSpec,
     DeploymentSpec,
     EndpointSpec,
+    JobSpec,
+    LiveBatchEndpoint,
     ModelSpec,
     Registry,
+    Run,
+    RunStep,
     ServerlessSpec,
     Unavailable,
 )
@@ -38,6 +74,15 @@ from amlops.workspace.metrics import MetricsSource
 from amlops.workspace.registry import SdkRegistry
 from amlops.workspace.traffic import SyntheticLoad
 from amlops.workspace.transport import session
+
+_ASSET_LOADERS: dict[AssetKind, Any] = {
+    AssetKind.environment: load_environment,
+    AssetKind.data: load_data,
+    AssetKind.component: load_component,
+}
+_BATCH_LOADERS: dict[str, Any] = {"model": load_model_batch_deployment, "pipeline": load_pipeline_component_batch_deployment}
+#: How many top-level jobs `runs` reads before sorting them newest first.
+RUNS_READ = 200
 
 #: Concurrent reads: enough to hide ARM's latency for hundreds of endpoints, few enough for its throttling.
 READERS = 16
@@ -135,6 +180,58 @@ class SdkWorkspace:
     def registry(self, name: str) -> Registry:
         return SdkRegistry(self.client, name)
 
+    @unavailable_as_such
+    def asset_tags(self, kind: AssetKind, name: str, version: str) -> dict[str, str] | None:
+        try:
+            asset = self._assets(kind).get(name, version=version)
+        except ResourceNotFoundError:
+            return None
+        return dict(asset.tags or {})
+
+    @unavailable_as_such
+    def clusters(self) -> set[str]:
+        return {str(c.name) for c in self.client.compute.list()}
+
+    @unavailable_as_such
+    def run(self, name: str) -> Run | None:
+        try:
+            job = self.client.jobs.get(name)
+        except ResourceNotFoundError:
+            return None
+        steps: tuple[RunStep, ...] = ()
+        if isinstance(job, PipelineJob):
+            children = self.client.jobs.list(parent_job_name=name)
+            steps = tuple(RunStep(str(c.display_name or c.name), str(c.name), state(c.status)) for c in children)
+        return self._run(job, steps)
+
+    @unavailable_as_such
+    def runs(self, limit: int = 20) -> list[Run]:
+        jobs = [job for _, job in zip(range(RUNS_READ), self.client.jobs.list(), strict=False)]
+        found = [self._run(job) for job in jobs]
+        return sorted(found, key=lambda r: r.created, reverse=True)[:limit]
+
+    def stream(self, name: str, write: Callable[[str], None]) -> None:
+        with contextlib.redirect_stdout(_Forward(write)), contextlib.suppress(JobException):  # a failed run is a result
+            self.client.jobs.stream(name)
+
+    @unavailable_as_such
+    def step_log(self, run: str) -> str:
+        """A finished pipeline step's own log (`user_logs/std_log.txt`), downloaded: the SDK streams no child job."""
+        with tempfile.TemporaryDirectory(prefix="amlops-log-") as folder:
+            self.client.jobs.download(run, download_path=folder)
+            logs = sorted(Path(folder).rglob("std_log*.txt"))
+            return "".join(log.read_text(errors="replace") for log in logs)
+
+    @unavailable_as_such
+    def batch_endpoint(self, name: str) -> LiveBatchEndpoint | None:
+        try:
+            endpoint = self.client.batch_endpoints.get(name)
+        except ResourceNotFoundError:
+            return None
+        deployments = {str(d.name): dict(d.tags or {}) for d in self.client.batch_deployments.list(endpoint_name=name)}
+        default = endpoint.defaults.deployment_name if endpoint.defaults else None
+        return LiveBatchEndpoint(str(endpoint.name), default or None, dict(endpoint.tags or {}), deployments)
+
     # -- writes -------------------------------------------------------------------------------------
     @unavailable_as_such
     def put_endpoint(self, spec: EndpointSpec) -> None:
@@ -190,7 +287,85 @@ class SdkWorkspace:
     def delete_serverless(self, name: str) -> None:
         self.client.serverless_endpoints.begin_delete(name).result()
 
+    @unavailable_as_such
+    def register_asset(self, spec: AssetSpec) -> None:
+        asset = _ASSET_LOADERS[spec.kind](spec.source)  # once per version; a pipeline component cannot be deep-copied
+        asset.name, asset.version = spec.name, spec.version
+        asset.tags = {**(asset.tags or {}), **spec.tags}
+        self._assets(spec.kind).create_or_update(asset)
+
+    @unavailable_as_such
+    def put_cluster(self, spec: ClusterSpec) -> None:
+        cluster = AmlCompute(
+            name=spec.name,
+            size=spec.vm_size,
+            min_instances=spec.min_nodes,
+            max_instances=spec.max_nodes,
+            idle_time_before_scale_down=spec.idle_seconds,
+            tier="low_priority" if spec.low_priority else "dedicated",
+            tags=spec.tags,
+        )
+        self.client.compute.begin_create_or_update(cluster).result()
+
+    @unavailable_as_such
+    def submit(self, spec: JobSpec) -> Run:
+        return self._run(self.client.jobs.create_or_update(job_entity(spec)))
+
+    @unavailable_as_such
+    def cancel(self, name: str) -> None:
+        self.client.jobs.begin_cancel(name).result()
+
+    @unavailable_as_such
+    def put_batch_endpoint(self, spec: BatchEndpointSpec) -> None:
+        entity = self._load(spec.source, load_batch_endpoint) if spec.source else BatchEndpoint(name=spec.name)
+        entity.name = spec.name
+        entity.tags = {**(entity.tags or {}), **spec.tags}
+        if spec.default:
+            entity.defaults = {"deployment_name": spec.default}
+        self.client.batch_endpoints.begin_create_or_update(entity).result()
+
+    @unavailable_as_such
+    def put_batch_deployment(self, spec: BatchDeploymentSpec) -> None:
+        loader = _BATCH_LOADERS[spec.kind]
+        entity = self._load(spec.source, loader, params_override=[{"endpoint_name": spec.endpoint}])
+        entity.name, entity.endpoint_name = spec.name, spec.endpoint
+        if spec.compute and spec.kind == "pipeline":  # a pipeline component runs on its settings' default compute
+            entity.settings = {**(entity.settings or {}), "default_compute": spec.compute}
+        elif spec.compute:
+            entity.compute = spec.compute
+        entity.tags = {**(entity.tags or {}), **spec.tags}
+        self.client.batch_deployments.begin_create_or_update(entity).result()
+
+    @unavailable_as_such
+    def delete_batch_deployment(self, endpoint: str, name: str) -> None:
+        self.client.batch_deployments.begin_delete(name=name, endpoint_name=endpoint).result()
+
     # -- helpers ------------------------------------------------------------------------------------
+    def _assets(self, kind: AssetKind) -> Any:
+        return {
+            AssetKind.environment: self.client.environments,
+            AssetKind.data: self.client.data,
+            AssetKind.component: self.client.components,
+        }[kind]
+
+    def _run(self, job: Job, steps: tuple[RunStep, ...] = ()) -> Run:
+        created = job.creation_context.created_at if job.creation_context else None
+        workspace = (
+            f"/subscriptions/{self.client.subscription_id}/resourceGroups/{self.client.resource_group_name}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{self.client.workspace_name}"
+        )
+        return Run(
+            name=str(job.name),
+            display_name=str(job.display_name or job.name),
+            experiment=str(job.experiment_name or ""),
+            kind=str(job.type),
+            status=state(job.status),
+            studio_url=f"https://ml.azure.com/runs/{job.name}?wsid={workspace}",
+            created=created.isoformat() if isinstance(created, datetime) else str(created or ""),
+            steps=steps,
+            tags=dict(job.tags or {}),
+        )
+
     def _load(self, source: Path, loader: Any, **kwargs: Any) -> Any:
         """A fresh copy of the file's entity: loaded once per file, since every endpoint write needs it."""
         with self._files_lock:
@@ -211,6 +386,49 @@ class SdkWorkspace:
         keys = self.client.online_endpoints.get_keys(endpoint)
         key = getattr(keys, "primary_key", None) or getattr(keys, "access_token", None) or ""
         return str(live.scoring_uri), key
+
+
+class _Forward(io.TextIOBase):
+    """stdout for azure-ai-ml's log streaming, handed on as it is written."""
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self._write = write
+
+    def write(self, text: str) -> int:
+        if text:
+            self._write(text)
+        return len(text)
+
+
+def job_entity(spec: JobSpec) -> Job:
+    """The job file as azure-ai-ml loads it, on the Azure names of its clusters, with `spec`'s inputs and tags."""
+    job: Any = load_job(spec.source)
+    _place(job, spec.computes)
+    for name, value in spec.inputs.items():
+        wrapped = hasattr(job.inputs[name], "_data")  # a pipeline's inputs wrap what the file gives
+        current = job.inputs[name]._data if wrapped else job.inputs[name]
+        given = Input(type=current.type, path=value) if isinstance(current, Input) else value
+        if wrapped:
+            setattr(job.inputs, name, given)  # the pipeline's own way: it rebuilds the wrapper's data
+        else:
+            job.inputs[name] = given
+    job.tags = {**(job.tags or {}), **spec.tags}
+    return job  # type: ignore[no-any-return]
+
+
+def _place(job: Any, computes: Any) -> None:
+    """Point the job and each of its pipeline steps at the Azure names of the clusters the file names."""
+
+    def azure(compute: Any) -> Any:
+        name = str(compute).removeprefix("azureml:") if compute else compute
+        return computes.get(name, compute) if name else compute
+
+    job.compute = azure(getattr(job, "compute", None))
+    if isinstance(job, PipelineJob):
+        if job.settings is not None:
+            job.settings.default_compute = azure(job.settings.default_compute)
+        for node in job.jobs.values():
+            node.compute = azure(node.compute)
 
 
 def state(value: object) -> str:

@@ -1,0 +1,98 @@
+"""`amlops run` and `amlops runs`: parse, call `amlops.training`, render."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import typer
+
+from amlops.cli.common import RepoOption, azure_errors
+from amlops.cli.output import err, fail, out
+from amlops.manifests import ManifestError
+from amlops.training.follow import Watchers, follow
+from amlops.training.submit import Refused, TrainingSession, job_spec, open_training, parse_sets
+from amlops.workspace.interface import Run, RunStep
+
+EnvOption = typer.Option(..., "--env", help="the environment (environments/<env>.yaml)")
+_COLOURS = {"Completed": "green", "Failed": "red", "Canceled": "yellow", "Running": "cyan"}
+
+
+def run(
+    job: str = typer.Argument(..., help="the job: jobs/<job>.yml, one of the environment's `jobs`"),
+    env: str = EnvOption,
+    wait: bool = typer.Option(False, "--wait", help="follow the run to its end: steps, logs, and its result as exit code"),
+    set_: list[str] = typer.Option([], "--set", help="inputs.NAME=VALUE, to override one of the job's inputs (repeatable)"),
+    repo: Path = RepoOption,
+) -> None:
+    """Submit JOB to ENV's workspace; with --wait, exit 0 only if it completes."""
+    session = _session(repo, env)
+    try:
+        spec = job_spec(session, job, parse_sets(set_))
+    except Refused as exc:
+        fail(f"refused: {exc}")
+    with azure_errors(env):
+        submitted = session.workspace.submit(spec)
+    err.print(f"submitted {job} as [bold]{submitted.name}[/]: {submitted.studio_url}", soft_wrap=True)
+    if not wait:
+        return
+    with azure_errors(env):
+        try:
+            ended = follow(session.workspace, submitted.name, _watchers())
+        except KeyboardInterrupt:
+            err.print(f"\nstopped following; {submitted.name} goes on: {submitted.studio_url}")
+            raise typer.Exit(130) from None
+    colour = _COLOURS.get(ended.status, "white")
+    err.print(f"{submitted.name}: [{colour}]{ended.status}[/]{f' ({ended.error})' if ended.error else ''}")
+    if ended.status != "Completed":
+        raise typer.Exit(1)
+
+
+def runs(
+    env: str = EnvOption,
+    limit: int = typer.Option(20, "--limit", min=1, max=200, help="how many of the newest runs"),
+    repo: Path = RepoOption,
+) -> None:
+    """The newest runs in ENV's workspace: status and Azure ML studio link."""
+    session = _session(repo, env)
+    with azure_errors(env):
+        found = session.workspace.runs(limit)
+    if not found:
+        out.print(f"No runs in {env}.")
+        return
+    for r in found:  # lines, not a table: studio links are long, and whole they stay clickable
+        out.print(f"[bold]{r.name}[/]  {_status(r.status)}  {r.kind}  {r.created[:19]}  {r.display_name}")
+        out.print(f"    {r.studio_url}", markup=False)
+
+
+def _session(repo: Path, env: str) -> TrainingSession:
+    try:
+        return open_training(repo, env)
+    except ManifestError as exc:
+        fail(f"{len(exc.problems)} problem(s) in the manifests: nothing was submitted", *exc.problems)
+
+
+def _watchers() -> Watchers:
+    lock = threading.Lock()  # logs arrive from the stream's thread, statuses from this one
+    # The SDK streams logs to sys.stdout, which the workspace redirects to `log` meanwhile: keep the real one.
+    stdout = sys.stdout
+
+    def status(r: Run) -> None:
+        with lock:
+            err.print(f"[bold]{r.name}[/] {_status(r.status)}")
+
+    def step(s: RunStep) -> None:
+        with lock:
+            err.print(f"  step [bold]{s.node}[/] {_status(s.status)}")
+
+    def log(text: str) -> None:
+        with lock:
+            stdout.write(text)
+            stdout.flush()
+
+    return Watchers(status, step, log)
+
+
+def _status(status: str) -> str:
+    return f"[{_COLOURS.get(status, 'white')}]{status}[/]"
