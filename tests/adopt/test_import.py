@@ -120,6 +120,8 @@ def test_an_imported_ncd_deployment_is_served_by_apply_env_local(repo: Path, she
     shell_env["AMLOPS_LOCAL_STATE_DIR"] = str(tmp_path / "state")
     imported = amlops("import", str(ONLINE / "ncd"), "--deployment", "sklearn-deployment", cwd=repo, env=shell_env)
     assert imported.returncode == 0, imported.stderr
+    for command in (("add", "-A"), ("-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "import ncd")):
+        subprocess.run(["git", "-C", str(repo), *command], check=True, capture_output=True)  # applied from a commit, as in CI
     try:
         applied = amlops("apply", "--env", "local", "--auto-approve", cwd=repo, env=shell_env)
         assert applied.returncode == 0, applied.stdout + applied.stderr

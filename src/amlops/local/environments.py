@@ -59,13 +59,13 @@ class EnvBuildError(Exception):
 
 @functools.cache
 def pip_settings(python: str = sys.executable) -> dict[str, str]:
-    """pip's effective configuration (files, then PIP_* variables, later entries winning)."""
+    """pip's effective configuration: its files, then PIP_* variables (`:env:.` entries), which win as
+    they do in pip, whatever order `pip config list` prints them in."""
     proc = subprocess.run([python, "-m", "pip", "config", "list"], capture_output=True, text=True, check=False)
+    entries = [line.partition("=") for line in proc.stdout.splitlines()]
     settings: dict[str, str] = {}
-    for line in proc.stdout.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            settings[key.rsplit(".", 1)[-1]] = value.strip().strip("'\"")
+    for key, _, value in sorted((e for e in entries if e[1]), key=lambda e: e[0].startswith(":env:.")):
+        settings[key.rsplit(".", 1)[-1]] = value.strip().strip("'\"")
     return settings
 
 
