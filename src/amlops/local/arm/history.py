@@ -32,8 +32,9 @@ class History(Jobs):
         run = self._history_run(p)
         account = storage_account(run["_workspace"])
         details = self._public(run)
+        sas = self.container_sas(account, ARTIFACT_CONTAINER, hours=1)  # as Azure's run details: read URLs with a SAS
         details["logFiles"] = {
-            name: self.blobs.url(account, ARTIFACT_CONTAINER, path)
+            name: f"{self.blobs.url(account, ARTIFACT_CONTAINER, path)}?{sas}"
             for name, path in run["logFiles"].items()
             if self.blobs.local_path(account, ARTIFACT_CONTAINER, path).is_file()
         }
