@@ -55,6 +55,12 @@ def root(tmp_path: Path) -> Path:
 
 
 def _apply(root: Path, plane) -> None:
+    """As CI applies: from a commit (an uncommitted work tree is refused there)."""
+    for args in (
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "change", "--allow-empty"],
+    ):
+        subprocess.run(["git", *args], cwd=root, check=True)
     session = open_session(root, "local", plane.state_dir)
     result = apply(session.context(lambda _event: None), session.plan())
     assert result.ok, result.failures
