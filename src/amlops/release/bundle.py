@@ -118,7 +118,7 @@ class DeploymentRelease:
     @property
     def spec_hash(self) -> str:
         """Everything Azure cannot change in place; the instance count is scaled in place instead."""
-        return _digest({**self.identity(), "instance_type": self.instance_type.lower()})
+        return digest({**self.identity(), "instance_type": self.instance_type.lower()})
 
     @property
     def azure_name(self) -> str:
@@ -140,7 +140,7 @@ class EndpointRelease:
     @property
     def settings_hash(self) -> str | None:
         """What the release hashes of the endpoint's own settings (None for a file with none but auth_mode)."""
-        return _digest(self.settings) if self.settings else None
+        return digest(self.settings) if self.settings else None
 
     def azure_traffic(self) -> dict[str, int]:
         """The traffic split by Azure deployment names."""
@@ -169,7 +169,7 @@ class Release:
             "endpoints": {
                 name: {
                     "auth_mode": e.auth_mode,
-                    "deployments": {d: _digest(r.identity()) for d, r in sorted(e.deployments.items())},
+                    "deployments": {d: digest(r.identity()) for d, r in sorted(e.deployments.items())},
                     **({"settings": e.settings_hash} if e.settings_hash else {}),
                 }
                 for name, e in sorted(self.endpoints.items())
@@ -198,7 +198,7 @@ class Release:
 
 def release_id(canonical: dict[str, Any]) -> str:
     """The id of a release given its canonical form (also rebuilt from a workspace's live tags)."""
-    return _digest(canonical)[:16]
+    return digest(canonical)[:16]
 
 
 def build_release(repo: Repository, environment: str) -> Release:
@@ -272,14 +272,14 @@ def _environment_hash(base: Path, environment: Any) -> str | None:
     if environment is None:
         return None
     if isinstance(environment, str):
-        return _digest(environment)
+        return digest(environment)
     described = {k: plain(v) for k, v in environment.items() if k != "conda_file"}
     conda = environment.get("conda_file")
     if isinstance(conda, str):
         described["conda_file"] = hash_path(base / conda)
     elif conda is not None:
         described["conda_file"] = plain(conda)
-    return _digest(described)
+    return digest(described)
 
 
 def hash_path(path: Path) -> str:
@@ -293,7 +293,8 @@ def hash_path(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _digest(value: Any) -> str:
+def digest(value: Any) -> str:
+    """The sha256 of a JSON-able value in canonical form: what release ids and content hashes are made of."""
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -11,16 +11,13 @@ endpoints serve, which promotion moves between environments.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from amlops.manifests.environment import DEPLOYMENT_SUFFIX, Cluster
 from amlops.manifests.repository import AssetKind, Repository
 from amlops.manifests.training_checks import local_paths_of, parse_versioned, references
 from amlops.manifests.yamlio import Document, dotted, plain
-from amlops.release.bundle import ModelPin, hash_path, pin_model
+from amlops.release.bundle import ModelPin, digest, hash_path, pin_model
 
 #: Job types that start from a model-catalog model's weights: they cannot run without Azure.
 CATALOG_JOB_TYPES = ("finetuning", "distillation")
@@ -159,7 +156,7 @@ def content_hash(repo: Repository, document: Document) -> str:
     """sha256 of a file as parsed, and of every local file or folder it names."""
     base = (repo.root / document.path).parent
     files = {dotted(f): hash_path(base / raw) for f, raw in local_paths_of(document.data) if (base / raw).exists()}
-    return _digest({"file": plain(document.data), "files": files})
+    return digest({"file": plain(document.data), "files": files})
 
 
 def _batch_endpoint(repo: Repository, name: str, deployments: list[str], default: str) -> BatchEndpointRelease:
@@ -178,7 +175,3 @@ def _batch_endpoint(repo: Repository, name: str, deployments: list[str], default
             content_hash=content_hash(repo, file.document),
         )
     return BatchEndpointRelease(name, folder.document.path, releases, default)
-
-
-def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
