@@ -81,3 +81,7 @@ def test_a_retrain_becomes_a_branch_that_plan_rolls_out_and_the_same_bytes_again
     assert f"identical to churn:2 (registered, candidate branch {branch}): no new version, no branch" in second.output
     assert git(root, "branch", "--list", "retrain/*", "--format=%(refname:short)").splitlines() == [branch]
     assert sorted(plane.workspace().model_versions("churn")) == ["1", "2"]
+    # Promotion carries it on: the registry copies the version's bytes from where the run left them.
+    registry = plane.workspace().registry("local-registry")
+    registry.share("churn", "2")
+    assert (registry.model_tags("churn", "2") or {}).get(record.CONTENT_HASH) == versions["2"][record.CONTENT_HASH]
