@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
+from rollout.memory_support import SETTINGS, FakeClock
 from sample_support import REPO, SAMPLE_FOLDERS
-from training.training_support import apply_all, session, training_session
+from training.training_support import session
 
-from amlops.training.submit import job_spec
+from amlops.rollout.apply import apply
+from amlops.state.record import Lineage
+from amlops.training.submit import TrainingSession, job_spec
 from amlops.workspace.interface import ClusterSpec
 from amlops.workspace.memory import MemoryWorkspace
 
@@ -36,27 +41,35 @@ def committed_sample(root: Path) -> Path:
     return root
 
 
-def applied(root: Path, environment: str = "local") -> MemoryWorkspace:
+@dataclass(frozen=True)
+class Applied:
+    """An environment applied to the in-memory workspace, with the validated session runs are submitted from
+    (validating the manifests is what these tests spend their time on: once each)."""
+
+    workspace: MemoryWorkspace
+    session: TrainingSession
+
+    def run(self, files: dict[str, bytes]) -> str:
+        """A run of churn-retrain that completes with `files` in its candidate output."""
+        self.workspace.trained["candidate"] = files
+        run = self.workspace.submit(job_spec(self.session, "churn-retrain", {}))
+        while not (current := self.workspace.run(run.name)) or not current.terminal:
+            pass
+        assert current.status == "Completed"
+        return run.name
+
+
+def applied(root: Path, environment: str = "local") -> Applied:
     """`environment` applied; in Azure environments, with the clusters Pulumi would have created first."""
     workspace = MemoryWorkspace(environment)
-    training = session(root, workspace, environment).training
-    assert training is not None
-    if not training.local:
-        for c in training.clusters:
+    s = session(root, workspace, environment)
+    assert s.training is not None
+    if not s.training.local:
+        for c in s.training.clusters:
             workspace.put_cluster(ClusterSpec(c.azure_name, c.vm_size, c.min_nodes, c.max_nodes, c.idle_seconds, c.low_priority))
-    assert apply_all(root, workspace, environment).ok
-    return workspace
-
-
-def completed_run(root: Path, workspace: MemoryWorkspace, files: dict[str, bytes], environment: str = "local") -> str:
-    """A run of churn-retrain that completes with `files` in its candidate output."""
-    workspace.trained["candidate"] = files
-    session = training_session(root, workspace, environment)
-    run = workspace.submit(job_spec(session, "churn-retrain", {}))
-    while not (current := workspace.run(run.name)) or not current.terminal:
-        pass
-    assert current.status == "Completed"
-    return run.name
+    ctx = dataclasses.replace(s.context(lambda _event: None, SETTINGS), clock=FakeClock())
+    assert apply(ctx, s.plan()).ok
+    return Applied(workspace, TrainingSession(s.repo, s.training, workspace, Lineage(environment, s.release.id, None)))
 
 
 def v1_bytes() -> dict[str, bytes]:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from candidate_support import NEW, applied, committed_sample, completed_run, git, v1_bytes
+from candidate_support import NEW, applied, committed_sample, git, v1_bytes
 from ruamel.yaml import YAML
 from training.training_support import session
 
@@ -28,8 +28,9 @@ def root(tmp_path: Path) -> Path:
 
 
 def test_new_content_is_registered_once_and_proposed_on_a_branch(root: Path, tmp_path: Path) -> None:
-    workspace = applied(root)
-    run = completed_run(root, workspace, NEW)
+    a = applied(root)
+    workspace = a.workspace
+    run = a.run(NEW)
     outcome = propose(root, "local", run, workspace)
     assert outcome is not None and not outcome.identical
     assert (outcome.version, outcome.branch) == ("2", f"retrain/churn-v2-{run}")
@@ -67,15 +68,16 @@ def test_new_content_is_registered_once_and_proposed_on_a_branch(root: Path, tmp
     release = build_release(repo, "local")
     pin = release.endpoints["churn"].deployments["main"].model
     assert (pin.name, pin.version, pin.content_hash) == ("churn", "2", content)
-    planned = session(root, workspace).plan()
+    planned = session(root, workspace).plan()  # on the branch
     assert planned.conflicts == () and planned.models == ()
     [churn] = [e for e in planned.changed_endpoints if e.name == "churn"]
     assert [c.detail for c in churn.deployments if c.change.value == "add"] == ["model churn:2"]
 
 
 def test_identical_bytes_make_no_version_and_no_branch(root: Path) -> None:
-    workspace = applied(root)
-    run = completed_run(root, workspace, v1_bytes())
+    a = applied(root)
+    workspace = a.workspace
+    run = a.run(v1_bytes())
     writes = list(workspace.writes)
     outcome = propose(root, "local", run, workspace)
     assert outcome is not None and outcome.identical and outcome.version == "1" and outcome.branch is None
@@ -85,10 +87,11 @@ def test_identical_bytes_make_no_version_and_no_branch(root: Path) -> None:
 
 
 def test_a_second_identical_run_makes_nothing_while_the_first_candidate_is_open(root: Path) -> None:
-    workspace = applied(root)
-    first = propose(root, "local", completed_run(root, workspace, NEW), workspace)
+    a = applied(root)
+    workspace = a.workspace
+    first = propose(root, "local", a.run(NEW), workspace)
     assert first is not None and first.branch is not None
-    second = propose(root, "local", completed_run(root, workspace, NEW), workspace)
+    second = propose(root, "local", a.run(NEW), workspace)
     assert second is not None and second.identical and second.version == "2"
     assert second.summary == f"identical to churn:2 (registered, candidate branch {first.branch}): no new version, no branch"
     assert git(root, "branch", "--list", "retrain/*").split() == [first.branch]
@@ -98,8 +101,9 @@ def test_a_second_identical_run_makes_nothing_while_the_first_candidate_is_open(
 def test_a_retry_after_a_failed_commit_makes_the_branch_without_registering_again(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    workspace = applied(root)
-    run = completed_run(root, workspace, NEW)
+    a = applied(root)
+    workspace = a.workspace
+    run = a.run(NEW)
     real = gitrepo.commit_on_branch
 
     def fails(*args: object) -> str:
@@ -114,27 +118,34 @@ def test_a_retry_after_a_failed_commit_makes_the_branch_without_registering_agai
     assert len([w for w in workspace.writes if w.startswith("register model churn:2")]) == 1
 
 
-def test_an_existing_branch_is_refused_and_nothing_is_registered(root: Path) -> None:
-    workspace = applied(root)
-    run = completed_run(root, workspace, NEW)
+def test_refusals_register_nothing_and_make_no_branch(root: Path) -> None:
+    a = applied(root)
+    workspace = a.workspace
+    run = a.run(NEW)
     git(root, "branch", f"retrain/churn-v2-{run}")
     with pytest.raises(Refusal, match=f"branch retrain/churn-v2-{run} already exists"):
         propose(root, "local", run, workspace)
-    assert ("churn", "2") not in workspace.models
-
-
-def test_uncommitted_manifests_are_refused_before_anything_is_written(root: Path) -> None:
-    workspace = applied(root)
-    run = completed_run(root, workspace, NEW)
+    git(root, "branch", "-D", f"retrain/churn-v2-{run}")
     (root / "environments/local.yaml").write_text((root / "environments/local.yaml").read_text() + "# edited\n")
     with pytest.raises(Refusal, match="uncommitted changes in environments/local.yaml"):
         propose(root, "local", run, workspace)
-    assert ("churn", "2") not in workspace.models
+    git(root, "checkout", "-q", "--", "environments/local.yaml")
+    workspace.failing_steps.add("train")
+    with pytest.raises(AssertionError):
+        a.run(NEW)
+    failed = list(workspace.jobs)[-1]
+    with pytest.raises(Refusal, match=f"run {failed} is Failed"):
+        propose(root, "local", failed, workspace)
+    assert ("churn", "2") not in workspace.models and git(root, "branch", "--list", "retrain/*") == ""
+    # A run amlops did not submit from a job file here retrains nothing it serves.
+    workspace.jobs[run].run.tags.pop(record.MANIFEST)
+    assert propose(root, "local", run, workspace) is None
 
 
 def test_a_run_in_the_first_environment_of_the_path_bumps_it(root: Path) -> None:
-    workspace = applied(root, "dev")
-    run = completed_run(root, workspace, NEW, "dev")
+    a = applied(root, "dev")
+    workspace = a.workspace
+    run = a.run(NEW)
     outcome = propose(root, "dev", run, workspace)
     assert outcome is not None and outcome.bumped == ("dev: churn/main", "dev: churn-gpu/main")
     dev = YAML(typ="safe").load(git(root, "show", f"{outcome.branch}:environments/dev.yaml"))
@@ -142,26 +153,10 @@ def test_a_run_in_the_first_environment_of_the_path_bumps_it(root: Path) -> None
     assert git(root, "diff", "main", outcome.branch, "--", "environments/dev.yaml").count("\n+ ") == 2
 
 
-def test_a_run_that_retrains_nothing_proposes_nothing(root: Path) -> None:
-    workspace = applied(root)
-    run = completed_run(root, workspace, NEW)
-    workspace.jobs[run].run.tags.pop(record.MANIFEST)
-    assert propose(root, "local", run, workspace) is None
-
-
-def test_a_run_that_did_not_complete_is_refused(root: Path) -> None:
-    workspace = applied(root)
-    workspace.failing_steps.add("train")
-    with pytest.raises(AssertionError):
-        completed_run(root, workspace, NEW)
-    [run] = workspace.jobs
-    with pytest.raises(Refusal, match=f"run {run} is Failed"):
-        propose(root, "local", run, workspace)
-
-
 def test_a_reference_only_model_not_in_the_workspace_is_a_conflict_and_other_bytes_too(root: Path) -> None:
-    workspace = applied(root)
-    outcome = propose(root, "local", completed_run(root, workspace, NEW), workspace)
+    a = applied(root)
+    workspace = a.workspace
+    outcome = propose(root, "local", a.run(NEW), workspace)
     assert outcome is not None and outcome.branch
     git(root, "switch", "-q", outcome.branch)
     release = build_release(validate_repository(root, "local")[0], "local")
