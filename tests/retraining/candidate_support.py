@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from promotion.release_helpers import git
 from rollout.memory_support import SETTINGS, FakeClock
 from sample_support import REPO, SAMPLE_FOLDERS
 from training.training_support import session
@@ -26,16 +26,12 @@ NEW = {
 }
 
 
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
-
-
 def committed_sample(root: Path) -> Path:
+    """The sample manifests and the promotion path, committed on main of a new repository."""
     for folder in (*SAMPLE_FOLDERS, "releases"):
         shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("history"))
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", "Ada Tester")
-    git(root, "config", "user.email", "ada@example.com")
+    for args in (["init", "-q", "-b", "main"], ["config", "user.name", "Ada"], ["config", "user.email", "ada@example.com"]):
+        git(root, *args)
     git(root, "add", ".")
     git(root, "commit", "-q", "-m", "sample")
     return root

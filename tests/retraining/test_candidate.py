@@ -9,8 +9,11 @@ import pytest
 from candidate_support import NEW, applied, committed_sample, git, v1_bytes
 from ruamel.yaml import YAML
 from training.training_support import session
+from typer.testing import CliRunner
 
 from amlops import git as gitrepo
+from amlops.cli import training as cli_training
+from amlops.cli.main import app
 from amlops.manifests import validate_repository
 from amlops.release import build_release
 from amlops.release.bundle import hash_path
@@ -172,3 +175,20 @@ def test_decide_keeps_one_version_per_content() -> None:
     assert decide("b", {"1": "a"}, {"1": "a", "2": "b"}) == Identical("2", False)
     assert decide("c", {"1": "a", "3": None}, {"1": "a", "2": "b"}) == NewVersion("4")
     assert decide("c", {}, {}) == NewVersion("1")
+
+
+def test_amlops_candidate_proposes_a_finished_run_and_refuses_with_what_to_do(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = applied(root)
+    run = a.run(NEW)
+    monkeypatch.setattr(cli_training, "open_training", lambda repo, env: a.session)
+    runner = CliRunner()
+    made = runner.invoke(app, ["candidate", run, "--env", "local", "--format", "json", "--repo", str(root)])
+    assert made.exit_code == 0, made.output
+    printed = json.loads(made.stdout)
+    assert (printed["branch"], printed["version"], printed["identical"]) == (f"retrain/churn-v2-{run}", "2", False)
+    assert printed["title"] == f"Candidate churn:2 from run {run}"
+    missing = runner.invoke(app, ["candidate", "nope", "--env", "local", "--repo", str(root)])
+    assert missing.exit_code == 1
+    assert "no candidate from nope: no run nope in local; once fixed: amlops candidate nope --env local" in missing.output

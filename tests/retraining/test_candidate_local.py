@@ -4,12 +4,13 @@ to; the same run again makes nothing. Slow: one control plane, two real runs of 
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from plane_support import Plane
+from promotion.release_helpers import git
 from sample_support import REPO
+from training.test_local_training import LOCAL as TRAINING_LOCAL
 from typer.testing import CliRunner
 
 from amlops.cli.main import app
@@ -17,25 +18,11 @@ from amlops.state import record
 
 pytestmark = pytest.mark.slow
 
-LOCAL = """name: local
-platform: local
-endpoints:
-  churn:
-    deployments:
-      main:
-        model: churn:1
-        instance_type: Standard_DS2_v2
-clusters:
-  - name: cpu
-    vm_size: Standard_DS3_v2
-    max_nodes: 2
-jobs:
-  - churn-retrain
-"""
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
+#: The training test's local environment without its batch endpoint, serving churn: plan shows its rollout.
+LOCAL = TRAINING_LOCAL.split("batch_endpoints:")[0].replace(
+    "platform: local\n",
+    "platform: local\nendpoints:\n  churn:\n    deployments:\n      main: {model: churn:1, instance_type: Standard_DS2_v2}\n",
+)
 
 
 @pytest.fixture

@@ -111,7 +111,7 @@ def test_a_retrain_opens_its_candidate_branch_as_a_pull_request() -> None:
     (job,) = load(GITHUB / "workflows" / "retrain.yml")["jobs"].values()
     scripts = [str(s.get("run", "")) for s in job["steps"]]
     assert any('amlops run "$JOB" --env "$ENVIRONMENT" --wait' in s and "refs/heads/retrain/" in s for s in scripts)
-    assert any("gh pr create --base main --head \"$BRANCH\" --fill" in s for s in scripts)
+    assert any('gh pr create --base main --head "$BRANCH" --fill' in s for s in scripts)
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
 
 
