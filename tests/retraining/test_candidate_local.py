@@ -54,6 +54,9 @@ def test_a_retrain_becomes_a_branch_that_plan_rolls_out_and_the_same_bytes_again
     # Registered once, from the run's output where the plane keeps it, under the hash the branch pins.
     versions = plane.workspace().model_versions("churn")
     assert sorted(versions) == ["1", "2"] and versions["2"]["amlops.run"] == run
+    assert versions["2"]["amlops.data"] == "churn-customers:1" and versions["2"]["amlops.commit"] == git(
+        root, "rev-parse", "main"
+    )
     assert f"amlops.content_hash: {versions['2'][record.CONTENT_HASH]}" in git(root, "show", f"{branch}:models/churn/v2.yml")
     assert '"accuracy"' in git(root, "show", f"{branch}:models/churn/v2.metrics.json")
     # On the branch, plan rolls the churn endpoint out to churn:2, registering nothing.

@@ -34,6 +34,8 @@ def target_problems(repo: Repository, job: str) -> list[Problem]:
     model = (data.get("tags") or {}).get(RETRAINS)
     if model is None:
         return []
+    if model in repo.unloaded_models:
+        return []  # its file does not load: that file's problem says so, once
     if not any(name == model for name, _ in repo.models):
         return [document.problem(("tags", RETRAINS), f"no model {model!r} in models/: the tag names the model the job retrains")]
     outputs = list((data.get("outputs") or {}).items())

@@ -34,7 +34,11 @@ BRANCH_PREFIX = "retrain/"
 #: What must be committed first: the branch is made from HEAD, and its files are edits of these.
 TRACKED = ["environments", "models"]
 PATH_FILE = "releases/promotion.yaml"
-_DATA_REF = re.compile(r"^azureml:(?P<name>[A-Za-z0-9][\w.-]*):(?P<version>[\w.-]+)$")
+#: A data asset version as a run's input names it: `azureml:<name>:<version>` as submitted, or the asset id
+#: the service answers with (`.../data/<name>/versions/<version>`).
+_DATA_REF = re.compile(
+    r"^azureml:(?P<name>[A-Za-z0-9][\w.-]*):(?P<version>[\w.-]+)$|/data/(?P<id_name>[^/]+)/versions/(?P<id_version>[^/]+)$"
+)
 
 
 @dataclass(frozen=True)
@@ -68,9 +72,6 @@ def propose(root: Path, environment: str, name: str, workspace: Workspace) -> Ou
     target = target_of(repo, run)
     if target is None:
         return None
-    dirty = gitrepo.uncommitted(root, TRACKED)
-    if dirty:
-        raise Refusal(f"uncommitted changes in {', '.join(dirty)}: a candidate branch is made from HEAD; commit or stash them")
     with tempfile.TemporaryDirectory(prefix="amlops-candidate-") as scratch:
         folder = workspace.download_output(name, target.output, Path(scratch))
         if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
@@ -87,6 +88,7 @@ def propose(root: Path, environment: str, name: str, workspace: Workspace) -> Ou
         where = "" if decision.in_repository else f" (registered{f', candidate branch {branch}' if earlier else ''})"
         summary = f"identical to {target.model}:{version}{where}: no new version, no branch"
         return Outcome(target.model, version, content, True, summary=summary)
+    _committed(root)
     if gitrepo.branch_exists(root, branch):
         raise Refusal(f"branch {branch} already exists: delete it or merge it first")
     new = not isinstance(decision, Identical)
@@ -114,6 +116,16 @@ def propose(root: Path, environment: str, name: str, workspace: Workspace) -> Ou
     return Outcome(
         target.model, version, content, False, branch, commit, tuple(files), tuple(bumped), summary, title, description
     )
+
+
+def _committed(root: Path) -> None:
+    """A candidate is a branch made from HEAD: the repository must be one, with its manifests committed."""
+    try:
+        dirty = gitrepo.uncommitted(root, TRACKED)
+    except gitrepo.GitError as exc:
+        raise Refusal(f"a candidate is a git branch, and {root} is not a git work tree ({exc})") from exc
+    if dirty:
+        raise Refusal(f"uncommitted changes in {', '.join(dirty)}: a candidate branch is made from HEAD; commit or stash them")
 
 
 def serving_environments(repo: Repository, environment: str, path: list[str]) -> list[str]:
@@ -170,7 +182,8 @@ def _verify(root: Path, files: dict[str, str]) -> None:
 
 def _lineage(environment: str, run: Run, target: Target, workspace: Workspace) -> Lineage:
     inputs = workspace.run_inputs(run.name)
-    data = tuple(sorted(f"{m['name']}:{m['version']}" for v in inputs.values() if (m := _DATA_REF.match(v))))
+    found = [m for v in inputs.values() if (m := _DATA_REF.search(v))]
+    data = tuple(sorted(f"{m['name'] or m['id_name']}:{m['version'] or m['id_version']}" for m in found))
     return Lineage(run.name, environment, target.job, data, run.tags.get(record.COMMIT, ""))
 
 

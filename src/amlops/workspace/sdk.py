@@ -239,7 +239,10 @@ class SdkWorkspace:
         inputs: dict[str, str] = {}
         for key, value in (self.client.jobs.get(name).inputs or {}).items():
             given = getattr(value, "_data", value)  # a pipeline's inputs wrap what was submitted
-            inputs[str(key)] = str(given.path if isinstance(given, Input) else given)
+            path = str(given.path) if isinstance(given, Input) else None
+            if path is not None and ":" in path and "/" not in path and not path.startswith("azureml:"):
+                path = f"azureml:{path}"  # the SDK reads an asset input back as `<name>:<version>`
+            inputs[str(key)] = path if path is not None else str(given)
         return inputs
 
     @unavailable_as_such
