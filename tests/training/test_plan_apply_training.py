@@ -28,7 +28,7 @@ def test_first_plan_registers_assets_in_dependency_order_creates_clusters_and_th
         ("data", "churn-customers", "1"),
         ("component", "churn_evaluate", "1"),
         ("component", "churn_prepare", "1"),
-        ("component", "churn_register", "1"),
+        ("component", "churn_register", "2"),
         ("component", "churn_train", "1"),
     ]
     assert [c for c in plan.clusters] == [session(root, MemoryWorkspace()).training.clusters[0].azure_name]  # type: ignore[union-attr]

@@ -104,10 +104,13 @@ def test_the_cli_exits_with_the_runs_result_and_lists_runs_with_their_studio_lin
 ):
     monkeypatch.setattr(cli_training, "open_training", lambda repo, env: training_session(root, applied, env))
     monkeypatch.setattr("amlops.training.follow.time.sleep", lambda _s: None)
+    v1 = root / "models/churn/v1"
+    applied.trained["candidate"] = {p.relative_to(v1).as_posix(): p.read_bytes() for p in v1.rglob("*") if p.is_file()}
     runner = CliRunner()
     ok = runner.invoke(app, ["run", "churn-retrain", "--env", "local", "--wait", "--repo", str(root)])
     assert ok.exit_code == 0, ok.output
-    assert "step prepare Completed" in ok.output and "Completed" in ok.output.splitlines()[-1]
+    assert "identical to churn:1: no new version, no branch" in ok.output  # v1's bytes again: its candidate is none
+    assert "step prepare Completed" in ok.output and "churn_retrain_0001: Completed" in ok.output.splitlines()
     applied.failing_steps = {"evaluate"}
     failed = runner.invoke(app, ["run", "churn-retrain", "--env", "local", "--wait", "--repo", str(root)])
     assert failed.exit_code == 1 and "step evaluate Failed" in failed.output
@@ -155,4 +158,5 @@ def test_a_pipeline_and_each_step_are_placed_on_the_clusters_azure_names(root: P
     job = job_entity(JobSpec(root / "jobs/churn-retrain.yml", {"cpu": "cpu-abcde"}, {"min_accuracy": "0.9"}, {"t": "1"}))
     assert job.settings.default_compute == "cpu-abcde"  # type: ignore[attr-defined]
     given = job.inputs["min_accuracy"]  # type: ignore[attr-defined]
-    assert given._data == "0.9" and job.tags == {"t": "1"}  # still the pipeline's input, now with the new value
+    assert given._data == "0.9"  # still the pipeline's input, now with the new value
+    assert job.tags == {"amlops.retrains": "churn", "t": "1"}  # the file's tags, and amlops's

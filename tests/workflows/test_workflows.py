@@ -34,6 +34,7 @@ CONTRACT: dict[tuple[str, ...], set[str]] = {
     ("release", "show"): {"--env", "--format"},  # release
     ("release", "affected"): {"--base"},  # release
     ("promote",): {"--from", "--to", "--endpoint", "--format"},  # release
+    ("run",): {"--env", "--wait"},  # retraining: the run, then its candidate branch
     ("comment",): {"--env", "--commit", "--outcomes", "--infra", "--plan", "--preview"},  # cli: the PR comment
 }
 
@@ -104,6 +105,14 @@ def test_writers_are_one_at_a_time_and_never_cancelled() -> None:
         assert job["concurrency"]["group"] == "deploy-${{ inputs.environment }}", name
         assert job["concurrency"]["cancel-in-progress"] is False, name
         assert job["environment"] == "${{ inputs.environment }}", name
+
+
+def test_a_retrain_opens_its_candidate_branch_as_a_pull_request() -> None:
+    (job,) = load(GITHUB / "workflows" / "retrain.yml")["jobs"].values()
+    scripts = [str(s.get("run", "")) for s in job["steps"]]
+    assert any('amlops run "$JOB" --env "$ENVIRONMENT" --wait' in s and "refs/heads/retrain/" in s for s in scripts)
+    assert any('gh pr create --base main --head "$BRANCH" --fill' in s for s in scripts)
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
 
 
 def test_merge_goes_dev_staging_prod() -> None:

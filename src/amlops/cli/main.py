@@ -31,7 +31,20 @@ def _root(
 
 def _register() -> None:
     """Attach the command modules, one module per command or command group."""
-    from amlops.cli import adopt, comment, endpoint, infra, local, promote, release, rollout, schema, training, validate
+    from amlops.cli import (
+        adopt,
+        candidate,
+        comment,
+        endpoint,
+        infra,
+        local,
+        promote,
+        release,
+        rollout,
+        schema,
+        training,
+        validate,
+    )
 
     app.command("validate")(validate.validate)
     app.command("schema")(schema.schema)
@@ -45,6 +58,7 @@ def _register() -> None:
     app.command("comment")(comment.comment)
     app.command("run")(training.run)
     app.command("runs")(training.runs)
+    app.command("candidate")(candidate.candidate)
     app.add_typer(infra.app, name="infra")
     app.add_typer(local.app, name="local")
     app.add_typer(release.app, name="release")

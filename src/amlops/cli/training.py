@@ -26,8 +26,9 @@ def run(
     set_: list[str] = typer.Option([], "--set", help="inputs.NAME=VALUE, to override one of the job's inputs (repeatable)"),
     repo: Path = RepoOption,
 ) -> None:
-    """Submit JOB to ENV's workspace; with --wait, exit 0 only if it completes."""
-    session = _session(repo, env)
+    """Submit JOB to ENV's workspace; with --wait, exit 0 only if it completes, and once it has, make the
+    model it retrains a candidate branch (see `amlops candidate`)."""
+    session = training_session(repo, env)
     try:
         spec = job_spec(session, job, parse_sets(set_))
     except Refused as exc:
@@ -47,6 +48,9 @@ def run(
     err.print(f"{submitted.name}: [{colour}]{ended.status}[/]{f' ({ended.error})' if ended.error else ''}")
     if ended.status != "Completed":
         raise typer.Exit(1)
+    from amlops.cli.candidate import report
+
+    report(repo, env, submitted.name, session.workspace)  # a job that retrains a model: its candidate branch
 
 
 def runs(
@@ -55,7 +59,7 @@ def runs(
     repo: Path = RepoOption,
 ) -> None:
     """The newest runs in ENV's workspace: status and Azure ML studio link."""
-    session = _session(repo, env)
+    session = training_session(repo, env)
     with azure_errors(env):
         found = session.workspace.runs(limit)
     if not found:
@@ -66,7 +70,7 @@ def runs(
         out.print(f"    {r.studio_url}", markup=False)
 
 
-def _session(repo: Path, env: str) -> TrainingSession:
+def training_session(repo: Path, env: str) -> TrainingSession:
     try:
         return open_training(repo, env)
     except ManifestError as exc:

@@ -16,6 +16,7 @@ from amlops.manifests.environment import DEPLOYMENT_SUFFIX, EndpointChoice, Serv
 from amlops.manifests.errors import Problem, did_you_mean
 from amlops.manifests.references import parse_model_ref, resolve
 from amlops.manifests.repository import DeploymentFile, EnvironmentFile, Repository
+from amlops.manifests.retrain_checks import retrained_models
 from amlops.manifests.skus import suggest, vm_size
 from amlops.manifests.training_checks import (
     asset_references,
@@ -345,6 +346,7 @@ RULES: dict[str, Rule] = {
     "pipeline-bindings": pipeline_bindings,
     "command-bindings": command_bindings,
     "environment-jobs": environment_jobs,
+    "retrained-models": retrained_models,
     "distillation-compute": distillation_compute,
     "training-paths": training_paths,
 }

@@ -25,6 +25,7 @@ from ruamel.yaml.events import (
     NodeEvent,
     ScalarEvent,
 )
+from ruamel.yaml.util import load_yaml_guess_indent
 
 from amlops.manifests.errors import Problem
 
@@ -273,3 +274,20 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value
+
+
+def round_trip(text: str) -> YAML:
+    """A round-trip YAML set to the file's own indentation, so untouched lines come back byte for byte
+    (what edits of a person's file use: comments, key order and quoting stay as they were)."""
+    _, indent, offset = load_yaml_guess_indent(text)
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=indent - offset if offset else indent, sequence=indent, offset=offset or 0)
+    return yaml
+
+
+def dump(yaml: YAML, data: Any) -> str:
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()

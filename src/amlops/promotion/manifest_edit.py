@@ -7,28 +7,25 @@ traffic) change; comments, key order, quoting and indentation stay as the file's
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.util import load_yaml_guess_indent
 
 from amlops.manifests import Repository
 from amlops.manifests.environment import EndpointChoice, Environment
 from amlops.manifests.repository import EnvironmentFile
 from amlops.manifests.schema import validate
-from amlops.manifests.yamlio import parse_yaml
+from amlops.manifests.yamlio import dump, parse_yaml, round_trip
 from amlops.promotion.plan import Promotion, Refusal, narrow_to
 from amlops.release.bundle import build_release
 
 
 def rewrite_environment(text: str, source: Environment, promotion: Promotion) -> str:
     """`text` (the target's manifest) declaring `promotion`'s release for its endpoints."""
-    yaml = _round_trip(text)
+    yaml = round_trip(text)
     data = yaml.load(text)
-    if _dump(yaml, data) != text:
+    if dump(yaml, data) != text:
         raise Refusal(f"environments/{promotion.target}.yaml does not survive a YAML round trip unchanged: edit it by hand")
     endpoints = data.get("endpoints")
     if endpoints is None:
@@ -45,7 +42,7 @@ def rewrite_environment(text: str, source: Environment, promotion: Promotion) ->
             endpoints[name] = _new_endpoint(choice, models)
         else:
             _update_endpoint(existing, choice, models)
-    return _dump(yaml, data)
+    return dump(yaml, data)
 
 
 def _reference(promotion: Promotion, endpoint: str, deployment: str) -> str:
@@ -78,22 +75,6 @@ def _update_endpoint(existing: Any, choice: EndpointChoice, models: dict[str, st
                 existing[key] = CommentedMap(getattr(choice, key))
             elif key in existing:
                 del existing[key]
-
-
-def _round_trip(text: str) -> YAML:
-    """A round-trip YAML set to the file's own indentation, so untouched lines come back byte for byte."""
-    _, indent, offset = load_yaml_guess_indent(text)
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=indent - offset if offset else indent, sequence=indent, offset=offset or 0)
-    return yaml
-
-
-def _dump(yaml: YAML, data: Any) -> str:
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return out.getvalue()
 
 
 def verify_rewrite(repo: Repository, promotion: Promotion, text: str) -> None:

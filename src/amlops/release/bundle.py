@@ -32,6 +32,10 @@ NOT_DEPLOYMENT_SETTINGS = (
     "code_configuration",
     "environment",
 )
+#: The tag a model file that references a registered asset (no artifact here) records its content hash in:
+#: the sha256 `hash_path` gives its files, the value amlops tags every model version with in Azure
+#: (state.record.CONTENT_HASH), so plan checks the file against the asset.
+CONTENT_HASH_TAG = "amlops.content_hash"
 #: Endpoint-file keys that are not the endpoint's settings: its name, and what the environment file sets.
 NOT_ENDPOINT_SETTINGS = ("$schema", "name", "auth_mode", "traffic", "mirror_traffic")
 _ADJECTIVES = [
@@ -263,8 +267,11 @@ def pin_model(repo: Repository, reference: str) -> ModelPin:
     # A promoted model is referenced in the shared registry, but it is the same bytes as the model
     # file in this repository: pin the content hash either way, so the release id does not change.
     local = repo.models.get((ref.name, ref.version))
-    if local is None or local.artifact is None:
+    if local is None:
         return ModelPin(ref.name, ref.version, ref.registry)
+    if local.artifact is None:  # a model file that references a registered asset: its bytes' hash is its tag
+        recorded = (local.model.tags or {}).get(CONTENT_HASH_TAG)
+        return ModelPin(ref.name, ref.version, ref.registry, str(recorded) if recorded else None)
     return ModelPin(ref.name, ref.version, ref.registry, hash_path(local.artifact), _relative(repo.root, local.artifact))
 
 

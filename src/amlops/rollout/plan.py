@@ -127,12 +127,22 @@ def models_to_check(release: Release) -> list[ModelPin]:
     return [pin for _, pin in sorted(pins.items()) if pin.registry is None and pin.content_hash is not None]
 
 
+def unregistered_reference(pin: ModelPin, environment: str) -> str:
+    return (
+        f"model {pin.name}:{pin.version} references a registered asset (a run's output) that {environment}'s "
+        "workspace does not have: it is registered where its run ran; serve it elsewhere through the registry"
+    )
+
+
 def plan(release: Release, live: LiveState) -> Plan:
     """What `apply` would do to make `live` serve `release`."""
     register: list[ModelPin] = []
     conflicts: list[str] = []
     for pin in models_to_check(release):
         existing = live.models.get((pin.name, pin.version))
+        if existing is None and pin.path is None:  # a model file that references an asset: nothing to upload
+            conflicts.append(unregistered_reference(pin, release.environment))
+            continue
         if existing is None:
             register.append(pin)
             continue

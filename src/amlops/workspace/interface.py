@@ -138,6 +138,25 @@ class Run:
 
 
 @dataclass(frozen=True)
+class RunModelSpec:
+    """A model version registered from a finished run's named output where the run left it, without any
+    upload: Azure's job path `azureml://jobs/<run>/outputs/<output>/paths/` (learn.microsoft.com/azure/
+    machine-learning/how-to-manage-models, "Supported paths")."""
+
+    name: str
+    version: str
+    run: str
+    output: str
+    kind: str  # the output's type: custom_model, mlflow_model or triton_model
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return f"azureml://jobs/{self.run}/outputs/{self.output}/paths/"
+
+
+@dataclass(frozen=True)
 class BatchEndpointSpec:
     name: str
     source: Path | None  # batch-endpoints/<name>/endpoint.yml
@@ -258,6 +277,18 @@ class Workspace(Protocol):
 
     def batch_endpoint(self, name: str) -> LiveBatchEndpoint | None: ...
 
+    def run_inputs(self, name: str) -> dict[str, str]:
+        """A run's inputs as submitted: asset references (`azureml:<name>:<version>`) or literal values."""
+        ...
+
+    def download_output(self, run: str, output: str, into: Path) -> Path:
+        """A finished run's named output, downloaded under `into`; returns the folder (or file) it is."""
+        ...
+
+    def model_versions(self, name: str) -> dict[str, dict[str, str]]:
+        """Every version of a workspace model, with its tags ({} when there is no such model)."""
+        ...
+
     # -- writes -------------------------------------------------------------------------------------
     def put_endpoint(self, spec: EndpointSpec) -> None:
         """Create or update the endpoint: its file's properties, tags, traffic and mirror in one write."""
@@ -272,6 +303,10 @@ class Workspace(Protocol):
     def delete_endpoint(self, name: str) -> None: ...
 
     def register_model(self, spec: ModelSpec) -> None: ...
+
+    def register_run_model(self, spec: RunModelSpec) -> None:
+        """Register a model version from a run's output; Azure keeps a version's content as first registered."""
+        ...
 
     def put_serverless(self, spec: ServerlessSpec) -> None: ...
 

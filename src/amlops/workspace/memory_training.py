@@ -38,6 +38,7 @@ from amlops.workspace.interface import (
     JobSpec,
     LiveBatchEndpoint,
     Run,
+    RunModelSpec,
     RunStep,
 )
 
@@ -62,6 +63,8 @@ class _Job:
 class MemoryTraining:
     """Mixed into MemoryWorkspace: its writes are recorded through `_wrote`."""
 
+    models: dict[tuple[str, str], dict[str, str]]  # MemoryWorkspace's model versions and their tags
+
     def __init__(self) -> None:
         self.assets: dict[tuple[AssetKind, str, str], dict[str, str]] = {}
         self.cluster_specs: dict[str, ClusterSpec] = {}
@@ -69,6 +72,7 @@ class MemoryTraining:
         self.batch: dict[str, LiveBatchEndpoint] = {}
         self.failing_steps: set[str] = set()  # pipeline nodes (or command job files' stems) that fail
         self.submitted: list[JobSpec] = []
+        self.trained: dict[str, dict[str, bytes]] = {}  # output name -> the files every run leaves in it
         self._jobs_lock = threading.Lock()  # `amlops run` streams logs in one thread and reads statuses in another
 
     def _wrote(self, what: str) -> None:
@@ -106,7 +110,35 @@ class MemoryTraining:
     def batch_endpoint(self, name: str) -> LiveBatchEndpoint | None:
         return self.batch.get(name)
 
+    def run_inputs(self, name: str) -> dict[str, str]:
+        job = self.jobs[name]
+        declared = _job_data(job.spec.source).get("inputs") or {}
+        given = {k: str(v.get("path") if isinstance(v, dict) else v) for k, v in declared.items()}
+        return {**given, **job.spec.inputs}
+
+    def download_output(self, run: str, output: str, into: Path) -> Path:
+        job = self.jobs[run]
+        if not job.run.terminal:  # azure-ai-ml's jobs.download: "Download is allowed only in states ..."
+            raise Refused(f"run {run} is {job.run.status}: download is allowed only once it has finished")
+        folder = into / "named-outputs" / output
+        for relative, content in self.trained.get(output, {}).items():
+            (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+            (folder / relative).write_bytes(content)
+        return folder
+
+    def model_versions(self, name: str) -> dict[str, dict[str, str]]:
+        return {version: dict(tags) for (model, version), tags in self.models.items() if model == name}
+
     # -- writes -------------------------------------------------------------------------------------
+    def register_run_model(self, spec: RunModelSpec) -> None:
+        job = self.jobs.get(spec.run)
+        if job is None or job.run.status != "Completed":
+            raise Refused(f"{spec.path}: run {spec.run} has no finished output {spec.output}")
+        if (spec.name, spec.version) in self.models:
+            raise Refused(f"model {spec.name}:{spec.version} already exists: versions are immutable")
+        self.models[(spec.name, spec.version)] = dict(spec.tags)
+        self._wrote(f"register model {spec.name}:{spec.version} from {spec.path}")
+
     def register_asset(self, spec: AssetSpec) -> None:
         key = (spec.kind, spec.name, spec.version)
         if key in self.assets:

@@ -40,6 +40,7 @@ from azure.ai.ml.entities import (
     BatchEndpoint,
     Job,
     ManagedOnlineEndpoint,
+    Model,
     OnlineDeployment,
     OnlineEndpoint,
     PipelineJob,
@@ -66,6 +67,7 @@ from amlops.workspace.interface import (
     ModelSpec,
     Registry,
     Run,
+    RunModelSpec,
     RunStep,
     ServerlessSpec,
     Unavailable,
@@ -232,6 +234,29 @@ class SdkWorkspace:
         default = endpoint.defaults.deployment_name if endpoint.defaults else None
         return LiveBatchEndpoint(str(endpoint.name), default or None, dict(endpoint.tags or {}), deployments)
 
+    @unavailable_as_such
+    def run_inputs(self, name: str) -> dict[str, str]:
+        inputs: dict[str, str] = {}
+        for key, value in (self.client.jobs.get(name).inputs or {}).items():
+            given = getattr(value, "_data", value)  # a pipeline's inputs wrap what was submitted
+            path = str(given.path) if isinstance(given, Input) else None
+            if path is not None and ":" in path and "/" not in path and not path.startswith("azureml:"):
+                path = f"azureml:{path}"  # the SDK reads an asset input back as `<name>:<version>`
+            inputs[str(key)] = path if path is not None else str(given)
+        return inputs
+
+    @unavailable_as_such
+    def download_output(self, run: str, output: str, into: Path) -> Path:
+        self.client.jobs.download(run, download_path=into, output_name=output)
+        return into / "named-outputs" / output  # where azure-ai-ml's jobs.download puts a named output
+
+    @unavailable_as_such
+    def model_versions(self, name: str) -> dict[str, dict[str, str]]:
+        try:
+            return {str(m.version): dict(m.tags or {}) for m in self.client.models.list(name=name)}
+        except ResourceNotFoundError:
+            return {}
+
     # -- writes -------------------------------------------------------------------------------------
     @unavailable_as_such
     def put_endpoint(self, spec: EndpointSpec) -> None:
@@ -271,6 +296,13 @@ class SdkWorkspace:
         model = self._load(spec.source, load_model)
         model.name, model.version, model.path = spec.name, spec.version, str(spec.artifact.resolve())
         model.tags = {**(model.tags or {}), **spec.tags}
+        self.client.models.create_or_update(model)
+
+    @unavailable_as_such
+    def register_run_model(self, spec: RunModelSpec) -> None:
+        model = Model(
+            name=spec.name, version=spec.version, type=spec.kind, path=spec.path, description=spec.description, tags=spec.tags
+        )
         self.client.models.create_or_update(model)
 
     @unavailable_as_such

@@ -136,6 +136,9 @@ class Workspaces(PlaneBase):
         path = self.blobs.path_for_url(uri)
         if path is not None:
             return path
+        job = re.match(r"^azureml://jobs/([^/]+)/outputs/([^/]+)/paths/(.*)$", uri)
+        if job:
+            return self._job_output_path(job.group(1), job.group(2), unquote(job.group(3)), context_id)
         m = re.match(
             r"^azureml://(?:subscriptions/([^/]+)/resourcegroups/([^/]+)/workspaces/([^/]+)/)?"
             r"datastores/([^/]+)/paths/(.+)$",
@@ -150,3 +153,15 @@ class Workspaces(PlaneBase):
         if ds is None:
             return None
         return self.blobs.local_path(ds["properties"]["accountName"], ds["properties"]["containerName"], unquote(blob))
+
+    def _job_output_path(self, run_id: str, output: str, below: str, context_id: str) -> Path | None:
+        """A run's named output, as a model registered from it names it: Azure's job path
+        `azureml://jobs/<job>/outputs/<output>/paths/<path in the output>` (learn.microsoft.com/azure/
+        machine-learning/how-to-manage-models, "Supported paths"). An unknown run or output is no path."""
+        run = self.store.get(f"{workspace_prefix(context_id)}/runs/{run_id}")
+        uri = ((run or {}).get("outputs") or {}).get(output, {}).get("uri")
+        root = self.local_path(uri, context_id) if isinstance(uri, str) and not uri.startswith("azureml://jobs/") else None
+        if root is None:
+            return None
+        path = root.joinpath(below).resolve()
+        return path if path.is_relative_to(root.resolve()) else None

@@ -1,0 +1,53 @@
+"""`amlops candidate`, and what `amlops run --wait` does once its run completes: call `amlops.retraining`, render."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from amlops.cli.common import RepoOption, azure_errors
+from amlops.cli.output import Format, fail, format_option, require
+from amlops.retraining.candidate import Outcome, propose
+from amlops.retraining.target import Refusal
+from amlops.workspace import Workspace
+
+
+def candidate(
+    run: str = typer.Argument(..., help="a completed run of a job whose file has the `amlops.retrains` tag"),
+    env: str = typer.Option(..., "--env", help="the environment the run ran in"),
+    format: Format = format_option(Format.text, Format.json),
+    repo: Path = RepoOption,
+) -> None:
+    """Make RUN's model a candidate: registered and committed on branch retrain/<model>-v<N>-<run>,
+    serving it in the first environment of the promotion path; nothing if its bytes are a version's already."""
+    from amlops.cli.training import training_session
+
+    require(format, Format.text, Format.json)
+    outcome = report(repo, env, run, training_session(repo, env).workspace, format)
+    if outcome is None:
+        fail(f"run {run}'s job retrains no model: its job file has no amlops.retrains tag")
+
+
+def report(root: Path, env: str, run: str, workspace: Workspace, format: Format = Format.text) -> Outcome | None:
+    """Propose `run`'s model and print what happened; exit 1 on a refusal (nothing was written)."""
+    with azure_errors(env):
+        try:
+            outcome = propose(root, env, run, workspace)
+        except Refusal as refusal:
+            fail(f"no candidate from {run}: {refusal}; once fixed: amlops candidate {run} --env {env}")
+    if outcome is None:
+        return None
+    if format is Format.json:
+        fields = ("model", "version", "content_hash", "identical", "branch", "commit", "summary", "title", "description")
+        typer.echo(json.dumps({"run": run, **{k: getattr(outcome, k) for k in fields}, "files": list(outcome.files)}))
+        return outcome
+    out = Console(stderr=True, highlight=False, soft_wrap=True)  # branch names stay whole, to copy and paste
+    out.print(f"{run}: {outcome.summary}", markup=False)
+    if outcome.branch:
+        for line in (*outcome.files, *outcome.bumped):
+            out.print(f"  {line}", markup=False)
+        out.print(f"next: git push origin {outcome.branch}, and open a pull request", markup=False)
+    return outcome
