@@ -1,4 +1,4 @@
-"""A throwaway repository serving the sample prompt flow (flows/ticket-triage) on `local`."""
+"""A throwaway repository serving the sample prompt flow (models/ticket-triage/v1) on `local`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 from plane_support import SAMPLE, STRATEGY, commit, git
 
 FLOW_ENDPOINT = "ticket-triage"
+#: The evaluation flow's inputs: the flow's answer on each line, and that line's label.
+TRIAGE_MAPPING = {"category": "${run.outputs.category}", "label": "${data.label}"}
 
 
 def make_flow_repo(folder: Path) -> Path:
@@ -25,3 +27,11 @@ def make_flow_repo(folder: Path) -> Path:
     git(root, "config", "user.email", "t@example.com")
     commit(root, "sample flow")
     return root
+
+
+def better_candidate(root: Path, target: Path) -> Path:
+    """A copy of the triage flow that also knows "time out": right on every line of the sample data."""
+    shutil.copytree(root / "models" / "ticket-triage" / "v1", target)
+    code = target / "classify.py"
+    code.write_text(code.read_text().replace('"timeout")', '"timeout", "time out")'))
+    return target

@@ -1,5 +1,6 @@
 """The sample prompt flow on `local`, through the real SDK: deployed as an online endpoint by Azure's
-flow-as-model path, answered by promptflow's own serving app behind the endpoint's key; and refused,
+flow-as-model path, answered by promptflow's own serving app behind the endpoint's key, and its
+evaluation flow as the gate's evaluator (a better candidate against the live model's files); and refused,
 saying how to enable it, when the control plane runs without the prompt flow extra."""
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from flow_support import FLOW_ENDPOINT, make_flow_repo
+from flow_support import FLOW_ENDPOINT, TRIAGE_MAPPING, better_candidate, make_flow_repo
 from plane_support import Plane
 
+from amlops.flows.evaluate import evaluate_flows
 from amlops.local.promptflow import ENABLE_VARIABLE
 
 pytestmark = pytest.mark.slow
@@ -39,6 +41,17 @@ def test_a_flow_deploys_as_an_online_endpoint_served_by_promptflow(promptflow_en
     scoring_uri = client.online_endpoints.get(FLOW_ENDPOINT).scoring_uri
     refused = requests.post(scoring_uri, json={"text": "x"}, verify=False, timeout=30)  # no key
     assert refused.status_code == 401
+
+    client.models.download("ticket-triage", version="1", download_path=str(tmp_path / "live"))
+    live = next((tmp_path / "live").rglob("flow.dag.yaml")).parent  # the live model's files, as Azure holds them
+    metrics = evaluate_flows(
+        better_candidate(root, tmp_path / "candidate"),
+        live,
+        root / "flows" / "ticket-triage-eval" / "data.jsonl",
+        evaluation=root / "flows" / "ticket-triage-eval",
+        column_mapping=TRIAGE_MAPPING,
+    )
+    assert (metrics.candidate, metrics.live) == ({"accuracy": 1.0}, {"accuracy": 0.875})
 
 
 def test_without_the_extra_apply_says_how_to_enable_it(monkeypatch: pytest.MonkeyPatch, plane: Plane, tmp_path: Path):

@@ -29,6 +29,9 @@ RUNTIME_REQUIREMENTS = ("promptflow-devkit==1.18.5", "gunicorn>=23,<28")
 APP = "promptflow.core._serving.app:create_app()"
 #: promptflow's settings for a process that must not phone home: no telemetry, no trace service.
 PF_SETTINGS = "telemetry:\n  enabled: false\ntrace:\n  destination: none\n"
+#: Its Azure Monitor exporter is built even with telemetry off, and then fetches its settings from the
+#: internet (and retries for half a minute where there is none) unless told not to.
+QUIET = {"APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED": "true", "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true"}
 
 
 DISABLED = (
@@ -75,9 +78,15 @@ def readiness_path(environment: dict[str, Any]) -> str:
     return str(environment["inferenceConfig"]["readinessRoute"]["path"])
 
 
-def command(env: Path, flow: Path, conf: Path, home: Path) -> tuple[list[str], dict[str, str]]:
-    """gunicorn serving the flow at `flow` (the placed copy of the model), and the variables it needs."""
+def quiet_home(home: Path) -> dict[str, str]:
+    """A promptflow home (its settings, run records) at `home`, and the variables that make a process use it
+    and stay off the network."""
     home.mkdir(parents=True, exist_ok=True)
     (home / "pf.yaml").write_text(PF_SETTINGS)
-    variables = {"PROMPTFLOW_PROJECT_PATH": str(flow), "PF_HOME_DIRECTORY": str(home)}
+    return {"PF_HOME_DIRECTORY": str(home), **QUIET}
+
+
+def command(env: Path, flow: Path, conf: Path, home: Path) -> tuple[list[str], dict[str, str]]:
+    """gunicorn serving the flow at `flow` (the placed copy of the model), and the variables it needs."""
+    variables = {"PROMPTFLOW_PROJECT_PATH": str(flow), **quiet_home(home)}
     return [str(env / "bin" / "gunicorn"), "--config", str(conf), "--chdir", str(flow), APP], variables
