@@ -47,7 +47,11 @@ def test_a_flow_that_fails_on_some_lines_gives_no_figures(tmp_path: Path):
     broken = tmp_path / "broken"
     shutil.copytree(LIVE, broken)
     code = broken / "classify.py"
-    code.write_text(code.read_text().replace("    lowered = text.lower()", '    if "refund" in text:\n        raise ValueError(text)\n    lowered = text.lower()'))
+    code.write_text(
+        code.read_text().replace(
+            "    lowered = text.lower()", '    if "refund" in text:\n        raise ValueError(text)\n    lowered = text.lower()'
+        )
+    )
     expected = r"1 failed line\(s\) of 8: the candidate flow, line 8: .*ValueError.*refund"
     with pytest.raises(FlowEvaluationError, match=expected):
         evaluate_flows(broken, LIVE, DATA, evaluation=EVALUATION, column_mapping=TRIAGE_MAPPING)

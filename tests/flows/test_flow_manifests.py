@@ -108,7 +108,9 @@ def test_the_sdk_gets_the_flow_as_a_model_and_its_deployment_on_the_runtime_imag
     flow = repo / "models" / "ticket-triage" / "v1"
     workspace.register_model(ModelSpec("ticket-triage", "1", repo / "models" / "ticket-triage" / "v1.yml", flow))
     source = repo / "endpoints" / "ticket-triage" / "main.yml"
-    workspace.begin_deployment(DeploymentSpec("ticket-triage", "main-0fa447a8", source, "azureml:ticket-triage:1", "Standard_DS3_v2", 1))
+    workspace.begin_deployment(
+        DeploymentSpec("ticket-triage", "main-0fa447a8", source, "azureml:ticket-triage:1", "Standard_DS3_v2", 1)
+    )
 
     model = models.entities[-1]
     assert model.properties["azureml.promptflow.source_flow_id"] == "ticket-triage"
@@ -117,8 +119,11 @@ def test_the_sdk_gets_the_flow_as_a_model_and_its_deployment_on_the_runtime_imag
     environment = deployment.environment
     assert environment.image.startswith("mcr.microsoft.com/azureml/promptflow/promptflow-runtime:")
     routes = environment.inference_config.as_dict()
-    assert {k: v["path"] for k, v in routes.items()} == {"livenessRoute": "/health", "readinessRoute": "/health", "scoringRoute": "/score"}
+    assert {k: v["path"] for k, v in routes.items()} == {
+        "livenessRoute": "/health",
+        "readinessRoute": "/health",
+        "scoringRoute": "/score",
+    }
     assert {v["port"] for v in routes.values()} == {8080}
     assert deployment.environment_variables == {"PROMPTFLOW_RUN_MODE": "serving"}
     assert deployment.code_configuration is None and deployment.model == "ticket-triage:1"
-

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ruamel.yaml import YAML
 
@@ -76,7 +76,7 @@ def evaluate_flows(
             "column_mapping": dict(column_mapping),
         }
         report = _run(runtime, request, work)
-    failures = [str(f) for result in report.values() for f in result["failures"]]  # type: ignore[attr-defined]
+    failures = [str(f) for result in report.values() for f in result["failures"]]
     if failures:  # figures over fewer lines than the other flow's are no comparison
         raise FlowEvaluationError(f"{len(failures)} failed line(s) of {report['candidate']['lines']}: " + "; ".join(failures))
     return FlowMetrics(_numbers(report["candidate"]["metrics"]), _numbers(report["live"]["metrics"]))
@@ -95,7 +95,7 @@ def _copy(folder: Path, target: Path) -> Path:
     return target
 
 
-def _run(runtime: Path, request: dict[str, object], work: Path) -> dict[str, dict[str, object]]:
+def _run(runtime: Path, request: dict[str, object], work: Path) -> dict[str, dict[str, Any]]:
     driver = work / "evaluate_runs.py"
     driver.write_text(files("amlops.flows").joinpath("evaluate_runs.py.txt").read_text())
     env = {k: v for k, v in os.environ.items() if k in _KEPT_VARIABLES}
@@ -116,7 +116,7 @@ def _run(runtime: Path, request: dict[str, object], work: Path) -> dict[str, dic
     if proc.returncode or not lines:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-10:])
         raise FlowEvaluationError(f"the evaluation runs failed (exit code {proc.returncode}):\n{tail}")
-    report: dict[str, dict[str, object]] = json.loads(lines[-1])
+    report: dict[str, dict[str, Any]] = json.loads(lines[-1])
     return report
 
 

@@ -83,7 +83,9 @@ def flow_deployments(repo: Repository, environments: list[EnvironmentFile]) -> I
                     ("code_configuration",), "a flow deployment has no scoring script: the flow folder is the code"
                 )
             if isinstance(data.get("model"), str) and not _serves_flow(data["model"], flows):
-                yield deployment.document.problem(("model",), f"{data['model']!r} is not a prompt flow model ({SOURCE_FLOW_PROPERTY})")
+                yield deployment.document.problem(
+                    ("model",), f"{data['model']!r} is not a prompt flow model ({SOURCE_FLOW_PROPERTY})"
+                )
             for env, ref in chosen.get((folder.name, deployment.name), []):
                 if not _serves_flow(ref, flows):
                     yield env.document.problem(
