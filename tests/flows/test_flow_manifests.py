@@ -11,7 +11,9 @@ import pytest
 from azure.ai.ml import MLClient
 from azure.core.credentials import AccessToken
 from sample_support import copy_sample, edit
+from typer.testing import CliRunner
 
+from amlops.cli.main import app
 from amlops.manifests import load_repository
 from amlops.manifests.load import validate_repository
 from amlops.release import build_release
@@ -40,6 +42,18 @@ def problems(root: Path) -> list[str]:
 
 def test_the_sample_flow_validates(repo: Path):
     assert problems(repo) == []
+
+
+def test_validate_warns_that_local_serves_a_flow_only_with_the_extra(repo: Path):
+    result = CliRunner().invoke(app, ["validate", "--repo", str(repo)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "environments/local.yaml:18:7: endpoints.ticket-triage.deployments.main: a prompt flow deployment: the local"
+        " control plane serves it only when started with AMLOPS_LOCAL_PROMPTFLOW=1 (prompt flow is retired by"
+        " Microsoft: read-only from 2027-04-20) (warning)"
+    ) in result.stderr
+    edit(repo / "environments" / "local.yaml", FLOW_ENV, "")
+    assert "warning" not in CliRunner().invoke(app, ["validate", "--repo", str(repo)]).stderr
 
 
 def test_a_flow_model_whose_folder_has_no_flow_file_is_refused_at_its_path(repo: Path):

@@ -16,7 +16,7 @@ from typing import Any
 from azure.ai.ml import load_component
 from azure.ai.ml.entities import Component
 
-from amlops.manifests.environment import EndpointChoice
+from amlops.manifests.environment import EndpointChoice, Platform
 from amlops.manifests.errors import Problem
 from amlops.manifests.references import parse_model_ref
 from amlops.manifests.repository import EnvironmentFile, ModelFile, Repository
@@ -25,6 +25,8 @@ SOURCE_FLOW_PROPERTY = "azureml.promptflow.source_flow_id"
 RUNTIME_IMAGE = "mcr.microsoft.com/azureml/promptflow/promptflow-runtime"
 FLOW_FILE = "flow.dag.yaml"
 ROUTES = ("liveness_route", "readiness_route", "scoring_route")
+#: The local control plane serves flows only when started with this (amlops.local.promptflow says why).
+LOCAL_SWITCH = "AMLOPS_LOCAL_PROMPTFLOW=1"
 
 
 def is_flow_model(model: ModelFile) -> bool:
@@ -115,3 +117,28 @@ def _serves_flow(text: str, flows: dict[tuple[str, str], bool]) -> bool:
 
 def _is_runtime(image: Any) -> bool:
     return isinstance(image, str) and image.split("@")[0].split(":")[0].lower() == RUNTIME_IMAGE
+
+
+def local_flow_warnings(repo: Repository, environments: list[EnvironmentFile]) -> list[Problem]:
+    """Not problems: a local environment that serves a flow needs the control plane's prompt flow extra,
+    which a plain `amlops apply --env local` does not start."""
+    warnings = []
+    for env in environments:
+        if env.environment.platform is not Platform.local:
+            continue
+        for endpoint, choice in env.environment.endpoints.items():
+            folder = repo.endpoints.get(endpoint)
+            if not isinstance(choice, EndpointChoice) or folder is None:
+                continue
+            for name in choice.deployments:
+                deployment = folder.deployments.get(name)
+                environment = deployment.document.data.get("environment") if deployment else None
+                if isinstance(environment, dict) and _is_runtime(environment.get("image")):
+                    warnings.append(
+                        env.document.problem(
+                            ("endpoints", endpoint, "deployments", name),
+                            f"a prompt flow deployment: the local control plane serves it only when started with {LOCAL_SWITCH}"
+                            " (prompt flow is retired by Microsoft: read-only from 2027-04-20)",
+                        )
+                    )
+    return warnings
