@@ -11,6 +11,7 @@ from amlops.cli import github
 from amlops.cli.common import RepoOption
 from amlops.cli.output import Format, err, fail, format_option, out, require
 from amlops.manifests import validate_repository
+from amlops.manifests.flows import local_flow_warnings
 
 
 def validate(
@@ -23,7 +24,7 @@ def validate(
     In GitHub Actions each problem is also an `::error` annotation on its file and line.
     """
     require(format, Format.text, Format.json)
-    _, problems = validate_repository(repo, env)
+    loaded, problems = validate_repository(repo, env)
     if format is Format.json:
         typer.echo(json.dumps({"valid": not problems, "problems": [p.__dict__ for p in problems]}, indent=2))
     else:
@@ -34,5 +35,8 @@ def validate(
             typer.echo(github.annotation(problem))
     if problems:
         fail(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found")
+    scope = [loaded.environments[env]] if env else list(loaded.environments.values())
+    for warning in local_flow_warnings(loaded, scope) if format is Format.text else []:
+        err.print(f"{warning} (warning)", markup=False)
     if format is Format.text:
         err.print("manifests are valid", markup=False)

@@ -29,6 +29,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from amlops.local import promptflow
 from amlops.local.environments import EnvBuildError, EnvCache, log_line
 
 SERVER_PACKAGE = "azureml-inference-server-http"
@@ -57,6 +58,8 @@ class ServingSpec:
     mlflow_config: dict[str, Any] | None = None  # set for MLflow models served without a user script
     environment_variables: dict[str, str] = field(default_factory=dict)
     dropped: tuple[str, ...] = ()  # conda dependencies the environment policy left out
+    serves_flow: bool = False  # the model is a prompt flow folder, served by promptflow's app
+    readiness_path: str = "/"
 
 
 class ProvisionError(Exception):
@@ -159,12 +162,11 @@ class Supervisor:
             argv, cwd, child_env = self._command(spec, env, ddir)
             sock = self._fresh_socket(spec.key)
             child_env["AMLOPS_SERVING_SOCKET"] = str(sock)  # gunicorn.conf.py binds there
-            argv += ["--port", str(_free_port())]  # azmlinfsrv wants one; gunicorn.conf.py replaces it
             log_line(log, f"starting: {' '.join(argv)}")
             proc = self._spawner.submit(self._spawn, argv, cwd, child_env, log.fileno()).result()
         self._remember_pid(spec.key, proc.pid)
         try:
-            self._wait_ready(proc, str(sock))
+            self._wait_ready(proc, str(sock), spec.readiness_path)
         except ProvisionError:
             kill_group(proc)
             self._remember_pid(spec.key, None)
@@ -206,6 +208,10 @@ class Supervisor:
                 _MARKER: str(self.state_dir),
             }
         )
+        if spec.serves_flow and spec.model_path is not None:
+            flow = model_dir / spec.model_path.name
+            argv, variables = promptflow.command(env, flow, ddir / "gunicorn.conf.py", ddir / "promptflow-home")
+            return argv, ddir, {**child_env, **variables}
         if spec.mlflow_config is not None:
             script = ddir / "mlflow_score.py"
             script.write_text(files("amlops.local").joinpath("mlflow_score.py.txt").read_text())
@@ -218,7 +224,8 @@ class Supervisor:
             raise ProvisionError("The deployment has no scoring script and its model is not an MLflow model.")
         if not script.is_file():
             raise ProvisionError(f"Scoring script {spec.scoring_script!r} not found in the deployment's code.")
-        return [str(env / "bin" / "azmlinfsrv"), "--entry_script", str(script)], ddir, child_env
+        # azmlinfsrv wants a port; gunicorn.conf.py binds the unix socket instead
+        return [str(env / "bin" / "azmlinfsrv"), "--entry_script", str(script), "--port", str(_free_port())], ddir, child_env
 
     @staticmethod
     def _spawn(argv: list[str], cwd: Path, env: dict[str, str], log_fd: int) -> subprocess.Popen[bytes]:
@@ -233,7 +240,7 @@ class Supervisor:
             preexec_fn=die_with_parent,
         )
 
-    def _wait_ready(self, proc: subprocess.Popen[bytes], sock: str) -> None:
+    def _wait_ready(self, proc: subprocess.Popen[bytes], sock: str, path: str) -> None:
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
             if self._stopping:
@@ -246,7 +253,7 @@ class Supervisor:
                 )
             try:
                 conn = UnixHTTPConnection(sock, timeout=2)
-                conn.request("GET", "/")
+                conn.request("GET", path)
                 if conn.getresponse().status == 200:
                     return
             except OSError:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from amlops.local import promptflow
 from amlops.local.arm.assets import Assets
 from amlops.local.arm.common import BUSY, RESOURCE_NAME
 from amlops.local.arm.endpoints import Endpoints
@@ -55,6 +56,7 @@ class Deployments(Endpoints, Assets):
             **(body.get("sku") or {}),
         }
         self._resolve_model(props.get("model"), did)  # fail fast: 404 for a model that does not exist
+        self._refuse_flow_unless_enabled(props, did)
         doc = self._put_doc(did, "onlineEndpoints/deployments", body, existing, sku=sku, properties=props)
         if existing is None:  # nothing of an earlier deployment of this name carries over, logs included
             self.supervisor.forget(self.serving_key(did))
@@ -121,6 +123,8 @@ class Deployments(Endpoints, Assets):
         dropped: list[str] = []
         if props.get("environmentId"):
             env_doc = self._get_by_ref(props["environmentId"], "environments-version", "environment", doc["id"])
+            if promptflow.is_flow_environment(env_doc["properties"]):
+                return self._flow_spec(doc, env_doc["properties"], model, model_path)
             requirements, dropped = requirements_from_conda(env_doc["properties"].get("condaFile"))
         mlflow = None
         if (
@@ -147,6 +151,34 @@ class Deployments(Endpoints, Assets):
             mlflow_config=mlflow,
             environment_variables={str(k): str(v) for k, v in (props.get("environmentVariables") or {}).items()},
             dropped=tuple(dropped),
+        )
+
+    def _refuse_flow_unless_enabled(self, props: dict[str, Any], did: str) -> None:
+        """A flow deployment without the prompt flow extra: refused at once, changing nothing (this is the
+        local control plane's limit, not Azure's, so it says how to lift it rather than fail later)."""
+        if not props.get("environmentId") or promptflow.enabled():
+            return
+        env_doc = self._get_by_ref(props["environmentId"], "environments-version", "environment", did)
+        if promptflow.is_flow_environment(env_doc["properties"]):
+            raise ArmError(400, "PromptFlowNotEnabled", promptflow.DISABLED)
+
+    def _flow_spec(self, doc: Doc, environment: dict[str, Any], model: Doc | None, model_path: Path | None) -> ServingSpec:
+        """A deployment on the prompt flow runtime image: promptflow's app serving the model's flow folder."""
+        try:
+            flow = promptflow.check_flow(environment, model, model_path)
+        except promptflow.FlowError as exc:
+            self.supervisor.log(self.serving_key(doc["id"]), str(exc))
+            raise ProvisionError(str(exc)) from exc
+        assert model is not None  # check_flow refuses a deployment without one
+        return ServingSpec(
+            key=self.serving_key(doc["id"]),
+            requirements=promptflow.RUNTIME_REQUIREMENTS,
+            model_path=flow,
+            model_name=model["id"].split("/")[-3],
+            model_version=model["name"],
+            environment_variables={str(k): str(v) for k, v in (doc["properties"].get("environmentVariables") or {}).items()},
+            serves_flow=True,
+            readiness_path=promptflow.readiness_path(environment),
         )
 
     def _resolve_model(self, ref: str | None, context_id: str) -> Doc | None:
