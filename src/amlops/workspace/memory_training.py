@@ -33,6 +33,7 @@ from amlops.workspace.interface import (
     JOB_TERMINAL,
     AssetSpec,
     BatchDeploymentSpec,
+    ComponentJobSpec,
     BatchEndpointSpec,
     ClusterSpec,
     JobSpec,
@@ -53,7 +54,7 @@ class Refused(Exception):
 @dataclass
 class _Job:
     run: Run
-    spec: JobSpec
+    spec: JobSpec | ComponentJobSpec
     fails: set[str]  # pipeline nodes that fail
     fails_itself: bool = False  # a command job that fails
     logs: list[str] = field(default_factory=list)

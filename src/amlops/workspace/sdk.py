@@ -59,6 +59,7 @@ from amlops.workspace.interface import (
     BatchDeploymentSpec,
     BatchEndpointSpec,
     ClusterSpec,
+    ComponentJobSpec,
     DeploymentSpec,
     EndpointSpec,
     JobSpec,
@@ -232,6 +233,22 @@ class SdkWorkspace:
         default = endpoint.defaults.deployment_name if endpoint.defaults else None
         return LiveBatchEndpoint(str(endpoint.name), default or None, dict(endpoint.tags or {}), deployments)
 
+    @unavailable_as_such
+    def model_properties(self, name: str, version: str) -> dict[str, str] | None:
+        try:
+            model = self.client.models.get(name, version=version)
+        except ResourceNotFoundError:
+            return None
+        return {**{str(k): str(v) for k, v in (model.properties or {}).items()}, **dict(model.tags or {})}
+
+    @unavailable_as_such
+    def output_file(self, run: str, output: str, path: str) -> bytes | None:
+        """Downloaded as `jobs.download(output_name=...)` does (`named-outputs/<output>/...`), the one file read."""
+        with tempfile.TemporaryDirectory(prefix="amlops-output-") as folder:
+            self.client.jobs.download(run, download_path=folder, output_name=output)
+            found = sorted(p for p in Path(folder).rglob(path) if p.is_file())
+            return found[0].read_bytes() if found else None
+
     # -- writes -------------------------------------------------------------------------------------
     @unavailable_as_such
     def put_endpoint(self, spec: EndpointSpec) -> None:
@@ -310,6 +327,16 @@ class SdkWorkspace:
     @unavailable_as_such
     def submit(self, spec: JobSpec) -> Run:
         return self._run(self.client.jobs.create_or_update(job_entity(spec)))
+
+    @unavailable_as_such
+    def submit_component(self, spec: ComponentJobSpec) -> Run:
+        """The registered component called with the inputs, as azure-ai-ml builds a command job from a component."""
+        name, _, version = spec.component.removeprefix("azureml:").rpartition(":")
+        component = self.client.components.get(name, version=version)
+        node = component(**{key: Input(type=kind, path=path) for key, (kind, path) in spec.inputs.items()})
+        node.name, node.display_name, node.experiment_name = spec.name, spec.name, spec.experiment
+        node.compute, node.tags = spec.compute, dict(spec.tags)
+        return self._run(self.client.jobs.create_or_update(node))
 
     @unavailable_as_such
     def cancel(self, name: str) -> None:
