@@ -14,6 +14,7 @@ from typing import Any
 
 from amlops.manifests.environment import DEPLOYMENT_SUFFIX, EndpointChoice, ServerlessChoice
 from amlops.manifests.errors import Problem, did_you_mean
+from amlops.manifests.evaluation_checks import evaluation_references
 from amlops.manifests.references import parse_model_ref, resolve
 from amlops.manifests.repository import DeploymentFile, EnvironmentFile, Repository
 from amlops.manifests.skus import suggest, vm_size
@@ -347,6 +348,7 @@ RULES: dict[str, Rule] = {
     "environment-jobs": environment_jobs,
     "distillation-compute": distillation_compute,
     "training-paths": training_paths,
+    "evaluation-references": evaluation_references,
 }
 
 

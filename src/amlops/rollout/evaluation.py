@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from amlops.manifests.environment import Evaluation, EvaluationKind
+from amlops.manifests.evaluation_checks import INPUTS, OUTPUT
 from amlops.release.bundle import ModelPin
 from amlops.state.evaluation import Evaluated
 from amlops.workspace.interface import ComponentJobSpec, Workspace
 
-#: What a comparison component must declare: its inputs, and the output folder it writes `metrics.json` to.
-CANDIDATE, LIVE, DATA, METRICS, METRICS_FILE = "candidate", "live", "data", "metrics", "metrics.json"
+#: What a comparison component declares (validate checks it): its inputs, and the output folder of `metrics.json`.
+(CANDIDATE, LIVE, DATA), METRICS, METRICS_FILE = INPUTS, OUTPUT, "metrics.json"
 #: A run of the same comparison that failed is submitted again under the next name, up to this many times.
 ATTEMPTS = 5
 
