@@ -186,3 +186,49 @@ def test_the_evaluation_record_fits_a_tag_and_reads_back() -> None:
     text = Evaluated("churn:2", "churn:1", False, many, "amlops-eval-churn-0123456789ab").encode()
     back = Evaluated.decode(text)
     assert len(text) <= record.MAX_TAG and back is not None and not back.passed and back.live == "churn:1"
+
+
+def test_the_sample_plans_its_evaluation_and_apply_stops_a_worse_churn_model(tmp_path) -> None:
+    """The sample's local environment against the twin: the plan says an evaluation will run and how; the
+    apply submits the sample's comparison component on the held-out data asset, and a worse model loses."""
+    import json
+
+    from sample_support import copy_sample, edit
+    from training.training_support import apply_all, session
+
+    from amlops.rollout.render import lines, markdown
+
+    root = copy_sample(tmp_path)
+    workspace = MemoryWorkspace("local")
+    first = apply_all(root, workspace)
+    churn = next(o for o in first.outcomes if o.endpoint == "churn")
+    assert first.ok and churn.evaluated == Evaluated("churn:1", None, True)  # no live model: said, and passed
+    assert not workspace.jobs or all("eval" not in name for name in workspace.jobs)
+    weights = json.loads((root / "models/churn/v1/weights.json").read_text())
+    weights["coefficients"] = [-c for c in weights["coefficients"]]
+    (root / "models/churn/v2").mkdir()
+    (root / "models/churn/v2/weights.json").write_text(json.dumps(weights))
+    (root / "models/churn/v2.yml").write_text(
+        (root / "models/churn/v1.yml").read_text().replace('version: "1"', 'version: "2"').replace("path: v1", "path: v2")
+    )
+    edit(root / "environments/local.yaml", "model: churn:1", "model: churn:2")
+    planned = session(root, workspace).plan()
+    row = next(r for r in lines(planned) if r[0].strip() == "evaluation")
+    assert row[2].startswith("component azureml:churn_compare:1 on azureml:churn-holdout:1 (cpu): candidate churn:2 against live churn:1")
+    assert "accuracy higher is better, min delta +0" in row[2]
+    assert "| evaluation | run | component azureml:churn_compare:1" in markdown(planned)
+    workspace.model_metrics = {"churn:1": {"accuracy": 0.9}, "churn:2": {"accuracy": 0.1}}
+    second = apply_all(root, workspace)
+    assert [f.endpoint for f in second.rolled_back] == ["churn"]
+    assert "accuracy 0.1 (candidate churn:2) vs 0.9 (live churn:1)" in second.rolled_back[0].reason
+    live = workspace.endpoint("churn")
+    assert live is not None and list(live.traffic.values()) == [100] and not live.mirror_traffic
+    assert all(d.model == "azureml:churn:1" for d in live.deployments.values())
+
+
+def test_a_refused_evaluation_run_stops_the_rollout_before_any_traffic() -> None:
+    workspace, clock = live_one(candidate=0.9)
+    del workspace.assets[(AssetKind.data, "churn-holdout", "1")]  # as if never registered: Azure answers 400
+    with pytest.raises(RolloutFailed, match="evaluation run amlops-eval-churn-\\w+ was refused: data asset azureml:churn-holdout:1"):
+        loop(workspace, target("2", gated()), clock).run()
+    assert workspace.endpoints["churn"].spec.traffic == {OLD: 100} and record.LOCK not in workspace.tags("churn")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from amlops.manifests.environment import Strategy
 from amlops.release.bundle import DeploymentRelease
-from amlops.rollout.evaluation import Comparison, model_ref, pinned
+from amlops.rollout.evaluation import Comparison, compare
 from amlops.rollout.strategy import StepTraffic, step_traffic
 from amlops.state import record
 from amlops.state.evaluation import Evaluated
@@ -161,20 +161,12 @@ def _view(target: Target, live: LiveEndpoint) -> _View:
 def _evaluation(target: Target, live: LiveEndpoint, view: _View, progress: Progress) -> Action | None:
     """Before anything else of a rollout (a deployment created, traffic or mirror moved): the offline evaluation.
 
-    Only when a new deployment is to take traffic, serving another model than the live one; once the rollout's
-    first step is recorded, the evaluation is behind it.
+    Once the rollout's first step is recorded, the evaluation is behind it.
     """
-    evaluation = target.strategy.evaluation
-    if evaluation is None or not target.gates or view.running is not None or progress.evaluated is not None or not view.new:
+    if not target.gates or view.running is not None or progress.evaluated is not None:
         return None
-    newest = min(view.new, key=lambda n: (-target.traffic.get(n, 0), n))
-    candidate = pinned(target.deployments[newest].model)
-    serving = max(view.base, key=lambda n: (view.base[n], n)) if view.base else None
-    deployment = live.deployments.get(serving) if serving else None
-    current = model_ref(deployment.model) if deployment else None
-    if current is not None and current.label == candidate.label:
-        return None  # the same model: only how it is served changes
-    return Evaluate(Comparison(target.name, evaluation, candidate, current))
+    comparison = compare(target.name, target.strategy.evaluation, target.deployments, target.traffic, view.base, live.deployments)
+    return Evaluate(comparison) if comparison else None
 
 
 def _deployments(target: Target, live: LiveEndpoint, progress: Progress) -> Action | None:

@@ -20,14 +20,16 @@ from typing import Protocol
 
 from amlops.manifests.environment import Evaluation, EvaluationKind
 from amlops.manifests.evaluation_checks import INPUTS, OUTPUT
-from amlops.release.bundle import ModelPin
+from amlops.release.bundle import DeploymentRelease, ModelPin
 from amlops.state.evaluation import Evaluated
+from amlops.state.live import LiveDeployment
 from amlops.workspace.interface import ComponentJobSpec, Workspace
 
 #: What a comparison component declares (validate checks it): its inputs, and the output folder of `metrics.json`.
 (CANDIDATE, LIVE, DATA), METRICS, METRICS_FILE = INPUTS, OUTPUT, "metrics.json"
 #: A run of the same comparison that failed is submitted again under the next name, up to this many times.
 ATTEMPTS = 5
+VERDICTS = {"pass": "passes", "fail": "fails"}
 
 _SHORT = re.compile(r"^(?:azureml:)?(?P<name>[A-Za-z0-9][\w.-]*):(?P<version>[\w.-]+)$")
 _ID = re.compile(r"(?:^|/)models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$")
@@ -80,6 +82,32 @@ class Comparison:
         return f"amlops-eval-{self.endpoint}-{digest}" + (f"-{attempt}" if attempt > 1 else "")
 
 
+def compare(
+    endpoint: str,
+    evaluation: Evaluation | None,
+    deployments: Mapping[str, DeploymentRelease],
+    traffic: Mapping[str, int],
+    base: Mapping[str, int],
+    live: Mapping[str, LiveDeployment],
+) -> Comparison | None:
+    """What an evaluation compares, or None when there is nothing to: no evaluation, no new deployment taking
+    traffic, or a new deployment serving the live model (only how it is served changes).
+
+    The candidate is the model of the new deployment with most of the desired traffic; the live model, the model
+    of the deployment with most traffic now (`base`, by Azure name).
+    """
+    new = [n for n, share in traffic.items() if share and not base.get(n)]
+    if evaluation is None or not new:
+        return None
+    candidate = pinned(deployments[min(new, key=lambda n: (-traffic[n], n))].model)
+    serving = max(base, key=lambda n: (base[n], n)) if base else None
+    deployment = live.get(serving) if serving else None
+    current = model_ref(deployment.model) if deployment else None
+    if current is not None and current.label == candidate.label:
+        return None
+    return Comparison(endpoint, evaluation, candidate, current)
+
+
 def judge(comparison: Comparison, candidate: Mapping[str, float], live: Mapping[str, float], job: str | None) -> Evaluated:
     """Passed when the candidate holds every criterion; a metric either model lacks fails it."""
     figures, passed = {}, True
@@ -101,15 +129,31 @@ def without_live(comparison: Comparison) -> Evaluated:
 
 
 def verdict(result: Evaluated, evaluation: Evaluation) -> str:
-    """The verdict for people: each metric's two figures, and what the criterion asked."""
+    """The verdict for people: each metric's two figures, and what the criteria asked."""
     if result.live is None:
         return f"{result.describe()} (without_live_model: {evaluation.without_live_model})"
-    asked = "; ".join(
+    return f"{result.describe()} (asked: {asked(evaluation)})"
+
+
+def asked(evaluation: Evaluation) -> str:
+    """The criteria, for people: `accuracy higher is better, min delta +0`."""
+    return "; ".join(
         f"{c.metric} {'higher' if c.higher_is_better else 'lower'} is better, "
         + (f"max regression {c.max_regression:g}" if c.max_regression is not None else f"min delta {c.min_delta or 0.0:+g}")
         for c in evaluation.criteria
     )
-    return f"{result.describe()} (asked: {asked})"
+
+
+def describe_plan(comparison: Comparison) -> str:
+    """What the plan says an evaluation will do."""
+    evaluation, live = comparison.evaluation, comparison.live
+    if evaluation.kind is EvaluationKind.component:
+        how = f"component {evaluation.component} on {evaluation.data} ({evaluation.compute})"
+    else:
+        how = "the metrics both model versions record"
+    if live is None:
+        return f"{how}: no live model to compare candidate {comparison.candidate.label} with, so it {VERDICTS[evaluation.without_live_model]}"
+    return f"{how}: candidate {comparison.candidate.label} against live {live.label} before any traffic; {asked(evaluation)}"
 
 
 def recorded_metrics(source: Mapping[str, object], names: Iterable[str]) -> dict[str, float]:

@@ -282,7 +282,12 @@ class EndpointRollout:
             run = self.workspace.run(name)
             if run is None:
                 self._guard()
-                run = self.workspace.submit_component(spec)
+                try:
+                    run = self.workspace.submit_component(spec)
+                except (LockLost, EndpointBusy, Unavailable):
+                    raise  # not the evaluation's failure: stop, and resume from the record later
+                except Exception as exc:  # the SDK raises several kinds for a refused job
+                    raise EvaluationError(f"evaluation run {name} was refused: {_first_line(exc)}") from exc
                 self._say(Phase.evaluate, f"submitted evaluation run {run.name} ({spec.component} on {dict(spec.inputs)['data'][1]})")
             elif run.status in ("Failed", "Canceled"):
                 continue
