@@ -25,6 +25,7 @@ import requests
 from azure.ai.ml import (
     Input,
     MLClient,
+    Output,
     load_batch_endpoint,
     load_component,
     load_data,
@@ -38,6 +39,7 @@ from azure.ai.ml import (
 from azure.ai.ml.entities import (
     AmlCompute,
     BatchEndpoint,
+    Command,
     Job,
     ManagedOnlineEndpoint,
     OnlineDeployment,
@@ -333,9 +335,15 @@ class SdkWorkspace:
         """The registered component called with the inputs, as azure-ai-ml builds a command job from a component."""
         name, _, version = spec.component.removeprefix("azureml:").rpartition(":")
         component = self.client.components.get(name, version=version)
-        node = component(**{key: Input(type=kind, path=path) for key, (kind, path) in spec.inputs.items()})
-        node.name, node.display_name, node.experiment_name = spec.name, spec.name, spec.experiment
-        node.compute, node.tags = spec.compute, dict(spec.tags)
+        node = Command(
+            component=component,
+            inputs={key: Input(type=kind, path=path) for key, (kind, path) in spec.inputs.items()},
+            # Outside a pipeline a node has only the outputs and environment it is given, not its component's.
+            outputs={key: Output(type=output.type) for key, output in component.outputs.items()},
+            environment=component.environment,
+            compute=spec.compute,
+        )
+        node.name, node.display_name, node.experiment_name, node.tags = spec.name, spec.name, spec.experiment, dict(spec.tags)
         return self._run(self.client.jobs.create_or_update(node))
 
     @unavailable_as_such
