@@ -214,7 +214,9 @@ def test_the_sample_plans_its_evaluation_and_apply_stops_a_worse_churn_model(tmp
     edit(root / "environments/local.yaml", "model: churn:1", "model: churn:2")
     planned = session(root, workspace).plan()
     row = next(r for r in lines(planned) if r[0].strip() == "evaluation")
-    assert row[2].startswith("component azureml:churn_compare:1 on azureml:churn-holdout:1 (cpu): candidate churn:2 against live churn:1")
+    assert row[2].startswith(
+        "component azureml:churn_compare:1 on azureml:churn-holdout:1 (cpu): candidate churn:2 against live churn:1"
+    )
     assert "accuracy higher is better, min delta +0" in row[2]
     assert "| evaluation | run | component azureml:churn_compare:1" in markdown(planned)
     workspace.model_metrics = {"churn:1": {"accuracy": 0.9}, "churn:2": {"accuracy": 0.1}}
@@ -229,6 +231,8 @@ def test_the_sample_plans_its_evaluation_and_apply_stops_a_worse_churn_model(tmp
 def test_a_refused_evaluation_run_stops_the_rollout_before_any_traffic() -> None:
     workspace, clock = live_one(candidate=0.9)
     del workspace.assets[(AssetKind.data, "churn-holdout", "1")]  # as if never registered: Azure answers 400
-    with pytest.raises(RolloutFailed, match="evaluation run amlops-eval-churn-\\w+ was refused: data asset azureml:churn-holdout:1"):
+    with pytest.raises(
+        RolloutFailed, match="evaluation run amlops-eval-churn-\\w+ was refused: data asset azureml:churn-holdout:1"
+    ):
         loop(workspace, target("2", gated()), clock).run()
     assert workspace.endpoints["churn"].spec.traffic == {OLD: 100} and record.LOCK not in workspace.tags("churn")

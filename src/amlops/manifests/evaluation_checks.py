@@ -39,7 +39,9 @@ def evaluation_references(repo: Repository, environments: list[EnvironmentFile])
                 yield from _interface(repo, env, (*field, "component"), evaluation.component)
                 if evaluation.compute != SERVERLESS and evaluation.compute not in clusters:
                     names = ", ".join(sorted(clusters)) or "none"
-                    message = f"{env.environment.name} declares no cluster {evaluation.compute!r} (it has: {names}; or use serverless)"
+                    message = (
+                        f"{env.environment.name} declares no cluster {evaluation.compute!r} (it has: {names}; or use serverless)"
+                    )
                     yield env.document.problem((*field, "compute"), message)
 
 

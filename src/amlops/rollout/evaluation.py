@@ -77,7 +77,12 @@ class Comparison:
 
     def job_name(self, attempt: int = 1) -> str:
         """The same comparison, the same name: a later apply observes the run rather than submit it again."""
-        what = [self.endpoint, self.candidate.reference, self.live.reference if self.live else "", self.evaluation.model_dump_json()]
+        what = [
+            self.endpoint,
+            self.candidate.reference,
+            self.live.reference if self.live else "",
+            self.evaluation.model_dump_json(),
+        ]
         digest = hashlib.sha256("\x1f".join(what).encode()).hexdigest()[:12]
         return f"amlops-eval-{self.endpoint}-{digest}" + (f"-{attempt}" if attempt > 1 else "")
 
@@ -205,7 +210,9 @@ class ComponentRun:
             data = json.loads(raw)
             return _numbers(data[CANDIDATE]), _numbers(data[LIVE])
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise EvaluationError(f"evaluation run {run}: {METRICS}/{METRICS_FILE} is not {{candidate: {{...}}, live: {{...}}}}: {exc}") from exc
+            raise EvaluationError(
+                f"evaluation run {run}: {METRICS}/{METRICS_FILE} is not {{candidate: {{...}}, live: {{...}}}}: {exc}"
+            ) from exc
 
 
 class LoggedMetrics:

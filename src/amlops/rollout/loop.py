@@ -91,9 +91,7 @@ class Interrupted(Exception):
 class RolloutFailed(Exception):
     """A rollout that was undone: traffic is back where it was and the new deployments are gone."""
 
-    def __init__(
-        self, endpoint: str, reason: str, measured: list[StepMeasurement], evaluated: Evaluated | None = None
-    ) -> None:
+    def __init__(self, endpoint: str, reason: str, measured: list[StepMeasurement], evaluated: Evaluated | None = None) -> None:
         super().__init__(f"{endpoint}: {reason}")
         self.endpoint, self.reason, self.measured, self.evaluated = endpoint, reason, measured, evaluated
 
@@ -161,19 +159,7 @@ class EndpointRollout:
                 self._say(Phase.endpoint, "creating the endpoint")
                 self._put(None, {}, {}, {})
             case CreateDeployment(name, update):
-                spec = self.rollout.deployments[name]
-                self._say(
-                    Phase.deploy,
-                    f"{'scaling' if update else 'creating'} deployment {name} (model {spec.model}, {spec.instance_count} x {spec.instance_type})",
-                )
-                progress.created.add(name)
-                try:
-                    self._guard()
-                    self.workspace.begin_deployment(spec)
-                except (LockLost, EndpointBusy, Unavailable):
-                    raise  # not the deployment's failure: stop, and resume from the record later
-                except Exception as exc:  # the SDK raises several kinds for a refused or failed deployment
-                    progress.aborting = f"deployment {name} failed: {_first_line(exc)}{self._logs(name)}"
+                self._create(name, update, progress)
             case WaitFor(name, state):
                 self._say(Phase.provision, f"waiting for deployment {name} ({state})")
                 self._wait(name, state)
@@ -198,6 +184,21 @@ class EndpointRollout:
             case Fail(reason):
                 raise RolloutFailed(self.name, reason, progress.measured, progress.evaluated)
         return False
+
+    def _create(self, name: str, update: bool, progress: Progress) -> None:
+        spec = self.rollout.deployments[name]
+        self._say(
+            Phase.deploy,
+            f"{'scaling' if update else 'creating'} deployment {name} (model {spec.model}, {spec.instance_count} x {spec.instance_type})",
+        )
+        progress.created.add(name)
+        try:
+            self._guard()
+            self.workspace.begin_deployment(spec)
+        except (LockLost, EndpointBusy, Unavailable):
+            raise  # not the deployment's failure: stop, and resume from the record later
+        except Exception as exc:  # the SDK raises several kinds for a refused or failed deployment
+            progress.aborting = f"deployment {name} failed: {_first_line(exc)}{self._logs(name)}"
 
     def _smoke_test(self, name: str, progress: Progress) -> None:
         """The sample request, sent to `name` alone through the `azureml-model-deployment` header."""
@@ -288,7 +289,9 @@ class EndpointRollout:
                     raise  # not the evaluation's failure: stop, and resume from the record later
                 except Exception as exc:  # the SDK raises several kinds for a refused job
                     raise EvaluationError(f"evaluation run {name} was refused: {_first_line(exc)}") from exc
-                self._say(Phase.evaluate, f"submitted evaluation run {run.name} ({spec.component} on {dict(spec.inputs)['data'][1]})")
+                self._say(
+                    Phase.evaluate, f"submitted evaluation run {run.name} ({spec.component} on {dict(spec.inputs)['data'][1]})"
+                )
             elif run.status in ("Failed", "Canceled"):
                 continue
             else:
@@ -308,7 +311,9 @@ class EndpointRollout:
                 status = run.status
                 self._say(Phase.evaluate, f"evaluation run {run.name}: {status}")
         if run.status != "Completed":
-            raise EvaluationError(f"evaluation run {run.name} ended {run.status}{': ' + run.error if run.error else ''} ({run.studio_url})")
+            raise EvaluationError(
+                f"evaluation run {run.name} ended {run.status}{': ' + run.error if run.error else ''} ({run.studio_url})"
+            )
         return run.name
 
     def _wait(self, name: str, state: str) -> None:

@@ -175,7 +175,9 @@ def plan_endpoint(release: Release, name: str, live: LiveEndpoint | None) -> End
     if live is None:
         added = tuple(DeploymentChange(Change.add, azure, f"model {d.model.reference}") for azure, d in sorted(wanted.items()))
         evaluation = compare(name, desired.strategy.evaluation, wanted, traffic, {}, {})
-        return EndpointPlan(desired.name, desired, release_id, None, True, added, ({}, traffic), ({}, mirror), evaluation=evaluation)
+        return EndpointPlan(
+            desired.name, desired, release_id, None, True, added, ({}, traffic), ({}, mirror), evaluation=evaluation
+        )
     changes: list[DeploymentChange] = []
     for azure, d in sorted(wanted.items()):
         existing = live.deployments.get(azure)

@@ -38,7 +38,10 @@ class MemoryEvaluation(MemoryTraining):
             raise Refused(f"job {spec.name} already exists")
         if spec.compute != SERVERLESS and spec.compute not in self.cluster_specs:
             raise Refused(f"compute {spec.compute!r} does not exist in this workspace")
-        refs = [(AssetKind.component, spec.component), *((AssetKind.data, p) for t, p in spec.inputs.values() if t == "uri_folder")]
+        refs = [
+            (AssetKind.component, spec.component),
+            *((AssetKind.data, p) for t, p in spec.inputs.values() if t == "uri_folder"),
+        ]
         for kind, ref in refs:
             match = _REF.match(ref)
             if match is None or (kind, match["name"], match["version"]) not in self.assets:
