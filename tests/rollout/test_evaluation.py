@@ -14,6 +14,7 @@ from amlops.rollout.loop import RolloutFailed
 from amlops.state import record
 from amlops.state.evaluation import Evaluated
 from amlops.state.record import RolloutRecord, Status
+from amlops.state.status import endpoint_status
 from amlops.workspace.memory import Killed, MemoryWorkspace
 
 OLD, NEW = azure_name("1"), azure_name("2")
@@ -76,6 +77,8 @@ def test_a_losing_candidate_never_gets_traffic_and_the_record_has_both_figures()
     assert not any(w.startswith("begin deployment") for w in workspace.writes)  # nor a deployment to send it to
     assert failed.value.evaluated is not None and failed.value.evaluated.figures == {"accuracy": (0.7, 0.8)}
     assert not evaluated(workspace).passed
+    status = endpoint_status(workspace.endpoint("churn"))  # type: ignore[arg-type]
+    assert status.evaluated == failed.value.evaluated  # `amlops status` shows it
     rec = RolloutRecord.decode(workspace.tags("churn")[record.ROLLOUT])
     assert rec is not None and rec.status is Status.aborted
     assert "accuracy 0.7" in workspace.tags("churn")[record.REASON]

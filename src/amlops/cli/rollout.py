@@ -203,6 +203,8 @@ def _print_status(s: EndpointStatus, desired: str | None, links: Studio | None) 
         out.print(f"  last rollout: {s.rollout.start or '(new)'} -> {s.rollout.to}, {s.rollout.status.value}")
         for m in s.measured:
             out.print(f"    step {m.step + 1}: {_measurement(m)}")
+    if s.evaluated:
+        out.print(f"  {s.evaluated.describe()}", markup=False)
     if s.reason:
         out.print(f"  reason: {s.reason}", markup=False)
     if s.previous:
@@ -245,6 +247,15 @@ def _status_json(s: EndpointStatus, desired: str | None, links: Studio | None) -
             for m in s.measured
         ],
         "reason": s.reason,
+        "evaluation": None
+        if s.evaluated is None
+        else {
+            "candidate": s.evaluated.candidate,
+            "live": s.evaluated.live,
+            "passed": s.evaluated.passed,
+            "figures": {m: {"candidate": c, "live": v} for m, (c, v) in s.evaluated.figures.items()},
+            "job": s.evaluated.job,
+        },
         "previous": None if s.previous is None else {"release": s.previous.release, "commit": s.previous.commit},
         "lock": None if s.lock is None else {"holder": s.lock.holder, "expires": s.lock.expires},
     }
