@@ -229,6 +229,16 @@ def test_the_sample_plans_its_evaluation_and_apply_stops_a_worse_churn_model(tmp
     live = workspace.endpoint("churn")
     assert live is not None and list(live.traffic.values()) == [100] and not live.mirror_traffic
     assert all(d.model == "azureml:churn:1" for d in live.deployments.values())
+    again = next(r for r in lines(session(root, workspace).plan()) if r[0].strip() == "evaluation")
+    assert "recorded so far: evaluation failed: accuracy 0.1 (candidate churn:2) vs 0.9 (live churn:1)" in again[2]
+    edit(root / "environments/local.yaml", "kind: component", "kind: logged_metrics")  # the figures the versions record
+    for text in ("component: azureml:churn_compare:1", "data: azureml:churn-holdout:1", "compute: cpu"):
+        edit(root / "environments/local.yaml", f"        {text}\n", "")
+    workspace.model_properties_store[("churn", "2")] = {"accuracy": "0.95"}  # as its training run recorded it
+    workspace.models[("churn", "1")]["accuracy"] = "0.9"
+    logged = next(r for r in lines(session(root, workspace).plan()) if r[0].strip() == "evaluation")
+    assert logged[2].startswith("the metrics both model versions record: candidate churn:2 against live churn:1")
+    assert "recorded so far: evaluation passed: accuracy 0.95 (candidate churn:2) vs 0.9 (live churn:1)" in logged[2]
 
 
 def test_a_refused_evaluation_run_stops_the_rollout_before_any_traffic() -> None:
@@ -239,3 +249,23 @@ def test_a_refused_evaluation_run_stops_the_rollout_before_any_traffic() -> None
     ):
         loop(workspace, target("2", gated()), clock).run()
     assert workspace.endpoints["churn"].spec.traffic == {OLD: 100} and record.LOCK not in workspace.tags("churn")
+
+
+def test_a_plan_reads_the_metrics_of_a_version_not_yet_registered_from_its_model_file(tmp_path) -> None:
+    from sample_support import copy_sample
+    from training.training_support import session
+
+    from amlops.rollout.evaluation_preview import preview
+
+    root = copy_sample(tmp_path)
+    (root / "models/churn/v2").mkdir()
+    (root / "models/churn/v2/weights.json").write_text((root / "models/churn/v1/weights.json").read_text())
+    (root / "models/churn/v2.yml").write_text(
+        (root / "models/churn/v1.yml").read_text().replace('version: "1"', 'version: "2"').replace("path: v1", "path: v2")
+        + "properties:\n  metrics.accuracy: '0.93'\n"
+    )
+    workspace = MemoryWorkspace("local")
+    workspace.models[("churn", "1")] = {"accuracy": "0.9"}
+    comparison = Comparison("churn", LOGGED, ModelRef("churn", "2", "azureml:churn:2"), ModelRef("churn", "1", "azureml:churn:1"))
+    found = preview(workspace, comparison, session(root, workspace).repo)
+    assert found == Evaluated("churn:2", "churn:1", True, {"accuracy": (0.93, 0.9)})

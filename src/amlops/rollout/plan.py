@@ -14,6 +14,7 @@ from amlops.release.bundle import EndpointRelease, ModelPin, Release
 from amlops.release.training import AssetPin
 from amlops.rollout.evaluation import Comparison, compare
 from amlops.state import record
+from amlops.state.evaluation import Evaluated
 from amlops.state.live import TERMINAL, LiveEndpoint, LiveState, nonzero
 from amlops.state.record import RolloutRecord, Status, version_conflict
 
@@ -50,6 +51,7 @@ class EndpointPlan:
     resume: RolloutRecord | None = None  # an unfinished rollout to this release, to continue
     notes: tuple[str, ...] = ()
     evaluation: Comparison | None = None  # the offline evaluation to run before the candidate gets traffic
+    preview: Evaluated | None = None  # its verdict from the figures recorded so far, if any
 
     @property
     def new(self) -> tuple[str, ...]:

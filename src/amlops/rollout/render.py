@@ -60,6 +60,7 @@ def _endpoint_json(e: EndpointPlan) -> dict[str, Any]:
             **e.evaluation.evaluation.model_dump(mode="json", exclude_none=True),
             "candidate": e.evaluation.candidate.label,
             "live": e.evaluation.live.label if e.evaluation.live else None,
+            "recorded": None if e.preview is None else e.preview.describe(),
         },
     }
 
@@ -79,7 +80,8 @@ def lines(plan: Plan) -> list[tuple[str, str, str]]:
         else:
             rows.append((subject, "update", f"release {e.endpoint_release}, served by other deployments"))
         if e.evaluation:
-            rows.append(("  evaluation", "run", describe_plan(e.evaluation)))
+            recorded = f"; recorded so far: {e.preview.describe()}" if e.preview and e.evaluation.live else ""
+            rows.append(("  evaluation", "run", describe_plan(e.evaluation) + recorded))
         for c in e.deployments:
             rows.append((f"  deployment {c.name}", c.change.value, c.detail))
         if e.traffic[0] != e.traffic[1]:
