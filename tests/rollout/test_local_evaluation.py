@@ -63,3 +63,5 @@ def test_a_losing_candidate_is_stopped_by_the_evaluation_with_traffic_unchanged(
     assert live == 0.9 and candidate is not None and candidate < live
     job = client.jobs.get(evaluated.job)
     assert job.status == "Completed" and job.experiment_name == "amlops-evaluation-churn"
+    again = [r[2] for r in lines(plane.session(root).plan()) if r[0].strip() == "evaluation"]
+    assert again and "recorded so far: evaluation failed: accuracy" in again[0]  # what the PR comment shows now
