@@ -289,9 +289,7 @@ class EndpointRollout:
                     raise  # not the evaluation's failure: stop, and resume from the record later
                 except Exception as exc:  # the SDK raises several kinds for a refused job
                     raise EvaluationError(f"evaluation run {name} was refused: {_first_line(exc)}") from exc
-                self._say(
-                    Phase.evaluate, f"submitted evaluation run {run.name} ({spec.component} on {dict(spec.inputs)['data'][1]})"
-                )
+                self._say(Phase.evaluate, f"submitted evaluation run {run.name} ({spec.component}, on {spec.compute})")
             elif run.status in ("Failed", "Canceled"):
                 continue
             else:
