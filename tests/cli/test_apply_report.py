@@ -17,3 +17,28 @@ def test_a_stopped_rollout_says_what_it_left_and_how_to_resume(capsys) -> None:
     assert "run apply again to resume from there" in printed
     assert "0 endpoint(s) rolled out, 0 failed, 1 stopped" in printed
     assert "rolled back" not in printed
+
+
+def test_the_report_and_the_job_summary_show_both_models_figures(capsys) -> None:
+    from types import SimpleNamespace
+
+    from amlops.cli.rollout import _summary
+    from amlops.rollout.loop import Outcome, RolloutFailed
+    from amlops.state.evaluation import Evaluated
+
+    won = Evaluated("credit-risk:2", "credit-risk:1", True, {"auc": (0.91, 0.9)}, "amlops-eval-credit-risk-1")
+    lost = Evaluated("churn:2", "churn:1", False, {"accuracy": (0.7, 0.9)}, "amlops-eval-churn-1")
+    result = ApplyResult(outcomes=[Outcome("credit-risk", "r2", evaluated=won)])
+    result.failed("churn", RolloutFailed("churn", f"{lost.describe()} (asked: accuracy higher is better)", [], lost))
+    _report(result, 1.0)
+    printed = capsys.readouterr().err
+    assert "credit-risk: evaluation passed: auc 0.91 (candidate credit-risk:2) vs 0.9 (live credit-risk:1)" in printed
+    assert "churn: rolled back: evaluation failed: accuracy 0.7 (candidate churn:2) vs 0.9 (live churn:1)" in printed
+    environment = SimpleNamespace(platform=SimpleNamespace(value="local"), azure=None)
+    session = SimpleNamespace(
+        release=SimpleNamespace(environment="local", alias="a", id="i"),
+        repo=SimpleNamespace(environments={"local": SimpleNamespace(environment=environment)}),
+    )
+    summary = _summary(session, result, 1.0)  # type: ignore[arg-type]
+    assert "| credit-risk | :white_check_mark: rolled out | evaluation passed: auc 0.91 (candidate credit-risk:2)" in summary
+    assert "| evaluation failed: accuracy 0.7 (candidate churn:2) vs 0.9 (live churn:1) |" in summary

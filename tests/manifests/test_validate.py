@@ -545,7 +545,7 @@ TRAINING_CASES = [
         "environments/local.yaml",
         "  - churn-retrain",
         "  - churn-retrian",
-        "environments/local.yaml:33:5: jobs[0]",
+        "environments/local.yaml:51:5: jobs[0]",
         "no job 'churn-retrian' in jobs/ (it has: churn-retrain, phi3-distill, phi3-finetune)",
         without_rule("environment-jobs"),
         env="local",
@@ -582,7 +582,7 @@ TRAINING_CASES = [
         "environments/local.yaml",
         "deployments: [main]",
         "deployments: [blue]",
-        "environments/local.yaml:36:19: batch_endpoints.churn-batch.deployments[0]",
+        "environments/local.yaml:54:19: batch_endpoints.churn-batch.deployments[0]",
         "no deployment 'blue' in batch-endpoints/churn-batch/ (it has: main)",
         without_rule("environment-jobs"),
         env="local",
@@ -632,6 +632,53 @@ TRAINING_CASES = [
     ),
 ]
 CASES += TRAINING_CASES
+
+EVALUATION_CASES = [
+    Case(
+        "evaluation-compute-undeclared",
+        "environments/local.yaml",
+        "        compute: cpu",
+        "        compute: gpu",
+        "environments/local.yaml:41:9: endpoints.churn.strategy.evaluation.compute",
+        "local declares no cluster 'gpu' (it has: cpu; or use serverless)",
+        without_rule("evaluation-references"),
+    ),
+    Case(
+        "evaluation-component-undefined",
+        "environments/local.yaml",
+        "component: azureml:churn_compare:1",
+        "component: azureml:churn_compare:2",
+        "environments/local.yaml:39:9: endpoints.churn.strategy.evaluation.component",
+        "component churn_compare:2 is not defined (known versions: 1)",
+        without_rule("evaluation-references"),
+    ),
+    Case(
+        "evaluation-component-interface",
+        "components/churn_compare/component.yml",
+        "  live:\n    type: custom_model\n",
+        "",
+        "environments/local.yaml:39:9: endpoints.churn.strategy.evaluation.component",
+        "lacks input live: an evaluation calls it with those",
+        without_rule("evaluation-references"),
+    ),
+    Case(
+        "evaluation-kind-needs-data",
+        "environments/local.yaml",
+        "        data: azureml:churn-holdout:1\n",
+        "",
+        "environments/local.yaml:37:7: endpoints.churn.strategy.evaluation",
+        "kind component needs component and data",
+    ),
+    Case(
+        "evaluation-criterion-one-bound",
+        "environments/local.yaml",
+        "min_delta: 0.0}",
+        "min_delta: 0.0, max_regression: 0.01}",
+        "environments/local.yaml:43:13: endpoints.churn.strategy.evaluation.criteria[0]",
+        "at most one of min_delta or max_regression",
+    ),
+]
+CASES += EVALUATION_CASES
 
 
 def problems_for(repo: Path, case: Case) -> list[str]:

@@ -26,6 +26,8 @@ def test_first_plan_registers_assets_in_dependency_order_creates_clusters_and_th
     assert [(a.kind.value, a.name, a.version) for a in plan.assets] == [
         ("environment", "churn-train", "1"),
         ("data", "churn-customers", "1"),
+        ("data", "churn-holdout", "1"),  # the held-out data of churn's evaluation
+        ("component", "churn_compare", "1"),
         ("component", "churn_evaluate", "1"),
         ("component", "churn_prepare", "1"),
         ("component", "churn_register", "2"),

@@ -145,6 +145,9 @@ def _quiet_stdout() -> contextlib.AbstractContextManager[Any]:
 
 
 def _report(result: ApplyResult, seconds: float) -> None:
+    for o in result.outcomes:
+        if o.evaluated is not None:
+            err.print(f"{o.endpoint}: {o.evaluated.describe()}", markup=False)
     for failure in result.rolled_back:
         err.print(f"[red]{failure.endpoint}: rolled back[/]: {failure.reason}", markup=True)
         for m in failure.measured:
@@ -200,6 +203,8 @@ def _print_status(s: EndpointStatus, desired: str | None, links: Studio | None) 
         out.print(f"  last rollout: {s.rollout.start or '(new)'} -> {s.rollout.to}, {s.rollout.status.value}")
         for m in s.measured:
             out.print(f"    step {m.step + 1}: {_measurement(m)}")
+    if s.evaluated:
+        out.print(f"  {s.evaluated.describe()}", markup=False)
     if s.reason:
         out.print(f"  reason: {s.reason}", markup=False)
     if s.previous:
@@ -242,6 +247,15 @@ def _status_json(s: EndpointStatus, desired: str | None, links: Studio | None) -
             for m in s.measured
         ],
         "reason": s.reason,
+        "evaluation": None
+        if s.evaluated is None
+        else {
+            "candidate": s.evaluated.candidate,
+            "live": s.evaluated.live,
+            "passed": s.evaluated.passed,
+            "figures": {m: {"candidate": c, "live": v} for m, (c, v) in s.evaluated.figures.items()},
+            "job": s.evaluated.job,
+        },
         "previous": None if s.previous is None else {"release": s.previous.release, "commit": s.previous.commit},
         "lock": None if s.lock is None else {"holder": s.lock.holder, "expires": s.lock.expires},
     }
@@ -257,12 +271,15 @@ def _summary(session: Session, result: ApplyResult, seconds: float) -> str:
         "| endpoint | result | gates |",
         "|---|---|---|",
     ]
-    rows = [(o.endpoint, ":white_check_mark: rolled out", o.measured) for o in result.outcomes]
-    rows += [(f.endpoint, f":x: rolled back: {f.reason}", f.measured) for f in result.rolled_back]
-    rows += [(n, f":x: failed: {m}", []) for n, m in result.failures.items() if all(f.endpoint != n for f in result.rolled_back)]
-    for name, outcome, measured in sorted(rows, key=lambda r: r[0]):
+    rows = [(o.endpoint, ":white_check_mark: rolled out", o.measured, o.evaluated) for o in result.outcomes]
+    rows += [(f.endpoint, f":x: rolled back: {f.reason}", f.measured, f.evaluated) for f in result.rolled_back]
+    rows += [
+        (n, f":x: failed: {m}", [], None) for n, m in result.failures.items() if all(f.endpoint != n for f in result.rolled_back)
+    ]
+    for name, outcome, measured, evaluated in sorted(rows, key=lambda r: r[0]):
         label = f"[{name}]({links.endpoint(name)})" if links else name
-        gates = "<br>".join(f"step {m.step + 1}: {_measurement(m)}" for m in measured) or "-"
+        checks = [evaluated.describe()] if evaluated else []  # both models' figures, before any traffic
+        gates = "<br>".join(checks + [f"step {m.step + 1}: {_measurement(m)}" for m in measured]) or "-"
         text = outcome.splitlines()[0].replace("|", "/")
         lines.append(f"| {label} | {text} | {gates} |")
     registered = ", ".join(f"`{m}`" for m in result.registered) or "none"

@@ -14,6 +14,7 @@ from typing import Any
 
 from amlops.manifests.environment import DEPLOYMENT_SUFFIX, EndpointChoice, ServerlessChoice
 from amlops.manifests.errors import Problem, did_you_mean
+from amlops.manifests.evaluation_checks import evaluation_references
 from amlops.manifests.flows import flow_deployments, flow_models
 from amlops.manifests.references import parse_model_ref, resolve
 from amlops.manifests.repository import DeploymentFile, EnvironmentFile, Repository
@@ -352,6 +353,7 @@ RULES: dict[str, Rule] = {
     "training-paths": training_paths,
     "flow-models": flow_models,
     "flow-deployments": flow_deployments,
+    "evaluation-references": evaluation_references,
 }
 
 

@@ -202,11 +202,74 @@ class Step(Strict):
         return self
 
 
+AssetRef = Annotated[str, StringConstraints(pattern=r"^azureml:[A-Za-z0-9][\w.-]*:[\w.-]+$")]
+
+
+class EvaluationKind(str, Enum):
+    """How the candidate and the live model get their figures (rollout/evaluation.py has one evaluator per kind)."""
+
+    component = "component"  # a component run on a held-out data asset, scoring both models
+    logged_metrics = "logged_metrics"  # the metrics each model version records (its tags or properties)
+
+
+class Criterion(Strict):
+    """One metric the candidate must hold against the live model; absolute, in the metric's own units."""
+
+    metric: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][\w.-]{0,63}$")]
+    higher_is_better: bool = True
+    min_delta: float | None = Field(
+        None, description="the candidate must beat the live model by at least this (default 0: at least as good)"
+    )
+    max_regression: Annotated[float, Field(ge=0)] | None = Field(
+        None, description="instead of min_delta: the candidate may be worse than the live model by at most this"
+    )
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Criterion:
+        if self.min_delta is not None and self.max_regression is not None:
+            raise ValueError("a criterion sets at most one of min_delta or max_regression")
+        return self
+
+    @property
+    def required_gain(self) -> float:
+        """How much better than the live model the candidate must be (negative: how much worse it may be)."""
+        if self.max_regression is not None:
+            return -self.max_regression
+        return self.min_delta or 0.0
+
+
+class Evaluation(Strict):
+    """An offline comparison of the candidate model with the live one, before the candidate gets any traffic."""
+
+    kind: EvaluationKind
+    component: AssetRef | None = Field(
+        None, description="kind component: azureml:<name>:<version>, inputs candidate, live and data, output metrics"
+    )
+    data: AssetRef | None = Field(None, description="kind component: the held-out data asset, azureml:<name>:<version>")
+    compute: str = Field("serverless", description="kind component: the cluster it runs on, as the files name it")
+    criteria: list[Criterion] = Field(min_length=1)
+    without_live_model: Literal["pass", "fail"] = Field(
+        "pass", description="the verdict when there is no live model to compare with (a first rollout)"
+    )
+    timeout_minutes: Annotated[int, Field(ge=1, le=1440)] = 60
+
+    @model_validator(mode="after")
+    def _kind_has_what_it_needs(self) -> Evaluation:
+        if self.kind is EvaluationKind.component and (self.component is None or self.data is None):
+            raise ValueError("kind component needs component and data")
+        if self.kind is EvaluationKind.logged_metrics and (self.component is not None or self.data is not None):
+            raise ValueError("kind logged_metrics reads what the models record: no component or data")
+        return self
+
+
 class Strategy(Strict):
     """How a changed deployment takes traffic: steps, each gated; the last weight step is 100."""
 
     steps: list[Step] = Field(default_factory=lambda: [Step(weight=100)])
     gate: Gate = Gate()
+    evaluation: Evaluation | None = Field(
+        None, description="compare the candidate model with the live one offline before it gets any traffic"
+    )
     soak_minutes: Annotated[int, Field(ge=0)] = Field(
         0, description="how long a release must be live here before it may be promoted onward"
     )

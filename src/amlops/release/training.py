@@ -103,6 +103,7 @@ def build_training(repo: Repository, environment: str) -> TrainingRelease:
         for name, choice in env.batch_endpoints.items()
     }
     documents += [repo.batch_endpoints[b.name].deployments[d].document for b in batch.values() for d in b.deployments]
+    documents += evaluation_documents(repo, environment)
     return TrainingRelease(
         environment=environment,
         local=env.platform.value == "local",
@@ -112,6 +113,21 @@ def build_training(repo: Repository, environment: str) -> TrainingRelease:
         batch=batch,
         models=_batch_models(repo, batch),
     )
+
+
+def evaluation_documents(repo: Repository, environment: str) -> list[Document]:
+    """The assets the environment's evaluations name (component, held-out data), as a one-step pipeline would name
+    them: apply registers them with the rest, so an evaluation finds them."""
+    env_file = repo.environments[environment]
+    env = env_file.environment
+    strategies = [env.strategy, *(env.strategy_for(name) for name in env.endpoints)]
+    documents = []
+    evaluations = {s.evaluation.model_dump_json(): s.evaluation for s in strategies if s.evaluation is not None}
+    for _, evaluation in sorted(evaluations.items()):
+        if evaluation.component and evaluation.data:
+            node = {"component": evaluation.component, "inputs": {"data": {"type": "uri_folder", "path": evaluation.data}}}
+            documents.append(Document(env_file.document.path, {"jobs": {"evaluate": node}}))
+    return documents
 
 
 def _batch_models(repo: Repository, batch: dict[str, BatchEndpointRelease]) -> tuple[ModelPin, ...]:

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 
 from amlops.manifests.environment import Strategy
 from amlops.release.bundle import DeploymentRelease
+from amlops.rollout.evaluation import Comparison, compare
 from amlops.rollout.strategy import StepTraffic, step_traffic
 from amlops.state import record
+from amlops.state.evaluation import Evaluated
 from amlops.state.live import TERMINAL, LiveEndpoint, nonzero
 from amlops.state.record import Previous, RolloutRecord, Status, StepMeasurement
 
@@ -47,6 +49,7 @@ class Progress:
     passed: set[int] = field(default_factory=set)  # steps whose gate passed in this run
     created: set[str] = field(default_factory=set)  # deployments this run created or updated
     aborting: str | None = None  # why the rollout is being undone
+    evaluated: Evaluated | None = None  # the offline evaluation's verdict, once this run has it
 
 
 # -- actions ----------------------------------------------------------------------------------------
@@ -98,6 +101,13 @@ class Gate:
 
 
 @dataclass(frozen=True)
+class Evaluate:
+    """Compare the candidate with the live model offline: submit (or find) the run, wait for it, judge."""
+
+    comparison: Comparison
+
+
+@dataclass(frozen=True)
 class Abort:
     reason: str
 
@@ -107,7 +117,7 @@ class Fail:
     reason: str
 
 
-Action = CreateEndpoint | CreateDeployment | WaitFor | DeleteDeployment | SmokeTest | SetTraffic | Gate | Abort | Fail
+Action = CreateEndpoint | CreateDeployment | WaitFor | DeleteDeployment | SmokeTest | SetTraffic | Gate | Evaluate | Abort | Fail
 
 
 @dataclass(frozen=True)
@@ -126,7 +136,8 @@ def next_action(target: Target, live: LiveEndpoint | None, progress: Progress, n
     if progress.aborting is not None:
         return _undo(target, live, view, progress, progress.aborting, now)
     return (
-        _deployments(target, live, progress)
+        _evaluation(target, live, view, progress)
+        or _deployments(target, live, progress)
         or _smoke_tests(view, progress)
         or _steps(target, live, view, progress, now)
         or _retire(target, live)
@@ -145,6 +156,17 @@ def _view(target: Target, live: LiveEndpoint) -> _View:
     base = dict(running.base) if running else nonzero(live.traffic)
     new = tuple(sorted(n for n, share in target.traffic.items() if share and not base.get(n)))
     return _View(running, base, new)
+
+
+def _evaluation(target: Target, live: LiveEndpoint, view: _View, progress: Progress) -> Action | None:
+    """Before anything else of a rollout (a deployment created, traffic or mirror moved): the offline evaluation.
+
+    Once the rollout's first step is recorded, the evaluation is behind it.
+    """
+    if not target.gates or view.running is not None or progress.evaluated is not None:
+        return None
+    comparison = compare(target.name, target.strategy.evaluation, target.deployments, target.traffic, view.base, live.deployments)
+    return Evaluate(comparison) if comparison else None
 
 
 def _deployments(target: Target, live: LiveEndpoint, progress: Progress) -> Action | None:
@@ -207,6 +229,7 @@ def _set_step(
     step = steps[index]
     rollout = RolloutRecord(target.endpoint_release, live.tags.get(record.ENDPOINT_RELEASE), view.base, index, int(now))
     tags = {record.ROLLOUT: rollout.encode(), record.MEASURED: record.encode_measured(progress.measured)}
+    tags |= _evaluated(progress, view)
     return SetTraffic(step.traffic, step.mirror, tags, f"step {index + 1}/{len(steps)}: {step.describe()}")
 
 
@@ -227,6 +250,7 @@ def _finish(target: Target, live: LiveEndpoint, view: _View, progress: Progress,
             record.ROLLOUT: final.encode(),
             record.MEASURED: record.encode_measured(progress.measured),
             record.REASON: record.fit(target.reason),
+            **_evaluated(progress, view),
         }
     elif (old := RolloutRecord.decode(live.tags.get(record.ROLLOUT))) and old.status is Status.running:
         # an unfinished rollout to another release that this one supersedes: it ends here, not "running" for good
@@ -257,6 +281,7 @@ def _undo(target: Target, live: LiveEndpoint, view: _View, progress: Progress, r
             record.ROLLOUT: aborted.encode(),
             record.MEASURED: record.encode_measured(progress.measured),
             record.REASON: record.fit(reason),
+            **_evaluated(progress, view),
         }
         return SetTraffic(view.base, mirror, tags, f"aborting: {reason}")
     for name in sorted(new | progress.created):
@@ -268,3 +293,11 @@ def _undo(target: Target, live: LiveEndpoint, view: _View, progress: Progress, r
 def _succeeded(live: LiveEndpoint, name: str) -> bool:
     deployment = live.deployments.get(name)
     return deployment is not None and deployment.succeeded
+
+
+def _evaluated(progress: Progress, view: _View) -> dict[str, str]:
+    """The evaluation's record, written with the rollout's: this run's verdict, or, as a rollout begins without
+    one, an earlier rollout's removed (an empty value); a resumed rollout keeps what its first step recorded."""
+    if progress.evaluated is not None:
+        return {record.EVALUATION: progress.evaluated.encode()}
+    return {} if view.running is not None else {record.EVALUATION: ""}

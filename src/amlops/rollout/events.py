@@ -19,6 +19,7 @@ class Phase(str, Enum):
     model = "registering"  # a model version being registered (endpoint "models")
     lock = "waiting for lock"
     endpoint = "endpoint"  # creating or deleting the endpoint itself
+    evaluate = "evaluating"  # the candidate model compared offline with the live one, before any traffic
     deploy = "deploying"  # a deployment created or scaled
     provision = "provisioning"  # waiting for it: building its environment, pulling, starting
     smoke = "smoke test"

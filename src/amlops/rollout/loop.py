@@ -23,6 +23,7 @@ from amlops.rollout.decide import (
     CreateDeployment,
     CreateEndpoint,
     DeleteDeployment,
+    Evaluate,
     Fail,
     Gate,
     Progress,
@@ -33,14 +34,16 @@ from amlops.rollout.decide import (
     next_action,
     unfinished,
 )
+from amlops.rollout.evaluation import ATTEMPTS, EVALUATORS, Comparison, EvaluationError, judge, verdict, without_live
 from amlops.rollout.events import Event, Events, Phase, ignore
 from amlops.rollout.lock import EndpointBusy, LockLost, is_stale, new_holder
 from amlops.rollout.strategy import Action as Verdict
 from amlops.rollout.strategy import decide
 from amlops.state import record
+from amlops.state.evaluation import Evaluated
 from amlops.state.live import TERMINAL, LiveEndpoint
 from amlops.state.record import Lock, Measurement, StepMeasurement
-from amlops.workspace.interface import Answer, DeploymentSpec, EndpointSpec, Unavailable, Workspace
+from amlops.workspace.interface import JOB_TERMINAL, Answer, DeploymentSpec, EndpointSpec, Run, Unavailable, Workspace
 
 
 class Clock(Protocol):
@@ -78,6 +81,7 @@ class Rollout:
     sample: bytes  # the smoke test's request
     environment: str
     endpoint_tags: dict[str, str] = field(default_factory=dict)  # written with every write (empty: removed)
+    computes: dict[str, str] = field(default_factory=dict)  # cluster name in the files -> its Azure name
 
 
 class Interrupted(Exception):
@@ -87,9 +91,9 @@ class Interrupted(Exception):
 class RolloutFailed(Exception):
     """A rollout that was undone: traffic is back where it was and the new deployments are gone."""
 
-    def __init__(self, endpoint: str, reason: str, measured: list[StepMeasurement]) -> None:
+    def __init__(self, endpoint: str, reason: str, measured: list[StepMeasurement], evaluated: Evaluated | None = None) -> None:
         super().__init__(f"{endpoint}: {reason}")
-        self.endpoint, self.reason, self.measured = endpoint, reason, measured
+        self.endpoint, self.reason, self.measured, self.evaluated = endpoint, reason, measured, evaluated
 
 
 @dataclass
@@ -98,6 +102,7 @@ class Outcome:
     release: str
     measured: list[StepMeasurement] = field(default_factory=list)
     scoring_uri: str | None = None
+    evaluated: Evaluated | None = None  # the offline evaluation this rollout passed, if it ran one
 
 
 class EndpointRollout:
@@ -134,7 +139,11 @@ class EndpointRollout:
                 action = next_action(self.rollout.target, live, progress, self.clock.time())
                 if self._take(action, live, progress):
                     return Outcome(
-                        self.name, self.rollout.target.endpoint_release, progress.measured, live.scoring_uri if live else None
+                        self.name,
+                        self.rollout.target.endpoint_release,
+                        progress.measured,
+                        live.scoring_uri if live else None,
+                        progress.evaluated,
                     )
                 live = self._read()
         except Exception:
@@ -150,19 +159,7 @@ class EndpointRollout:
                 self._say(Phase.endpoint, "creating the endpoint")
                 self._put(None, {}, {}, {})
             case CreateDeployment(name, update):
-                spec = self.rollout.deployments[name]
-                self._say(
-                    Phase.deploy,
-                    f"{'scaling' if update else 'creating'} deployment {name} (model {spec.model}, {spec.instance_count} x {spec.instance_type})",
-                )
-                progress.created.add(name)
-                try:
-                    self._guard()
-                    self.workspace.begin_deployment(spec)
-                except (LockLost, EndpointBusy, Unavailable):
-                    raise  # not the deployment's failure: stop, and resume from the record later
-                except Exception as exc:  # the SDK raises several kinds for a refused or failed deployment
-                    progress.aborting = f"deployment {name} failed: {_first_line(exc)}{self._logs(name)}"
+                self._create(name, update, progress)
             case WaitFor(name, state):
                 self._say(Phase.provision, f"waiting for deployment {name} ({state})")
                 self._wait(name, state)
@@ -179,12 +176,29 @@ class EndpointRollout:
                 return final
             case Gate():
                 self._gate(action, progress)
+            case Evaluate(comparison):
+                self._evaluate(comparison, progress)
             case Abort(reason):
                 self._say(Phase.failed, reason)
                 progress.aborting = reason
             case Fail(reason):
-                raise RolloutFailed(self.name, reason, progress.measured)
+                raise RolloutFailed(self.name, reason, progress.measured, progress.evaluated)
         return False
+
+    def _create(self, name: str, update: bool, progress: Progress) -> None:
+        spec = self.rollout.deployments[name]
+        self._say(
+            Phase.deploy,
+            f"{'scaling' if update else 'creating'} deployment {name} (model {spec.model}, {spec.instance_count} x {spec.instance_type})",
+        )
+        progress.created.add(name)
+        try:
+            self._guard()
+            self.workspace.begin_deployment(spec)
+        except (LockLost, EndpointBusy, Unavailable):
+            raise  # not the deployment's failure: stop, and resume from the record later
+        except Exception as exc:  # the SDK raises several kinds for a refused or failed deployment
+            progress.aborting = f"deployment {name} failed: {_first_line(exc)}{self._logs(name)}"
 
     def _smoke_test(self, name: str, progress: Progress) -> None:
         """The sample request, sent to `name` alone through the `azureml-model-deployment` header."""
@@ -236,6 +250,69 @@ class EndpointRollout:
             self._say(Phase.gate, f"gate passed: {decision.judgement.reason}", measurement)
         else:
             progress.aborting = f"gate failed at step {gate.index + 1} ({gate.step.describe()}): {decision.judgement.reason}"
+
+    def _evaluate(self, comparison: Comparison, progress: Progress) -> None:
+        """The candidate against the live model, before it gets any traffic: a verdict, or the reason to abort."""
+        evaluation = comparison.evaluation
+        if comparison.live is None:
+            result = without_live(comparison)
+        else:
+            evaluator = EVALUATORS[evaluation.kind]
+            self._say(Phase.evaluate, f"evaluating candidate {comparison.candidate.label} against live {comparison.live.label}")
+            try:
+                run = self._evaluation_run(comparison)
+                result = judge(comparison, *evaluator.figures(self.workspace, comparison, run), run)
+            except EvaluationError as exc:
+                progress.aborting = f"evaluation gave no verdict: {exc}"
+                return
+        progress.evaluated = result
+        said = verdict(result, evaluation)
+        self._say(Phase.evaluate, said)
+        if not result.passed:
+            progress.aborting = said
+
+    def _evaluation_run(self, comparison: Comparison) -> str | None:
+        """The evaluator's run, Completed: found by its name (a run that failed before is submitted again under
+        the next name), else submitted, the one write; waited for, renewing the lock. None: nothing to run."""
+        evaluator = EVALUATORS[comparison.evaluation.kind]
+        for attempt in range(1, ATTEMPTS + 1):
+            name = comparison.job_name(attempt)
+            spec = evaluator.job(comparison, name, self.rollout.computes)
+            if spec is None:
+                return None
+            run = self.workspace.run(name)
+            if run is None:
+                self._guard()
+                try:
+                    run = self.workspace.submit_component(spec)
+                except (LockLost, EndpointBusy, Unavailable):
+                    raise  # not the evaluation's failure: stop, and resume from the record later
+                except Exception as exc:  # the SDK raises several kinds for a refused job
+                    raise EvaluationError(f"evaluation run {name} was refused: {_first_line(exc)}") from exc
+                self._say(Phase.evaluate, f"submitted evaluation run {run.name} ({spec.component}, on {spec.compute})")
+            elif run.status in ("Failed", "Canceled"):
+                continue
+            else:
+                self._say(Phase.evaluate, f"found evaluation run {name} ({run.status}): waiting for it, not submitting again")
+            return self._wait_run(run, comparison.evaluation.timeout_minutes * 60)
+        raise EvaluationError(f"{ATTEMPTS} evaluation runs of this comparison failed: see {comparison.job_name(ATTEMPTS)}")
+
+    def _wait_run(self, run: Run, timeout: float) -> str:
+        deadline, status = self.clock.time() + timeout, run.status
+        while run.status not in JOB_TERMINAL:
+            if self.clock.time() >= deadline:
+                raise EvaluationError(f"evaluation run {run.name} still {run.status} after {timeout:.0f} s")
+            self._renew()
+            self.clock.sleep(self.settings.poll_seconds)
+            run = self.workspace.run(run.name) or run
+            if run.status != status:
+                status = run.status
+                self._say(Phase.evaluate, f"evaluation run {run.name}: {status}")
+        if run.status != "Completed":
+            raise EvaluationError(
+                f"evaluation run {run.name} ended {run.status}{': ' + run.error if run.error else ''} ({run.studio_url})"
+            )
+        return run.name
 
     def _wait(self, name: str, state: str) -> None:
         """Until the deployment settles, saying what its log says it is doing (e.g. building its environment)."""

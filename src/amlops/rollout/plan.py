@@ -12,7 +12,9 @@ from enum import Enum
 
 from amlops.release.bundle import EndpointRelease, ModelPin, Release
 from amlops.release.training import AssetPin
+from amlops.rollout.evaluation import Comparison, compare
 from amlops.state import record
+from amlops.state.evaluation import Evaluated
 from amlops.state.live import TERMINAL, LiveEndpoint, LiveState, nonzero
 from amlops.state.record import RolloutRecord, Status, version_conflict
 
@@ -48,6 +50,8 @@ class EndpointPlan:
     mirror: tuple[dict[str, int], dict[str, int]]
     resume: RolloutRecord | None = None  # an unfinished rollout to this release, to continue
     notes: tuple[str, ...] = ()
+    evaluation: Comparison | None = None  # the offline evaluation to run before the candidate gets traffic
+    preview: Evaluated | None = None  # its verdict from the figures recorded so far, if any
 
     @property
     def new(self) -> tuple[str, ...]:
@@ -182,7 +186,10 @@ def plan_endpoint(release: Release, name: str, live: LiveEndpoint | None) -> End
     traffic = nonzero(desired.azure_traffic())
     if live is None:
         added = tuple(DeploymentChange(Change.add, azure, f"model {d.model.reference}") for azure, d in sorted(wanted.items()))
-        return EndpointPlan(desired.name, desired, release_id, None, True, added, ({}, traffic), ({}, mirror))
+        evaluation = compare(name, desired.strategy.evaluation, wanted, traffic, {}, {})
+        return EndpointPlan(
+            desired.name, desired, release_id, None, True, added, ({}, traffic), ({}, mirror), evaluation=evaluation
+        )
     changes: list[DeploymentChange] = []
     for azure, d in sorted(wanted.items()):
         existing = live.deployments.get(azure)
@@ -214,6 +221,7 @@ def plan_endpoint(release: Release, name: str, live: LiveEndpoint | None) -> End
         (nonzero(live.mirror_traffic), mirror),
         resume,
         tuple(notes),
+        None if resume else compare(name, desired.strategy.evaluation, wanted, traffic, nonzero(live.traffic), live.deployments),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from amlops.rollout.evaluation import describe_plan
 from amlops.rollout.plan import BatchPlan, EndpointPlan, Plan
 from amlops.workspace.studio import Studio
 
@@ -53,6 +54,14 @@ def _endpoint_json(e: EndpointPlan) -> dict[str, Any]:
         "mirror_traffic": {"live": e.mirror[0], "desired": e.mirror[1]},
         "resume": e.resume.encode() if e.resume else None,
         "notes": list(e.notes),
+        "evaluation": None
+        if e.evaluation is None
+        else {
+            **e.evaluation.evaluation.model_dump(mode="json", exclude_none=True),
+            "candidate": e.evaluation.candidate.label,
+            "live": e.evaluation.live.label if e.evaluation.live else None,
+            "recorded": None if e.preview is None else e.preview.describe(),
+        },
     }
 
 
@@ -70,6 +79,9 @@ def lines(plan: Plan) -> list[tuple[str, str, str]]:
             rows.append((subject, "release", f"{e.live_endpoint_release or '(none)'} -> {e.endpoint_release}"))
         else:
             rows.append((subject, "update", f"release {e.endpoint_release}, served by other deployments"))
+        if e.evaluation:
+            recorded = f"; recorded so far: {e.preview.describe()}" if e.preview and e.evaluation.live else ""
+            rows.append(("  evaluation", "run", describe_plan(e.evaluation) + recorded))
         for c in e.deployments:
             rows.append((f"  deployment {c.name}", c.change.value, c.detail))
         if e.traffic[0] != e.traffic[1]:

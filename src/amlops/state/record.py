@@ -23,6 +23,7 @@ COMMIT = "amlops.commit"  # the git commit the live release was applied from
 ROLLOUT = "amlops.rollout"  # the current or last rollout: a RolloutRecord
 MEASURED = "amlops.measured"  # that rollout's measurements, one per judged step
 REASON = "amlops.reason"  # why that rollout aborted, or who rolled it back
+EVALUATION = "amlops.evaluation"  # that rollout's offline evaluation: a state.evaluation.Evaluated
 ENDPOINT_SETTINGS = "amlops.endpoint_settings"  # the hash of endpoint.yml's settings last written, as releases hash it
 LOCK = "amlops.lock"  # the apply that holds the endpoint: a Lock
 

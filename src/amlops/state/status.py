@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from amlops.release.bundle import release_id
 from amlops.state import record
+from amlops.state.evaluation import Evaluated
 from amlops.state.live import LiveEndpoint, LiveState
 from amlops.state.record import Lock, Previous, RolloutRecord, Status, StepMeasurement
 
@@ -41,6 +42,7 @@ class EndpointStatus:
     lock: Lock | None
     scoring_uri: str | None
     provisioning_state: str
+    evaluated: Evaluated | None = None  # the last rollout's offline evaluation, with both models' figures
 
     @property
     def healthy(self) -> bool:
@@ -84,6 +86,7 @@ def endpoint_status(live: LiveEndpoint) -> EndpointStatus:
         Lock.decode(tags.get(record.LOCK)),
         live.scoring_uri,
         live.provisioning_state,
+        Evaluated.decode(tags.get(record.EVALUATION)),
     )
 
 

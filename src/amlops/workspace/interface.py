@@ -104,6 +104,18 @@ class JobSpec:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ComponentJobSpec:
+    """A registered component run as one command job, under a name amlops chooses so that a later apply finds it."""
+
+    name: str  # the job's name: unique in the workspace
+    component: str  # `azureml:<name>:<version>`
+    inputs: Mapping[str, tuple[str, str]]  # input -> (Azure ML input type, path or `azureml:` reference)
+    compute: str  # the cluster's Azure name, or `serverless`
+    experiment: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
 #: Azure ML job statuses after which a job will not change (JobStatus in the REST spec).
 JOB_TERMINAL = ("Completed", "Failed", "Canceled")
 
@@ -289,6 +301,15 @@ class Workspace(Protocol):
         """Every version of a workspace model, with its tags ({} when there is no such model)."""
         ...
 
+    def model_properties(self, name: str, version: str) -> dict[str, str] | None:
+        """A model version's properties and tags together (tags win), or None if it is not registered: what a
+        training run recorded about it, e.g. its metrics."""
+        ...
+
+    def output_file(self, run: str, output: str, path: str) -> bytes | None:
+        """One file of a finished run's named output (e.g. `metrics.json`), or None if it has none."""
+        ...
+
     # -- writes -------------------------------------------------------------------------------------
     def put_endpoint(self, spec: EndpointSpec) -> None:
         """Create or update the endpoint: its file's properties, tags, traffic and mirror in one write."""
@@ -319,6 +340,10 @@ class Workspace(Protocol):
     def put_cluster(self, spec: ClusterSpec) -> None: ...
 
     def submit(self, spec: JobSpec) -> Run: ...
+
+    def submit_component(self, spec: ComponentJobSpec) -> Run:
+        """Run a registered component as a command job named `spec.name` (refused if that name exists)."""
+        ...
 
     def cancel(self, name: str) -> None:
         """Ask a run to stop; it passes through CancelRequested to Canceled. A finished run stays as it is."""

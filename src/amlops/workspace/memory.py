@@ -31,7 +31,8 @@ from amlops.workspace.interface import (
     ModelSpec,
     ServerlessSpec,
 )
-from amlops.workspace.memory_training import MemoryTraining, Refused
+from amlops.workspace.memory_evaluation import MemoryEvaluation
+from amlops.workspace.memory_training import Refused
 
 __all__ = ["Killed", "MemoryWorkspace", "Refused"]
 
@@ -78,7 +79,7 @@ class MemoryRegistry:
         self.models[(name, version)] = dict(tags)
 
 
-class MemoryWorkspace(MemoryTraining):
+class MemoryWorkspace(MemoryEvaluation):
     """One environment's workspace, in memory. Knobs a test sets are plain attributes."""
 
     def __init__(self, environment: str = "test", provisioning_polls: int = 1) -> None:

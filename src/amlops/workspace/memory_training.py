@@ -35,6 +35,7 @@ from amlops.workspace.interface import (
     BatchDeploymentSpec,
     BatchEndpointSpec,
     ClusterSpec,
+    ComponentJobSpec,
     JobSpec,
     LiveBatchEndpoint,
     Run,
@@ -54,7 +55,7 @@ class Refused(Exception):
 @dataclass
 class _Job:
     run: Run
-    spec: JobSpec
+    spec: JobSpec | ComponentJobSpec
     fails: set[str]  # pipeline nodes that fail
     fails_itself: bool = False  # a command job that fails
     logs: list[str] = field(default_factory=list)
@@ -112,6 +113,8 @@ class MemoryTraining:
 
     def run_inputs(self, name: str) -> dict[str, str]:
         job = self.jobs[name]
+        if isinstance(job.spec, ComponentJobSpec):
+            return {key: path for key, (_, path) in job.spec.inputs.items()}
         declared = _job_data(job.spec.source).get("inputs") or {}
         given = {k: str(v.get("path") if isinstance(v, dict) else v) for k, v in declared.items()}
         return {**given, **job.spec.inputs}

@@ -25,6 +25,7 @@ import requests
 from azure.ai.ml import (
     Input,
     MLClient,
+    Output,
     load_batch_endpoint,
     load_component,
     load_data,
@@ -38,6 +39,7 @@ from azure.ai.ml import (
 from azure.ai.ml.entities import (
     AmlCompute,
     BatchEndpoint,
+    Command,
     Job,
     ManagedOnlineEndpoint,
     Model,
@@ -60,6 +62,7 @@ from amlops.workspace.interface import (
     BatchDeploymentSpec,
     BatchEndpointSpec,
     ClusterSpec,
+    ComponentJobSpec,
     DeploymentSpec,
     EndpointSpec,
     JobSpec,
@@ -257,6 +260,21 @@ class SdkWorkspace:
         except ResourceNotFoundError:
             return {}
 
+    @unavailable_as_such
+    def model_properties(self, name: str, version: str) -> dict[str, str] | None:
+        try:
+            model = self.client.models.get(name, version=version)
+        except ResourceNotFoundError:
+            return None
+        return {**{str(k): str(v) for k, v in (model.properties or {}).items()}, **dict(model.tags or {})}
+
+    @unavailable_as_such
+    def output_file(self, run: str, output: str, path: str) -> bytes | None:
+        """Downloaded as `jobs.download(output_name=...)` does (`named-outputs/<output>/...`), the one file read."""
+        with tempfile.TemporaryDirectory(prefix="amlops-output-") as folder:
+            found = sorted(p for p in self.download_output(run, output, Path(folder)).rglob(path) if p.is_file())
+            return found[0].read_bytes() if found else None
+
     # -- writes -------------------------------------------------------------------------------------
     @unavailable_as_such
     def put_endpoint(self, spec: EndpointSpec) -> None:
@@ -342,6 +360,22 @@ class SdkWorkspace:
     @unavailable_as_such
     def submit(self, spec: JobSpec) -> Run:
         return self._run(self.client.jobs.create_or_update(job_entity(spec)))
+
+    @unavailable_as_such
+    def submit_component(self, spec: ComponentJobSpec) -> Run:
+        """The registered component called with the inputs, as azure-ai-ml builds a command job from a component."""
+        name, _, version = spec.component.removeprefix("azureml:").rpartition(":")
+        component = self.client.components.get(name, version=version)
+        node = Command(
+            component=component,
+            inputs={key: Input(type=kind, path=path) for key, (kind, path) in spec.inputs.items()},
+            # Outside a pipeline a node has only the outputs and environment it is given, not its component's.
+            outputs={key: Output(type=output.type) for key, output in component.outputs.items()},
+            environment=component.environment,
+            compute=spec.compute,
+        )
+        node.name, node.display_name, node.experiment_name, node.tags = spec.name, spec.name, spec.experiment, dict(spec.tags)
+        return self._run(self.client.jobs.create_or_update(node))
 
     @unavailable_as_such
     def cancel(self, name: str) -> None:
