@@ -16,6 +16,7 @@ from amlops.manifests.environment import DEPLOYMENT_SUFFIX, EndpointChoice, Serv
 from amlops.manifests.errors import Problem, did_you_mean
 from amlops.manifests.references import parse_model_ref, resolve
 from amlops.manifests.repository import DeploymentFile, EnvironmentFile, Repository
+from amlops.manifests.schedules import environment_schedules, schedule_files
 from amlops.manifests.skus import suggest, vm_size
 from amlops.manifests.training_checks import (
     asset_references,
@@ -347,6 +348,8 @@ RULES: dict[str, Rule] = {
     "environment-jobs": environment_jobs,
     "distillation-compute": distillation_compute,
     "training-paths": training_paths,
+    "schedule-files": schedule_files,
+    "environment-schedules": environment_schedules,
 }
 
 
