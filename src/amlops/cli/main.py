@@ -31,13 +31,14 @@ def _root(
 
 def _register() -> None:
     """Attach the command modules, one module per command or command group."""
-    from amlops.cli import adopt, comment, endpoint, infra, local, promote, release, rollout, schema, training, validate
+    from amlops.cli import adopt, comment, endpoint, infra, local, monitor, promote, release, rollout, schema, training, validate
 
     app.command("validate")(validate.validate)
     app.command("schema")(schema.schema)
     app.command("plan")(rollout.plan)
     app.command("apply")(rollout.apply)
     app.command("status")(rollout.status)
+    app.command("monitor")(monitor.monitor)
     app.command("rollback")(rollout.rollback)
     app.command("invoke")(endpoint.invoke)
     app.command("logs")(endpoint.logs)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,14 @@ def duration(text: str | None, default: timedelta) -> timedelta:
 
 def production(folder: Path, offset: str | None, size: str | None, now: datetime | None = None) -> Columns:
     """The rows of the JSONL files in `folder` whose hour folder lies in the trailing window."""
-    end = (now or datetime.now(timezone.utc)) - duration(offset, timedelta(0))
+    end = (now or datetime.now(UTC)) - duration(offset, timedelta(0))
     start = end - duration(size, DEFAULT_WINDOW)
     rows: list[dict[str, Any]] = []
     for file in sorted(folder.rglob("*.jsonl")):
         hour = _HOUR.search(file.parent.relative_to(folder).as_posix()) if file.parent != folder else None
         if hour is not None:
-            at = datetime(*map(int, hour.groups()), tzinfo=timezone.utc)  # type: ignore[misc]
+            year, month, day, at_hour = (int(g) for g in hour.groups())
+            at = datetime(year, month, day, at_hour, tzinfo=UTC)
             if not start - timedelta(hours=1) < at < end:
                 continue
         rows += _events(file)

@@ -11,7 +11,7 @@ of the CLDR mapping turns them into IANA zones.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -57,7 +57,7 @@ def next_fire(trigger: dict[str, Any], after: datetime, created: datetime) -> da
         found: datetime = croniter(str(trigger["expression"]), base).get_next(datetime)
     else:
         found = _recurrence(trigger, base, start)
-    return None if found is None or (end is not None and found > end) else found.astimezone(timezone.utc)
+    return None if found is None or (end is not None and found > end) else found.astimezone(UTC)
 
 
 def _recurrence(trigger: dict[str, Any], base: datetime, start: datetime) -> datetime:
@@ -85,7 +85,9 @@ def _recurrence(trigger: dict[str, Any], base: datetime, start: datetime) -> dat
     raise TriggerError("the recurrence never fires within two years.")
 
 
-def _period_matches(frequency: str, interval: int, day: datetime, start: datetime, week_days: set[str], month_days: set[int]) -> bool:
+def _period_matches(
+    frequency: str, interval: int, day: datetime, start: datetime, week_days: set[str], month_days: set[int]
+) -> bool:
     if frequency == "day":
         return (day.date() - start.date()).days % interval == 0
     if frequency == "week":

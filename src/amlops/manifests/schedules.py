@@ -22,7 +22,7 @@ from marshmallow import ValidationError as SchemaError
 
 from amlops.manifests.environment import EndpointChoice, Platform
 from amlops.manifests.errors import Problem
-from amlops.manifests.load import _add_once, _read_azure, _yaml_files
+from amlops.manifests.load import _read_azure, _yaml_files
 from amlops.manifests.repository import AssetKind, EnvironmentFile, Repository, ScheduleFile
 from amlops.manifests.training_checks import asset_problem
 from amlops.manifests.yamlio import Document, FieldPath
@@ -112,7 +112,8 @@ def schedule_files(repo: Repository, _: list[EnvironmentFile]) -> Iterator[Probl
         zone = trigger.get("time_zone")
         if zone is not None and zone not in TIME_ZONES:
             yield file.document.problem(
-                ("trigger", "time_zone"), f"{zone!r} is not an Azure time zone (Windows names, e.g. 'UTC', 'W. Europe Standard Time')"
+                ("trigger", "time_zone"),
+                f"{zone!r} is not an Azure time zone (Windows names, e.g. 'UTC', 'W. Europe Standard Time')",
             )
 
 
@@ -124,7 +125,9 @@ def environment_schedules(repo: Repository, environments: list[EnvironmentFile])
             if file is None and _unloaded(repo, name):
                 continue  # its own problems stand
             if file is None:
-                yield env.document.problem(("schedules", index), f"no schedule {name!r} in {SCHEDULES}/ (it has: {_names(repo.schedules)})")
+                yield env.document.problem(
+                    ("schedules", index), f"no schedule {name!r} in {SCHEDULES}/ (it has: {_names(repo.schedules)})"
+                )
             elif file.monitor:
                 yield from _monitor_problems(repo, env, file)
             else:
@@ -138,7 +141,8 @@ def environment_schedules(repo: Repository, environments: list[EnvironmentFile])
             run = choice.on_breach.run if choice.on_breach else None
             if run is not None and run not in env.environment.jobs:
                 yield env.document.problem(
-                    ("monitors", name, "on_breach", "run"), f"{run!r} is not one of this environment's jobs ({_names(env.environment.jobs)})"
+                    ("monitors", name, "on_breach", "run"),
+                    f"{run!r} is not one of this environment's jobs ({_names(env.environment.jobs)})",
                 )
 
 
@@ -170,7 +174,11 @@ def monitor_target(document: Document) -> tuple[str, str] | None:
 
 
 def signals(document: Document) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in _mapping(_mapping(document.data.get("create_monitor")).get("monitoring_signals")).items() if isinstance(v, dict)}
+    return {
+        k: v
+        for k, v in _mapping(_mapping(document.data.get("create_monitor")).get("monitoring_signals")).items()
+        if isinstance(v, dict)
+    }
 
 
 def baseline(signal: dict[str, Any]) -> str | None:
@@ -189,9 +197,13 @@ def _monitor_problems(repo: Repository, env: EnvironmentFile, file: ScheduleFile
     for name, signal in signals(file.document).items():
         field: FieldPath = ("create_monitor", "monitoring_signals", name)
         if env.environment.platform is Platform.local and signal.get("type") not in LOCAL_SIGNALS:
-            yield file.document.problem((*field, "type"), f"the local control plane computes {', '.join(LOCAL_SIGNALS)} signals only")
+            yield file.document.problem(
+                (*field, "type"), f"the local control plane computes {', '.join(LOCAL_SIGNALS)} signals only"
+            )
         ref = baseline(signal)
-        message = asset_problem(repo, AssetKind.data, ref) if ref else "a signal needs reference_data.input_data.path (its baseline)"
+        message = (
+            asset_problem(repo, AssetKind.data, ref) if ref else "a signal needs reference_data.input_data.path (its baseline)"
+        )
         if message:
             yield file.document.problem((*field, "reference_data", "input_data", "path") if ref else field, message)
 

@@ -23,8 +23,8 @@ from amlops.rollout.events import Event, Events, Phase, ignore
 from amlops.rollout.lock import EndpointBusy
 from amlops.rollout.loop import Clock, EndpointRollout, Interrupted, Outcome, RolloutFailed, Settings
 from amlops.rollout.plan import Change, Plan
-from amlops.rollout.specs import model_spec, rollout_of, serverless_spec
 from amlops.rollout.schedules import apply_schedules
+from amlops.rollout.specs import model_spec, rollout_of, serverless_spec
 from amlops.rollout.training import apply_batch, apply_training
 from amlops.state import record
 from amlops.state.live import nonzero

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,9 @@ class Schedules(History):
             signals = (action.get("monitorDefinition") or {}).get("signals") or {}
             for name, signal in signals.items():
                 if signal.get("signalType") not in LOCAL_SIGNALS:
-                    raise ArmError(400, "UserError", f"signal {name}: the local control plane computes {', '.join(LOCAL_SIGNALS)}.")
+                    raise ArmError(
+                        400, "UserError", f"signal {name}: the local control plane computes {', '.join(LOCAL_SIGNALS)}."
+                    )
         elif str(action.get("actionType")).lower() != "createjob":
             raise ArmError(400, "UserError", "the local control plane schedules CreateJob and CreateMonitor actions.")
         existing = self.store.get(rid)
@@ -108,7 +110,7 @@ class Schedules(History):
 
     def _schedule_loop(self) -> None:
         while not self._scheduler_stop.wait(TICK_SECONDS):
-            self.tick(datetime.now(timezone.utc))
+            self.tick(datetime.now(UTC))
 
     def tick(self, now: datetime) -> list[str]:
         """Fire what is due at `now`; returns the runs started."""
@@ -138,7 +140,7 @@ class Schedules(History):
         """Start the run the schedule carries, for the trigger time `when`; returns its name."""
         ws = self.store.get(schedule["id"].rsplit("/schedules/", 1)[0])
         assert ws is not None, "a schedule lives in a workspace"
-        stamp = when.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         name = f"{schedule['name']}-{stamp}-{secrets.token_hex(3)}".lower().replace(".", "-")
         display = f"{schedule['name']}-{stamp}"
         if _is_monitor(schedule):
@@ -178,12 +180,14 @@ class Schedules(History):
         self._ensure_artifact_store(ws)
         record = self._record(ws, name, None, props, None, {"signals": {"type": "uri_folder", "uri": uri}}, "azureml.PipelineRun")
         record.update(status="Running", startTimeUtc=now_iso())
-        job = {"id": f"{ws['id']}/jobs/{name}", "name": name, "type": f"{PROVIDER}/workspaces/jobs", "properties": props}
+        job: Doc = {"id": f"{ws['id']}/jobs/{name}", "name": name, "type": f"{PROVIDER}/workspaces/jobs", "properties": props}
         with self.store.transaction():
             self.store.put(job["id"], "job", {**job, "systemData": system_data()})
             self.store.put(f"{ws['id']}/runs/{name}", "run", record)
         definition = schedule["properties"]["action"]["monitorDefinition"]
-        threading.Thread(target=self._monitor, args=(ws["id"], name, definition, uri), name=f"monitor-{name}", daemon=True).start()
+        threading.Thread(
+            target=self._monitor, args=(ws["id"], name, definition, uri), name=f"monitor-{name}", daemon=True
+        ).start()
 
     def _monitor(self, ws_id: str, name: str, definition: Doc, uri: str) -> None:
         try:
@@ -191,7 +195,12 @@ class Schedules(History):
             assert folder is not None, "the default datastore is local"
             folder.mkdir(parents=True, exist_ok=True)
             for signal, spec in (definition.get("signals") or {}).items():
-                results = evaluate(signal, spec, self._monitor_data(ws_id, spec, "referenceData"), self._monitor_data(ws_id, spec, "productionData"))
+                results = evaluate(
+                    signal,
+                    spec,
+                    self._monitor_data(ws_id, spec, "referenceData"),
+                    self._monitor_data(ws_id, spec, "productionData"),
+                )
                 doc = {"signal": signal, "signalType": spec.get("signalType"), "metrics": [r.as_dict() for r in results]}
                 (folder / f"{signal}.json").write_text(json.dumps(doc, indent=1))
             self._on_status(ws_id, name, "Completed", None)
