@@ -12,6 +12,11 @@ concept-model-monitoring):
   also records the schedule in the run's properties (`azureml.ScheduleName`, this plane's, for `amlops runs`);
 - `POST .../schedules/{name}/trigger` (api-version 2024-01-01-preview, `ml_client.schedules.trigger`) fires
   one now, which is how tests make time pass without an admin route;
+- azure-ai-ml 1.35 writes a monitor's signals in the 2023-06-01-preview contract whatever api-version it sends
+  (its entities/_monitoring/input_data.py: "the migration pins api-version 2023-06-01-preview, whose service
+  contract still expects inputDataType Trailing"; signals.py adds each signal's `mode`): those two spellings,
+  `inputDataType: Trailing` (2025-12-01's `Rolling`) and a signal's `mode` (`Enabled`/`Disabled`), are
+  checked as their 2025-12-01 counterparts and kept as sent; every other member is checked as the spec says;
 - a model monitor runs as a pipeline job of its own: over the signal's production data (collected JSONL) and
   reference data, it computes the signal's metrics (local/monitoring.py) and writes, as the job's output
   `signals`, one `<signal>.json` per signal: metrics, values, thresholds and whether each breached. The
@@ -20,6 +25,7 @@ concept-model-monitoring):
 
 from __future__ import annotations
 
+import copy
 import json
 import secrets
 import threading
@@ -27,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from amlops.local.arm import spec
 from amlops.local.arm.common import PROVIDER, now_iso, system_data
 from amlops.local.arm.history import History
 from amlops.local.arm.jobs import strip_azureml
@@ -59,8 +66,9 @@ class Schedules(History):
     def put_schedule(self, req: Request, **p: str) -> Response:
         ws = self.workspace(p)
         rid = f"{ws['id']}/schedules/{p['name']}"
-        body = self._body(req, "Schedule")
-        props = dict(body.get("properties") or {})
+        sent = req.json() or {}
+        spec.check(_as_2025(copy.deepcopy(sent)), "Schedule")  # 400 InvalidRequestContent for anything else
+        props = {k: v for k, v in (sent.get("properties") or {}).items() if k != "provisioningState"}
         try:
             check(props.get("trigger") or {})
         except TriggerError as exc:
@@ -221,6 +229,21 @@ class Schedules(History):
         if not columns:
             raise ArmError(400, "UserError", f"{which}: no collected rows in the window under '{data.get('uri')}'.")
         return columns
+
+
+def _as_2025(body: Doc) -> Doc:
+    """The 2023-06-01-preview spellings azure-ai-ml sends in a monitor, as 2025-12-01 names them."""
+    action = (body.get("properties") or {}).get("action") or {}
+    for signal in ((action.get("monitorDefinition") or {}).get("signals") or {}).values():
+        if isinstance(signal, dict):
+            if str(signal.get("mode")).lower() in ("enabled", "disabled"):
+                signal.pop("mode")
+            for key in ("productionData", "referenceData"):
+                data = signal.get(key)
+                for item in data if isinstance(data, list) else [data]:
+                    if isinstance(item, dict) and str(item.get("inputDataType")).lower() == "trailing":
+                        item["inputDataType"] = "Rolling"
+    return body
 
 
 def _is_monitor(doc: Doc) -> bool:
