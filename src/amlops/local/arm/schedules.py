@@ -202,14 +202,14 @@ class Schedules(History):
             folder = self.local_path(uri, ws_id)
             assert folder is not None, "the default datastore is local"
             folder.mkdir(parents=True, exist_ok=True)
-            for signal, spec in (definition.get("signals") or {}).items():
+            for signal, wanted in (definition.get("signals") or {}).items():
                 results = evaluate(
                     signal,
-                    spec,
-                    self._monitor_data(ws_id, spec, "referenceData"),
-                    self._monitor_data(ws_id, spec, "productionData"),
+                    wanted,
+                    self._monitor_data(ws_id, wanted, "referenceData"),
+                    self._monitor_data(ws_id, wanted, "productionData"),
                 )
-                doc = {"signal": signal, "signalType": spec.get("signalType"), "metrics": [r.as_dict() for r in results]}
+                doc = {"signal": signal, "signalType": wanted.get("signalType"), "metrics": [r.as_dict() for r in results]}
                 (folder / f"{signal}.json").write_text(json.dumps(doc, indent=1))
             self._on_status(ws_id, name, "Completed", None)
         except (ArmError, OSError, ValueError, KeyError) as exc:
