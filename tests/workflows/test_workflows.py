@@ -35,6 +35,7 @@ CONTRACT: dict[tuple[str, ...], set[str]] = {
     ("release", "affected"): {"--base"},  # release
     ("promote",): {"--from", "--to", "--endpoint", "--format"},  # release
     ("comment",): {"--env", "--commit", "--outcomes", "--infra", "--plan", "--preview"},  # cli: the PR comment
+    ("monitor",): {"--env", "--format"},  # monitoring: a breached monitor starts its job
 }
 
 
