@@ -40,8 +40,14 @@ NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # a Wednesday
             },
             "2026-12-04T12:00:00+00:00",
         ),
-        ({"triggerType": "Recurrence", "frequency": "hour", "interval": 3, "startTime": "2026-12-01T10:00:00"}, "2026-12-02T04:00:00+00:00"),
-        ({"triggerType": "Recurrence", "frequency": "month", "interval": 1, "startTime": "2026-01-31T10:00:00"}, "2026-12-31T10:00:00+00:00"),
+        (
+            {"triggerType": "Recurrence", "frequency": "hour", "interval": 3, "startTime": "2026-12-01T10:00:00"},
+            "2026-12-02T04:00:00+00:00",
+        ),
+        (
+            {"triggerType": "Recurrence", "frequency": "month", "interval": 1, "startTime": "2026-01-31T10:00:00"},
+            "2026-12-31T10:00:00+00:00",
+        ),
     ],
 )
 def test_next_fire(trigger, fires):
@@ -80,7 +86,9 @@ def test_categorical_drift_metrics_match_scipy():
     assert monitoring.jensen_shannon_distance(a, b) == pytest.approx(jensenshannon(a, b, base=2), rel=1e-9)
     assert monitoring.chi_squared_p_value(a, b) == pytest.approx(stats.chi2_contingency([a, b])[1], rel=1e-9)
     p, q = [x / 100 for x in a], [x / 110 for x in b]
-    assert monitoring.population_stability_index(a, b) == pytest.approx(sum((y - x) * math.log(y / x) for x, y in zip(p, q, strict=True)))
+    assert monitoring.population_stability_index(a, b) == pytest.approx(
+        sum((y - x) * math.log(y / x) for x, y in zip(p, q, strict=True))
+    )
 
 
 def test_a_signal_breaches_by_azure_rules_distances_above_tests_below():
@@ -97,7 +105,9 @@ def test_a_signal_breaches_by_azure_rules_distances_above_tests_below():
     assert results["tenure"].breached and results["tenure"].value == pytest.approx(4 / 2.8722813, rel=1e-6)
     assert results["plan"].metric == "pearsons_chi_squared_test" and not results["plan"].breached  # p = 1
     quality = {"signalType": "DataQuality", "metricThresholds": [{"metric": "outOfBoundsRate", "threshold": {"value": 0.1}}]}
-    [tenure, plan] = monitoring.evaluate("quality", quality, reference, {"tenure": [1.0, 20.0, None, 3.0], "plan": ["a", "c", "b", "b"]})
+    [tenure, plan] = monitoring.evaluate(
+        "quality", quality, reference, {"tenure": [1.0, 20.0, None, 3.0], "plan": ["a", "c", "b", "b"]}
+    )
     assert (tenure.value, tenure.breached) == (pytest.approx(1 / 3), True)
     assert (plan.value, plan.breached) == (0.25, True)
 

@@ -69,6 +69,8 @@ def test_a_monitor_watches_the_azure_name_of_the_deployment_the_release_serves(t
     }
     workspace = MemoryWorkspace("local")
     applied(root, workspace)
-    edit(root / "endpoints/churn/main.yml", "instance_count: 1", "instance_count: 1\nrequest_settings: {request_timeout_ms: 5000}")
+    edit(
+        root / "endpoints/churn/main.yml", "instance_count: 1", "instance_count: 1\nrequest_settings: {request_timeout_ms: 5000}"
+    )
     [rebound] = planned(root, workspace)[0].schedules  # a new deployment: the monitor follows it
     assert (rebound.name, rebound.fields) == ("churn-drift", ("(deployment)",))

@@ -212,7 +212,9 @@ def chi_squared_p_value(a: list[int], b: list[int]) -> float:
     if len(columns) < 2 or not na or not nb:
         return 1.0
     n = na + nb
-    stat = sum((x - na * (x + y) / n) ** 2 / (na * (x + y) / n) + (y - nb * (x + y) / n) ** 2 / (nb * (x + y) / n) for x, y in columns)
+    stat = sum(
+        (x - na * (x + y) / n) ** 2 / (na * (x + y) / n) + (y - nb * (x + y) / n) ** 2 / (nb * (x + y) / n) for x, y in columns
+    )
     return _gamma_q((len(columns) - 1) / 2, stat / 2)
 
 

@@ -76,6 +76,13 @@ def signal_results(path: Path) -> list[SignalResult]:
     """The metrics of one signal's output file."""
     doc = json.loads(path.read_text())
     return [
-        SignalResult(str(doc["signal"]), str(m["metric"]), str(m.get("feature") or ""), float(m["value"]), float(m["threshold"]), bool(m["breached"]))
+        SignalResult(
+            str(doc["signal"]),
+            str(m["metric"]),
+            str(m.get("feature") or ""),
+            float(m["value"]),
+            float(m["threshold"]),
+            bool(m["breached"]),
+        )
         for m in doc.get("metrics") or []
     ]
