@@ -8,6 +8,7 @@ from pathlib import Path
 from sample_support import copy_sample, edit
 
 from amlops.release.schedules import build_schedules
+from amlops.rollout import render
 from amlops.rollout.events import ignore
 from amlops.rollout.plan import Change, Plan
 from amlops.rollout.schedules import apply_schedules, plan_schedules
@@ -47,8 +48,13 @@ def test_schedules_are_created_once_then_updated_by_field_and_deleted_when_owned
     assert again.schedules == () and len(workspace.writes) == writes
     edit(root / "schedules/churn-retrain-weekly.yml", '"0 6 * * 1"', '"0 7 * * 1"')
     edit(root / "jobs/churn-retrain.yml", "min_accuracy: 0.7", "min_accuracy: 0.75")
-    [update] = planned(root, workspace)[0].schedules
+    updated = planned(root, workspace)[0]
+    [update] = updated.schedules
     assert (update.change, update.name, update.fields) == (Change.replace, "churn-retrain-weekly", ("(job)", "trigger"))
+    assert render.lines(updated)[-1] == ("job schedule churn-retrain-weekly", "update", "(job), trigger")
+    assert render.plan_json(updated)["schedules"] == [
+        {"change": "update", "name": "churn-retrain-weekly", "monitor": False, "fields": ["(job)", "trigger"]}
+    ]
     edit(root / "environments/local.yaml", "  - churn-retrain-weekly\n", "")
     deleted = applied(root, workspace)
     assert [(c.change, c.name) for c in deleted.schedules] == [(Change.delete, "churn-retrain-weekly")]
