@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE_FOLDERS = ("environments", "models", "endpoints", "jobs", "components", "assets", "batch-endpoints")
+SAMPLE_FOLDERS = ("environments", "models", "endpoints", "jobs", "components", "assets", "batch-endpoints", "schedules")
 
 
 def copy_sample(destination: Path) -> Path:

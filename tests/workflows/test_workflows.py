@@ -36,6 +36,7 @@ CONTRACT: dict[tuple[str, ...], set[str]] = {
     ("promote",): {"--from", "--to", "--endpoint", "--format"},  # release
     ("run",): {"--env", "--wait"},  # retraining: the run, then its candidate branch
     ("comment",): {"--env", "--commit", "--outcomes", "--infra", "--plan", "--preview"},  # cli: the PR comment
+    ("monitor",): {"--env", "--format"},  # monitoring: a breached monitor starts its job
 }
 
 

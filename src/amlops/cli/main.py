@@ -38,6 +38,7 @@ def _register() -> None:
         endpoint,
         infra,
         local,
+        monitor,
         promote,
         release,
         rollout,
@@ -51,6 +52,7 @@ def _register() -> None:
     app.command("plan")(rollout.plan)
     app.command("apply")(rollout.apply)
     app.command("status")(rollout.status)
+    app.command("monitor")(monitor.monitor)
     app.command("rollback")(rollout.rollback)
     app.command("invoke")(endpoint.invoke)
     app.command("logs")(endpoint.logs)

@@ -15,9 +15,11 @@ from rich.table import Table
 
 from amlops.cli import github
 from amlops.cli.common import EnvOption, RepoOption, azure_errors
+from amlops.cli.monitor import monitor_runs_json, print_monitor_runs
 from amlops.cli.output import Format, err, fail, format_option, out, require
 from amlops.cli.progress import Progress
 from amlops.manifests import ManifestError
+from amlops.monitoring.act import latest_runs, monitors_of
 from amlops.rollout import render
 from amlops.rollout.apply import ApplyResult, Refused
 from amlops.rollout.apply import apply as apply_plan
@@ -98,11 +100,12 @@ def status(env: str = EnvOption, format: Format = format_option(Format.text, For
     links = studio(session.repo.environments[env].environment)
     with azure_errors(env):
         live = session.workspace.observe()
+        monitors = latest_runs(session.workspace, monitors_of(session.repo, env))
     statuses = [endpoint_status(endpoint) for _, endpoint in sorted(live.endpoints.items())]
     if format is Format.json:
         serverless = [{"name": s.name, "model_id": s.model_id} for _, s in sorted(live.serverless.items())]
         data = {"environment": env, "endpoints": [_status_json(s, desired.get(s.name), links) for s in statuses]}
-        typer.echo(json.dumps({**data, "serverless": serverless}, indent=2))
+        typer.echo(json.dumps({**data, "serverless": serverless, "monitors": monitor_runs_json(monitors)}, indent=2))
         return
     if not live.endpoints:
         out.print(f"No endpoints managed by amlops in {env}.")
@@ -110,6 +113,7 @@ def status(env: str = EnvOption, format: Format = format_option(Format.text, For
         _print_status(s, desired.get(s.name), links)
     for name, serverless_endpoint in sorted(live.serverless.items()):
         out.print(f"[bold]serverless {name}[/]  {serverless_endpoint.model_id}")
+    print_monitor_runs(monitors)
 
 
 def rollback(

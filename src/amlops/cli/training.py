@@ -13,6 +13,7 @@ from amlops.cli.output import err, fail, out
 from amlops.manifests import ManifestError
 from amlops.training.follow import Watchers, follow
 from amlops.training.submit import Refused, TrainingSession, job_spec, open_training, parse_sets
+from amlops.workspace import Workspace
 from amlops.workspace.interface import Run, RunStep
 
 EnvOption = typer.Option(..., "--env", help="the environment (environments/<env>.yaml)")
@@ -36,11 +37,16 @@ def run(
     with azure_errors(env):
         submitted = session.workspace.submit(spec)
     err.print(f"submitted {job} as [bold]{submitted.name}[/]: {submitted.studio_url}", soft_wrap=True)
-    if not wait:
-        return
+    if wait:
+        finish(repo, env, session.workspace, submitted)
+
+
+def finish(repo: Path, env: str, workspace: Workspace, submitted: Run) -> None:
+    """Follow a submitted run to its end; exit 1 unless it completes, and once it has, make the model it retrains a
+    candidate branch. `amlops run --wait` and `amlops monitor --wait` end the same way."""
     with azure_errors(env):
         try:
-            ended = follow(session.workspace, submitted.name, _watchers())
+            ended = follow(workspace, submitted.name, _watchers())
         except KeyboardInterrupt:
             err.print(f"\nstopped following; {submitted.name} goes on: {submitted.studio_url}")
             raise typer.Exit(130) from None
@@ -50,7 +56,7 @@ def run(
         raise typer.Exit(1)
     from amlops.cli.candidate import report
 
-    report(repo, env, submitted.name, session.workspace)  # a job that retrains a model: its candidate branch
+    report(repo, env, submitted.name, workspace)  # a job that retrains a model: its candidate branch
 
 
 def runs(

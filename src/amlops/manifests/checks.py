@@ -19,6 +19,7 @@ from amlops.manifests.flows import flow_deployments, flow_models
 from amlops.manifests.references import parse_model_ref, resolve
 from amlops.manifests.repository import DeploymentFile, EnvironmentFile, Repository
 from amlops.manifests.retrain_checks import retrained_models
+from amlops.manifests.schedules import environment_schedules, schedule_files
 from amlops.manifests.skus import suggest, vm_size
 from amlops.manifests.training_checks import (
     asset_references,
@@ -354,6 +355,8 @@ RULES: dict[str, Rule] = {
     "flow-models": flow_models,
     "flow-deployments": flow_deployments,
     "evaluation-references": evaluation_references,
+    "schedule-files": schedule_files,
+    "environment-schedules": environment_schedules,
 }
 
 

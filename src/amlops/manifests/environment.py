@@ -327,6 +327,18 @@ class ServerlessChoice(Strict):
     serverless: Literal[True]
 
 
+class OnBreach(Strict):
+    """What a breached monitor starts: a job this environment runs (`jobs`), once per breached monitor run."""
+
+    run: str = Field(description="a job of `jobs`, e.g. the retraining pipeline")
+
+
+class MonitorChoice(Strict):
+    """A model monitor of `schedules` (a MonitorSchedule file), and what its breach starts."""
+
+    on_breach: OnBreach | None = None
+
+
 class Environment(Strict):
     """`environments/<name>.yaml`."""
 
@@ -343,6 +355,12 @@ class Environment(Strict):
     clusters: list[Cluster] = Field(
         default_factory=list,
         description="platform local only: the clusters apply creates on the local control plane (Azure: infrastructure.clusters)",
+    )
+    schedules: list[Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")]] = Field(
+        default_factory=list, description="the schedules/<name>.yml applied here: job schedules and model monitors"
+    )
+    monitors: dict[str, MonitorChoice] = Field(
+        default_factory=dict, description="per model monitor of `schedules`: what a breach starts (`amlops monitor`)"
     )
 
     @model_validator(mode="after")

@@ -86,9 +86,12 @@ def load_repository(root: Path) -> tuple[Repository, list[Problem]]:
     assets, found_assets = training.load_assets(root)
     jobs, found_jobs = training.load_jobs(root)
     batch, found_batch = training.load_batch_endpoints(root)
-    problems += found_assets + found_jobs + found_batch
+    from amlops.manifests.schedules import load_schedules
+
+    schedules, found_schedules = load_schedules(root)
+    problems += found_assets + found_jobs + found_batch + found_schedules
     unloaded = (frozenset(unloaded_models - {""}), frozenset(unloaded_endpoints))
-    return Repository(root, environments, models, endpoints, *unloaded, assets, jobs, batch), problems
+    return Repository(root, environments, models, endpoints, *unloaded, assets, jobs, batch, schedules), problems
 
 
 def _declared_name(path: Path, root: Path) -> str:

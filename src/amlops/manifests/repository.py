@@ -140,6 +140,24 @@ class BatchEndpointFolder:
 
 
 @dataclass(frozen=True)
+class ScheduleFile:
+    """`schedules/<name>.yml`: a job schedule (`create_job`) or a model monitor (`create_monitor`)."""
+
+    name: str  # the file's stem: what an environment's `schedules` names
+    document: Document
+    schedule: Any  # azure.ai.ml.entities.JobSchedule or MonitorSchedule
+
+    @property
+    def azure_name(self) -> str:
+        """The file's `name`: the schedule's name in the workspace."""
+        return str(self.schedule.name)
+
+    @property
+    def monitor(self) -> bool:
+        return "create_monitor" in self.document.data
+
+
+@dataclass(frozen=True)
 class EnvironmentFile:
     document: Document
     environment: Environment
@@ -159,6 +177,7 @@ class Repository:
     assets: dict[AssetKind, dict[tuple[str, str], AssetFile]] = field(default_factory=dict)
     jobs: dict[str, JobFile] = field(default_factory=dict)
     batch_endpoints: dict[str, BatchEndpointFolder] = field(default_factory=dict)
+    schedules: dict[str, ScheduleFile] = field(default_factory=dict)
 
     def asset(self, kind: AssetKind, name: str, version: str) -> AssetFile | None:
         return self.assets.get(kind, {}).get((name, version))

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 
 from amlops.manifests.repository import Repository
 from amlops.release.bundle import Release
+from amlops.release.schedules import ScheduleRelease
 from amlops.release.training import TrainingRelease
 from amlops.rollout.events import Event, Events, Phase, ignore
 from amlops.rollout.lock import EndpointBusy
 from amlops.rollout.loop import Clock, EndpointRollout, Interrupted, Outcome, RolloutFailed, Settings
 from amlops.rollout.plan import Change, Plan
+from amlops.rollout.schedules import apply_schedules
 from amlops.rollout.specs import model_spec, rollout_of, serverless_spec
 from amlops.rollout.training import apply_batch, apply_training
 from amlops.state import record
@@ -47,6 +49,7 @@ class Context:
     clock: Clock | None = None
     stop: threading.Event = field(default_factory=threading.Event)  # set: every rollout stops at its next step
     training: TrainingRelease | None = None  # what the environment trains: assets, clusters, batch endpoints
+    schedules: dict[str, ScheduleRelease] | None = None  # job schedules and model monitors
 
     def rollout(self, endpoint: str, release: Release | None = None, **target: object) -> EndpointRollout:
         """The loop for one endpoint of `release` (default: the context's)."""
@@ -128,6 +131,8 @@ def apply(ctx: Context, plan: Plan, workers: int = 32) -> ApplyResult:
     for name in plan.retire_endpoints:
         ctx.events(Event(name, Phase.endpoint, "deleting the endpoint: no longer in the manifests"))
         ctx.workspace.delete_endpoint(name)
+    if ctx.schedules is not None and not result.failures:  # a monitor names the deployment the rollout made live
+        apply_schedules(ctx.workspace, ctx.repo, ctx.schedules, ctx.training, plan, ctx.lineage, ctx.events)
     return result
 
 

@@ -102,6 +102,16 @@ class BatchPlan:
 
 
 @dataclass(frozen=True)
+class ScheduleChange:
+    """A schedule (job schedule or model monitor) to create, update in place, or delete."""
+
+    change: Change  # create, replace (an update in place) or delete
+    name: str
+    monitor: bool
+    fields: tuple[str, ...] = ()  # for an update: the file's fields that changed
+
+
+@dataclass(frozen=True)
 class Plan:
     environment: str
     release_id: str
@@ -114,6 +124,7 @@ class Plan:
     assets: tuple[AssetPin, ...] = ()  # Azure ML environment, data and component versions to register
     clusters: tuple[str, ...] = ()  # on local: clusters to create (Azure names); in Azure, Pulumi's
     batch: tuple[BatchPlan, ...] = ()  # changed batch endpoints
+    schedules: tuple[ScheduleChange, ...] = ()  # job schedules and model monitors to write
 
     @property
     def changed_endpoints(self) -> tuple[EndpointPlan, ...]:
@@ -121,7 +132,7 @@ class Plan:
 
     @property
     def changed(self) -> bool:
-        training = self.assets or self.clusters or self.batch
+        training = self.assets or self.clusters or self.batch or self.schedules
         return bool(self.models or self.changed_endpoints or self.retire_endpoints or self.serverless or training)
 
 

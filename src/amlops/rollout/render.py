@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from amlops.rollout.evaluation import describe_plan
-from amlops.rollout.plan import BatchPlan, EndpointPlan, Plan
+from amlops.rollout.plan import BatchPlan, Change, EndpointPlan, Plan
 from amlops.workspace.studio import Studio
 
 
@@ -37,6 +37,10 @@ def plan_json(plan: Plan) -> dict[str, Any]:
                 "retire": list(b.retire),
             }
             for b in plan.batch
+        ],
+        "schedules": [
+            {"change": _SCHEDULE_VERBS[c.change], "name": c.name, "monitor": c.monitor, "fields": list(c.fields)}
+            for c in plan.schedules
         ],
     }
 
@@ -99,7 +103,14 @@ def lines(plan: Plan) -> list[tuple[str, str, str]]:
     rows += [(f"endpoint {name}", "delete", "no longer in the manifests") for name in plan.retire_endpoints]
     rows += [(f"serverless {s.name}", s.change.value, s.model_id) for s in plan.serverless]
     rows += [row for b in plan.batch for row in _batch_rows(b)]
+    rows += [
+        (f"{'model monitor' if c.monitor else 'job schedule'} {c.name}", _SCHEDULE_VERBS[c.change], ", ".join(c.fields))
+        for c in plan.schedules
+    ]
     return rows
+
+
+_SCHEDULE_VERBS = {Change.create: "create", Change.replace: "update", Change.delete: "delete"}
 
 
 def _batch_rows(b: BatchPlan) -> list[tuple[str, str, str]]:
@@ -162,7 +173,8 @@ def _counts(plan: Plan) -> str:
     return (
         f"{len(plan.models)} model version(s) to register, {len(plan.changed_endpoints)} endpoint(s) to change, "
         f"{len(plan.retire_endpoints)} to delete, {len(plan.serverless)} serverless change(s), "
-        f"{len(plan.assets)} asset version(s) to register, {len(plan.batch)} batch endpoint(s) to change."
+        f"{len(plan.assets)} asset version(s) to register, {len(plan.batch)} batch endpoint(s) to change"
+        + (f", {len(plan.schedules)} schedule change(s)." if plan.schedules else ".")
     )
 
 

@@ -14,12 +14,14 @@ from pathlib import Path
 from amlops.git import DIRTY, commit_of
 from amlops.manifests import ManifestError, Repository, validate_repository
 from amlops.release import Release, build_release
+from amlops.release.schedules import ScheduleRelease, build_schedules
 from amlops.release.training import TrainingRelease, build_training
 from amlops.rollout.apply import Context, Refused
 from amlops.rollout.evaluation_preview import with_previews
 from amlops.rollout.events import Event, Events, Phase
 from amlops.rollout.loop import Settings
 from amlops.rollout.plan import Plan, models_to_check, plan
+from amlops.rollout.schedules import plan_schedules
 from amlops.rollout.training import observe_training, plan_training
 from amlops.state.record import Lineage
 from amlops.workspace import Workspace, open_workspace
@@ -34,15 +36,18 @@ class Session:
     release: Release
     workspace: Workspace
     training: TrainingRelease | None = None
+    schedules: dict[str, ScheduleRelease] | None = None
 
     def plan(self) -> Plan:
         pins = [(p.name, p.version) for p in models_to_check(self.release)]
         serving = with_previews(
             plan(self.release, self.workspace.observe(self.release.endpoints, pins)), self.workspace, self.repo
         )
-        if self.training is None:
+        if self.training is not None:
+            serving = plan_training(serving, self.training, observe_training(self.workspace, self.training))
+        if self.schedules is None:
             return serving
-        return plan_training(serving, self.training, observe_training(self.workspace, self.training))
+        return plan_schedules(serving, self.schedules, self.workspace.schedules())
 
     def context(self, events: Events, settings: Settings | None = None, lineage: Lineage | None = None) -> Context:
         base = settings or Settings()
@@ -50,7 +55,9 @@ class Session:
             # No users send traffic there, and its reads cost no quota: poll as often as a deployment may change.
             base = dataclasses.replace(base, synthetic_load=True, poll_seconds=min(base.poll_seconds, LOCAL_POLL_SECONDS))
         lineage = lineage or Lineage(self.release.environment, self.release.id, checked_commit(self.repo.root, events))
-        return Context(self.workspace, self.repo, self.release, lineage, base, events, training=self.training)
+        return Context(
+            self.workspace, self.repo, self.release, lineage, base, events, training=self.training, schedules=self.schedules
+        )
 
 
 def load_release(root: Path, environment: str) -> tuple[Repository, Release]:
@@ -64,7 +71,7 @@ def load_release(root: Path, environment: str) -> tuple[Repository, Release]:
 def open_session(root: Path, environment: str, state_dir: Path | None = None) -> Session:
     repo, release = load_release(root, environment)
     workspace = open_workspace(repo.environments[environment].environment, state_dir)
-    return Session(repo, release, workspace, build_training(repo, environment))
+    return Session(repo, release, workspace, build_training(repo, environment), build_schedules(repo, environment, release))
 
 
 def checked_commit(root: Path, events: Events) -> str | None:

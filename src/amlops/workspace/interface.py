@@ -197,6 +197,52 @@ class LiveBatchEndpoint:
 
 
 @dataclass(frozen=True)
+class ScheduleSpec:
+    """A schedule file (job schedule or model monitor), on the workspace's names, with amlops's tags."""
+
+    name: str
+    source: Path  # schedules/<name>.yml
+    computes: Mapping[str, str] = field(default_factory=dict)  # a scheduled job's cluster names -> Azure names
+    overrides: Mapping[str, str] = field(default_factory=dict)  # dotted field -> value (a monitor's live deployment)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LiveSchedule:
+    name: str
+    monitor: bool  # a MonitorSchedule; otherwise a JobSchedule
+    enabled: bool
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SignalResult:
+    """One metric of one signal (for one feature) of a monitor run, judged against its threshold."""
+
+    signal: str
+    metric: str  # Azure's name, e.g. normalized_wasserstein_distance
+    feature: str  # "" for a signal-wide metric
+    value: float
+    threshold: float
+    breached: bool
+
+
+@dataclass(frozen=True)
+class MonitorRun:
+    """A run of a model monitor (a pipeline job Azure starts on the monitor's schedule) and its results."""
+
+    monitor: str
+    run: str
+    status: str
+    created: str  # ISO 8601
+    results: tuple[SignalResult, ...] = ()
+
+    @property
+    def breached(self) -> bool:
+        return any(r.breached for r in self.results)
+
+
+@dataclass(frozen=True)
 class Answer:
     """A scoring request's outcome: its HTTP status and body, or why it never got one (status 0)."""
 
@@ -310,6 +356,14 @@ class Workspace(Protocol):
         """One file of a finished run's named output (e.g. `metrics.json`), or None if it has none."""
         ...
 
+    def schedules(self) -> dict[str, LiveSchedule]:
+        """Every schedule of the workspace, enabled or not."""
+        ...
+
+    def monitor_runs(self, monitor: str, limit: int = 5) -> list[MonitorRun]:
+        """A model monitor's newest runs with their signals' results, newest first."""
+        ...
+
     # -- writes -------------------------------------------------------------------------------------
     def put_endpoint(self, spec: EndpointSpec) -> None:
         """Create or update the endpoint: its file's properties, tags, traffic and mirror in one write."""
@@ -358,3 +412,11 @@ class Workspace(Protocol):
         ...
 
     def delete_batch_deployment(self, endpoint: str, name: str) -> None: ...
+
+    def put_schedule(self, spec: ScheduleSpec) -> None:
+        """Create or update a schedule from its file: enabled as the file says (Azure's default: enabled)."""
+        ...
+
+    def delete_schedule(self, name: str) -> None:
+        """Disable, then delete: Azure deletes only a disabled schedule."""
+        ...

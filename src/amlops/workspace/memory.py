@@ -32,6 +32,7 @@ from amlops.workspace.interface import (
     ServerlessSpec,
 )
 from amlops.workspace.memory_evaluation import MemoryEvaluation
+from amlops.workspace.memory_schedules import MemorySchedules
 from amlops.workspace.memory_training import Refused
 
 __all__ = ["Killed", "MemoryWorkspace", "Refused"]
@@ -79,11 +80,12 @@ class MemoryRegistry:
         self.models[(name, version)] = dict(tags)
 
 
-class MemoryWorkspace(MemoryEvaluation):
+class MemoryWorkspace(MemoryEvaluation, MemorySchedules):
     """One environment's workspace, in memory. Knobs a test sets are plain attributes."""
 
     def __init__(self, environment: str = "test", provisioning_polls: int = 1) -> None:
         super().__init__()
+        MemorySchedules.__init__(self)
         self.environment, self.local = environment, False
         self.provisioning_polls = provisioning_polls  # reads of a deployment before it leaves Creating
         self.endpoints: dict[str, _Endpoint] = {}

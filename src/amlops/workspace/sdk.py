@@ -77,6 +77,7 @@ from amlops.workspace.interface import (
 )
 from amlops.workspace.metrics import MetricsSource
 from amlops.workspace.registry import SdkRegistry
+from amlops.workspace.sdk_schedules import SdkSchedules
 from amlops.workspace.traffic import SyntheticLoad
 from amlops.workspace.transport import session
 
@@ -120,7 +121,7 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-class SdkWorkspace:
+class SdkWorkspace(SdkSchedules):
     def __init__(self, environment: str, client: MLClient, metrics: MetricsSource, local: bool) -> None:
         self.environment, self.client, self.metrics, self.local = environment, client, metrics, local
         self._files: dict[Path, Any] = {}

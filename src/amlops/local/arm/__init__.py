@@ -13,6 +13,7 @@ import threading
 
 from amlops.local.arm.batch import Batch
 from amlops.local.arm.common import ASSETS, PROVIDER, REG, RG, WS, workspace_guid
+from amlops.local.arm.schedules import Schedules
 from amlops.local.arm.serverless import Serverless
 from amlops.local.blobs import BlobStore
 from amlops.local.faults import Faults
@@ -25,7 +26,7 @@ HISTORY = "/history/v1.0" + WS
 __all__ = ["REG", "WS", "ControlPlane", "workspace_guid"]
 
 
-class ControlPlane(Batch, Serverless):
+class ControlPlane(Schedules, Batch, Serverless):
     """Every ARM route, composed from the resource mixins (Deployments and Serverless bring in the rest)."""
 
     def __init__(
@@ -44,13 +45,19 @@ class ControlPlane(Batch, Serverless):
         self.sync_wait = sync_wait
         self._secret = self._server_secret()
         self._live_operations = set()
+        self._scheduler_stop, self._next = threading.Event(), {}
         self.routes = self._routes()
         self.runner = self.job_runner()
 
     def resume(self) -> list[threading.Thread]:
         """After a restart: jobs the previous process ran are over (Failed, saying so); deployments come back."""
         self.fail_interrupted_jobs()
+        self.start_scheduler()
         return super().resume()
+
+    def stop_jobs(self) -> None:
+        self.stop_scheduler()
+        super().stop_jobs()
 
     def _routes(self) -> list[Route]:
         r: list[Route] = [
@@ -97,6 +104,12 @@ class ControlPlane(Batch, Serverless):
             route("GET", WS + "/jobs/{name}", self.get_job),
             route("PUT", WS + "/jobs/{name}", self.put_job),
             route("POST", WS + "/jobs/{name}/cancel", self.cancel_job),
+            # schedules.py
+            route("GET", WS + "/schedules", self.list_schedules),
+            route("GET", WS + "/schedules/{name}", self.get_schedule),
+            route("PUT", WS + "/schedules/{name}", self.put_schedule),
+            route("DELETE", WS + "/schedules/{name}", self.delete_schedule),
+            route("POST", WS + "/schedules/{name}/trigger", self.trigger_schedule),
             # batch.py
             route("GET", WS + "/batchEndpoints", self.list_batch_endpoints),
             route("GET", WS + "/batchEndpoints/{endpoint}", self.get_batch_endpoint),
