@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 import requests
 from azure.ai.ml._artifacts._artifact_utilities import download_artifact_from_aml_uri
-from plane_support import Plane, make_repo
+from plane_support import Plane, commit, make_repo
 
 pytestmark = pytest.mark.slow
 
-LAYOUT = re.compile(r"^(\d{4})/(\d{2})/(\d{2})/(\d{2})/[0-9a-f-]{36}\.jsonl$")
+LAYOUT = re.compile(r"^\d{4}/\d{2}/\d{2}/\d{2}/[0-9a-f-]{36}\.jsonl$")  # rolling_rate hour, the default
+BY_MINUTE = re.compile(r"^\d{4}/\d{2}/\d{2}/\d{2}/\d{2}/[0-9a-f-]{36}\.jsonl$")
 ROW_KEYS = {
     "specversion",
     "id",
@@ -31,10 +32,10 @@ ROW_KEYS = {
 }
 
 
-def rows(plane: Plane, asset: str, tmp: Path) -> list[tuple[str, dict]]:
-    """(path under the asset's folder, row) of every JSONL row of data asset `asset`, as the SDK downloads them."""
+def rows(plane: Plane, asset: str, version: str, tmp: Path) -> list[tuple[str, dict]]:
+    """(path under the asset's folder, row) of every JSONL row of a data asset, as the SDK downloads them."""
     client = plane.client()
-    data = client.data.get(asset, version="1")
+    data = client.data.get(asset, version=version)
     target = tmp / asset
     shutil.rmtree(target, ignore_errors=True)
     download_artifact_from_aml_uri(data.path, str(target), client.datastores)
@@ -69,7 +70,7 @@ def test_the_churn_sample_collects_its_inputs_and_outputs_correlated(plane: Plan
     def ours(name: str):
         return [
             (p, r)
-            for p, r in rows(plane, f"churn-{deployment}-{name}", tmp_path)
+            for p, r in rows(plane, f"churn-{deployment}-{name}", "1", tmp_path)
             if _tenure(r) >= 1000 or name == "model_outputs"
         ]
 
@@ -91,6 +92,9 @@ def test_the_churn_sample_collects_its_inputs_and_outputs_correlated(plane: Plan
         assert answer["type"] == "azureml.inference.model_outputs" and set(answer["data"][0]) == {"probability"}
         assert row["xrequestid"] == row["correlationid"]
     assert len({r["correlationid"] for _, r in inputs}) == sent
+    kept = client.online_deployments.get(deployment, "churn").data_collector  # the file's, as the plane keeps it
+    assert {n: c.enabled for n, c in kept.collections.items()} == {"model_inputs": "true", "model_outputs": "true"}
+    assert kept.collections["model_inputs"].data.endswith(f"/data/churn-{deployment}-model_inputs/versions/1")
 
 
 def _tenure(row: dict) -> float:
@@ -100,6 +104,14 @@ def _tenure(row: dict) -> float:
 
 def test_an_mlflow_deployment_has_its_payloads_and_model_data_collected_by_the_plane(plane: Plane, tmp_path: Path):
     root = make_repo(tmp_path, ("credit-risk",))
+    file = root / "endpoints/credit-risk/main.yml"
+    text = file.read_text().replace(
+        "    model_inputs:\n      enabled: 'True'\n",
+        "    model_inputs:\n      enabled: 'True'\n      data:\n        name: credit-risk-inputs\n"
+        "        path: azureml://datastores/workspaceblobstore/paths/collected/credit-risk/inputs\n        version: '3'\n",
+    )
+    file.write_text(text + "  rolling_rate: minute\n  sampling_rate: 1.0\n  request_logging:\n    capture_headers: [x-client]\n")
+    commit(root, "collect by the minute, inputs to a data asset of their own")
     assert plane.apply(root).ok
     deployment = plane.session(root).release.endpoints["credit-risk"].deployments["main"].azure_name
     client = plane.client()
@@ -119,11 +131,8 @@ def test_an_mlflow_deployment_has_its_payloads_and_model_data_collected_by_the_p
         ids.add(answer.headers["x-request-id"])
 
     def ours(name: str) -> dict[str, tuple[str, dict]]:
-        return {
-            r["correlationid"]: (p, r)
-            for p, r in rows(plane, f"credit-risk-{deployment}-{name}", tmp_path)
-            if r["correlationid"] in ids
-        }
+        asset = ("credit-risk-inputs", "3") if name == "model_inputs" else (f"credit-risk-{deployment}-{name}", "1")
+        return {r["correlationid"]: (p, r) for p, r in rows(plane, *asset, tmp_path) if r["correlationid"] in ids}
 
     collected = {
         name: until(lambda name=name: ours(name), lambda found: len(found) >= sent)
@@ -132,9 +141,14 @@ def test_an_mlflow_deployment_has_its_payloads_and_model_data_collected_by_the_p
     for name, found in collected.items():
         assert set(found) == ids, name
         for path, row in found.values():
-            assert LAYOUT.match(path) and set(row) >= ROW_KEYS and row["type"] == f"azureml.inference.{name}"
+            assert BY_MINUTE.match(path) and set(row) >= ROW_KEYS and row["type"] == f"azureml.inference.{name}"
     for rid in ids:
         request, response = collected["request"][rid][1], collected["response"][rid][1]
         assert request["path"] == "/score" and request["method"] == "POST" and request["data"]["input_data"]["data"][0][0] >= 500
         assert response["data"] == [out["prediction"] for out in collected["model_outputs"][rid][1]["data"]]
         assert set(collected["model_inputs"][rid][1]["data"][0]) == {"income", "debt_ratio", "age", "late_payments"}
+    kept = client.online_deployments.get(deployment, "credit-risk").data_collector
+    assert (kept.rolling_rate, kept.sampling_rate, kept.request_logging.capture_headers) == ("Minute", 1.0, ["x-client"])
+    assert set(kept.collections) == {"model_inputs", "model_outputs", "request", "response"}
+    assert kept.collections["model_inputs"].data.endswith("/data/credit-risk-inputs/versions/3")
+    assert client.data.get("credit-risk-inputs", version="3").path.endswith("/paths/collected/credit-risk/inputs")
