@@ -152,3 +152,32 @@ def test_an_mlflow_deployment_has_its_payloads_and_model_data_collected_by_the_p
     assert set(kept.collections) == {"model_inputs", "model_outputs", "request", "response"}
     assert kept.collections["model_inputs"].data.endswith("/data/credit-risk-inputs/versions/3")
     assert client.data.get("credit-risk-inputs", version="3").path.endswith("/paths/collected/credit-risk/inputs")
+
+    # A REST client that sends collections without data assets gets Azure's default ones; bad values are refused.
+    arm = f"{plane.admin.conn.resource_manager.rstrip('/')}{ws_id(client)}/onlineEndpoints/credit-risk/deployments"
+    auth = {"Authorization": f"Bearer {plane.admin.conn.token}"}
+
+    def put(name: str, collector: dict) -> requests.Response:
+        body = requests.get(f"{arm}/{deployment}", headers=auth, params=API, verify=plane.admin.conn.ca_bundle, timeout=30).json()
+        body["properties"].pop("failureReason", None)  # the plane's own note, which its spec check refuses back
+        body["properties"]["dataCollector"] = collector
+        return requests.put(f"{arm}/{name}", json=body, headers=auth, params=API, verify=plane.admin.conn.ca_bundle, timeout=30)
+
+    refused = put("raw-bad", {"collections": {"request": {"dataCollectionMode": "Enabled"}}, "rollingRate": "Weekly"})
+    assert (
+        refused.status_code == 400 and refused.json()["error"]["details"][0]["target"] == "properties.dataCollector.rollingRate"
+    )
+    accepted = put("raw", {"collections": {"request": {"dataCollectionMode": "Enabled"}}})
+    assert accepted.status_code in (200, 201), accepted.text
+    raw = until(lambda: client.online_deployments.get("raw", "credit-risk"), lambda d: d.provisioning_state != "Creating", 120)
+    assert raw.data_collector.collections["request"].data.endswith("/data/credit-risk-raw-request/versions/1")
+    path = client.data.get("credit-risk-raw-request", version="1").path
+    assert path.endswith("/paths/modelDataCollector/credit-risk/raw/request")
+    assert [d.name for d in client.online_deployments.list("credit-risk")].count("raw-bad") == 0
+
+
+API = {"api-version": "2024-04-01"}
+
+
+def ws_id(client) -> str:
+    return client.workspaces.get(client.workspace_name).id
