@@ -1,21 +1,26 @@
 """The scoring router behind every endpoint's scoring URI: authenticates like Azure (key or AML token),
 picks a deployment by the traffic weights or the `azureml-model-deployment` header, copies the mirror
 share to mirrored deployments (answering from the live one), applies scoring faults, and records the
-per-deployment metrics.
+per-deployment metrics. Each request gets an `x-request-id`, as Azure's front end gives one (the inference
+server passes it to the scoring script and answers with it); deployments that collect `request` and
+`response` have both logged here under it, as Azure's data collector logs payloads outside the model.
 
 Traffic is split by smooth weighted round-robin and mirroring by an accumulator, not by dice: 90/10
 sends exactly 9 of every 10 requests to the first deployment, so tests and gates see exact shares."""
 
 from __future__ import annotations
 
+import random
 import re
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from amlops.local import tokens
 from amlops.local.arm import ControlPlane
+from amlops.local.datacollector import event
 from amlops.local.faults import Faults, Share
 from amlops.local.metrics import ScoringMetrics
 from amlops.local.serving import UnixHTTPConnection
@@ -23,6 +28,7 @@ from amlops.local.store import Doc
 from amlops.local.web import ArmError, Request, Response
 
 DEPLOYMENT_HEADER = "azureml-model-deployment"
+REQUEST_ID = "x-request-id"
 _RESTORE_WAIT_S = 60.0
 
 
@@ -72,6 +78,7 @@ class ScoringRouter:
         if ws is None or endpoint is None:
             raise ArmError(404, "EndpointNotFound", f"Endpoint '{endpoint_name}' does not exist.")
         self._authenticate(req, endpoint)
+        req.headers[REQUEST_ID] = str(uuid.uuid4())
         deployments = {d["name"].lower(): d for d in self.plane.store.children(endpoint["id"] + "/deployments", "deployment")}
         wanted = req.headers.get(DEPLOYMENT_HEADER)
         if wanted:
@@ -133,8 +140,28 @@ class ScoringRouter:
         if rest == "score":
             latency = (time.perf_counter() - started) * 1000
             self.metrics.record(metric_key, response.status, latency, mirrored)  # type: ignore[arg-type]
+            self._collect(key, req, rest, response)
         response.headers[DEPLOYMENT_HEADER] = deployment["name"]
+        response.headers[REQUEST_ID] = req.headers[REQUEST_ID]
         return response
+
+    def _collect(self, key: str, req: Request, rest: str, response: Response) -> None:
+        """Payload logging: the request and its response as rows of collections `request` and `response`,
+        sampled together, correlated by the request's id (the docs' "Perform payload logging" rows)."""
+        sink = self.plane.supervisor.sink(key)
+        if sink is None:
+            return
+        query = urlsplit(req.path).query
+        path = f"/{rest}" + (f"?{query}" if query else "")
+        logged: tuple[tuple[str, bytes, str, dict[str, str]], ...] = (
+            ("request", req.body, req.headers.get("content-type", ""), {"path": path, "method": req.method}),
+            ("response", response.body, response.headers.get("Content-Type", ""), {}),
+        )
+        draw = random.random()
+        for name, body, content_type, extra in logged:
+            collection = sink.spec.get(name)
+            if collection is not None and draw < collection.sampling_rate:
+                sink.write(name, event(sink.spec.source, name, body, content_type, req.headers[REQUEST_ID], extra=extra))
 
     def _call(self, ws: Doc, endpoint: Doc, deployment: Doc, key: str, req: Request, rest: str) -> Response:
         latency_ms, fail_status = self.faults.scoring_fault(ws["name"], endpoint["name"], deployment["name"])
@@ -148,7 +175,7 @@ class ScoringRouter:
             raise ArmError(503, "DeploymentNotReady", f"Deployment '{deployment['name']}' is not serving (state {state}).")
         timeout = request_timeout_s(deployment)
         conn = UnixHTTPConnection(sock, timeout=timeout)
-        headers = {k: v for k, v in req.headers.items() if k in ("content-type", "accept", "x-ms-client-request-id")}
+        headers = {k: v for k, v in req.headers.items() if k in ("content-type", "accept", "x-ms-client-request-id", REQUEST_ID)}
         try:
             conn.request(req.method, f"/{rest}", body=req.body or None, headers=headers)
             upstream = conn.getresponse()

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from amlops.local import promptflow
+from amlops.local.datacollector import CollectionSpec, Receiver, Sink
 from amlops.local.environments import EnvBuildError, EnvCache, log_line
 
 SERVER_PACKAGE = "azureml-inference-server-http"
@@ -60,6 +61,7 @@ class ServingSpec:
     dropped: tuple[str, ...] = ()  # conda dependencies the environment policy left out
     serves_flow: bool = False  # the model is a prompt flow folder, served by promptflow's app
     readiness_path: str = "/"
+    collection: CollectionSpec | None = None  # the deployment's enabled data collections
 
 
 class ProvisionError(Exception):
@@ -70,6 +72,7 @@ class ProvisionError(Exception):
 class _Running:
     process: subprocess.Popen[bytes]
     socket: str
+    collector: Receiver | None = None  # the deployment's model data collector, with the process
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -160,6 +163,7 @@ class Supervisor:
                 log_line(log, f"environment build failed: {exc}")
                 raise ProvisionError(f"Environment image build failed: {exc}") from exc
             argv, cwd, child_env = self._command(spec, env, ddir)
+            collector = self._collector(spec, ddir, child_env)
             sock = self._fresh_socket(spec.key)
             child_env["AMLOPS_SERVING_SOCKET"] = str(sock)  # gunicorn.conf.py binds there
             log_line(log, f"starting: {' '.join(argv)}")
@@ -169,19 +173,38 @@ class Supervisor:
             self._wait_ready(proc, str(sock), spec.readiness_path)
         except ProvisionError:
             kill_group(proc)
+            if collector:
+                collector.close()
             self._remember_pid(spec.key, None)
             self.log(spec.key, "serving process failed to start; see its output above")
             raise
         with self._cond:
             old = self._running.get(spec.key)
-            self._running[spec.key] = _Running(proc, str(sock))
+            self._running[spec.key] = _Running(proc, str(sock), collector)
             self._cond.notify_all()
         if old:
-            kill_group(old.process)
-            Path(old.socket).unlink(missing_ok=True)
+            _end(old)
         self._remember_pid(spec.key, proc.pid)
         self.log(spec.key, f"serving on unix socket {sock}")
         return str(sock)
+
+    @staticmethod
+    def _collector(spec: ServingSpec, ddir: Path, child_env: dict[str, str]) -> Receiver | None:
+        """Start the deployment's model data collector and point the scoring process at it, with the
+        variables a deployment container gets (azureml-ai-monitoring reads them), if it collects."""
+        if spec.collection is None:
+            return None
+        receiver = Receiver(Sink(spec.collection))
+        config = ddir / "mdc-config.json"
+        config.write_text(json.dumps(spec.collection.mdc_config()))
+        child_env.update(AZUREML_MDC_CONFIG_PATH=str(config), AZUREML_MDC_HOST="127.0.0.1", AZUREML_MDC_PORT=str(receiver.port))
+        return receiver
+
+    def sink(self, key: str) -> Sink | None:
+        """Where the running deployment's collected rows go (the router logs payloads there)."""
+        with self._cond:
+            running = self._running.get(key)
+        return running.collector.sink if running and running.collector else None
 
     def _fresh_socket(self, key: str) -> Path:
         """A socket path no running server of this deployment uses (a rolling update runs two at once)."""
@@ -283,8 +306,7 @@ class Supervisor:
         with self._cond:
             running = self._running.pop(key, None)
         if running:
-            kill_group(running.process)
-            Path(running.socket).unlink(missing_ok=True)
+            _end(running)
         self._remember_pid(key, None)
 
     def stop_all(self) -> None:
@@ -331,6 +353,13 @@ def reap_stale(state_dir: Path) -> int:
                 killed += 1
     path.unlink(missing_ok=True)
     return killed
+
+
+def _end(running: _Running) -> None:
+    kill_group(running.process)
+    Path(running.socket).unlink(missing_ok=True)
+    if running.collector:
+        running.collector.close()
 
 
 def _is_ours(pid: int, state_dir: Path) -> bool:

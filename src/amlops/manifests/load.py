@@ -317,6 +317,8 @@ def _schema_messages(exc: SchemaError) -> list[tuple[tuple[str | int, ...], str]
 
 
 def _leaves(detail: Any, field: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], str]]:
+    if isinstance(detail, dict) and set(detail) <= {"key", "value"} and "value" in detail:  # a Dict entry's own problems
+        return _leaves({k: v for k, v in detail.items() if k != "value"}, field) + _leaves(detail["value"], field)
     if isinstance(detail, dict):
         return [leaf for key, value in detail.items() for leaf in _leaves(value, field + (key,))]
     if isinstance(detail, list):

@@ -12,7 +12,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from amlops.local import promptflow
-from amlops.local.arm.assets import Assets
+from amlops.local.arm.collection import DataCollection
 from amlops.local.arm.common import BUSY, RESOURCE_NAME
 from amlops.local.arm.endpoints import Endpoints
 from amlops.local.environments import requirements_from_conda
@@ -21,7 +21,7 @@ from amlops.local.store import Doc
 from amlops.local.web import ArmError, Request, Response
 
 
-class Deployments(Endpoints, Assets):
+class Deployments(Endpoints, DataCollection):
     def list_deployments(self, req: Request, **p: str) -> Response:
         eid = self.endpoint_id(p)
         self._get(eid, "endpoint", "online endpoint")
@@ -57,6 +57,7 @@ class Deployments(Endpoints, Assets):
         }
         self._resolve_model(props.get("model"), did)  # fail fast: 404 for a model that does not exist
         self._refuse_flow_unless_enabled(props, did)
+        self.register_collections(did, props)
         doc = self._put_doc(did, "onlineEndpoints/deployments", body, existing, sku=sku, properties=props)
         if existing is None:  # nothing of an earlier deployment of this name carries over, logs included
             self.supervisor.forget(self.serving_key(did))
@@ -151,6 +152,7 @@ class Deployments(Endpoints, Assets):
             mlflow_config=mlflow,
             environment_variables={str(k): str(v) for k, v in (props.get("environmentVariables") or {}).items()},
             dropped=tuple(dropped),
+            collection=self.collection_spec(doc),
         )
 
     def _refuse_flow_unless_enabled(self, props: dict[str, Any], did: str) -> None:
