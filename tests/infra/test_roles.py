@@ -35,7 +35,7 @@ def expected(inv: Inventory, env: Environment) -> set[tuple[str, str, str]]:
         "resource-group": inv.one("azure-native:resources:ResourceGroup").id,
         "shared-registry": inv.outputs["registry_id"],
     }
-    when = {"always": True, "managed-network": isolated, "registry-outbound-rule": approved}
+    when = {"always": True, "managed-network": isolated, "registry-outbound-rule": approved, "autoscale": env.autoscales}
     principals: dict[str, list[tuple[str, str]]] = {
         "workspace": [(inv.outputs["workspace_identity"]["principal_id"], "")],
         "ci": [(inv.outputs["ci_identity"]["principal_id"], "")] if infra.ci else [],

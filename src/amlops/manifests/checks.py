@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from amlops.manifests.autoscale_checks import autoscale_instances
 from amlops.manifests.environment import DEPLOYMENT_SUFFIX, EndpointChoice, ServerlessChoice
 from amlops.manifests.errors import Problem, did_you_mean
 from amlops.manifests.references import parse_model_ref, resolve
@@ -347,6 +348,7 @@ RULES: dict[str, Rule] = {
     "environment-jobs": environment_jobs,
     "distillation-compute": distillation_compute,
     "training-paths": training_paths,
+    "autoscale-instances": autoscale_instances,
 }
 
 

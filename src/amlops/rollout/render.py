@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from amlops.rollout import autoscale
 from amlops.rollout.plan import BatchPlan, EndpointPlan, Plan
 from amlops.workspace.studio import Studio
 
@@ -37,6 +38,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             }
             for b in plan.batch
         ],
+        "autoscale": autoscale.as_json(plan.autoscale),
     }
 
 
@@ -87,6 +89,7 @@ def lines(plan: Plan) -> list[tuple[str, str, str]]:
     rows += [(f"endpoint {name}", "delete", "no longer in the manifests") for name in plan.retire_endpoints]
     rows += [(f"serverless {s.name}", s.change.value, s.model_id) for s in plan.serverless]
     rows += [row for b in plan.batch for row in _batch_rows(b)]
+    rows += autoscale.rows(plan.autoscale)
     return rows
 
 
@@ -151,6 +154,7 @@ def _counts(plan: Plan) -> str:
         f"{len(plan.models)} model version(s) to register, {len(plan.changed_endpoints)} endpoint(s) to change, "
         f"{len(plan.retire_endpoints)} to delete, {len(plan.serverless)} serverless change(s), "
         f"{len(plan.assets)} asset version(s) to register, {len(plan.batch)} batch endpoint(s) to change."
+        + (f" {len(plan.autoscale)} autoscale setting(s) to change, after the rollouts." if plan.autoscale else "")
     )
 
 

@@ -16,6 +16,7 @@ from amlops.manifests import ManifestError, Repository, validate_repository
 from amlops.release import Release, build_release
 from amlops.release.training import TrainingRelease, build_training
 from amlops.rollout.apply import Context, Refused
+from amlops.rollout.autoscale import autoscale_changes
 from amlops.rollout.events import Event, Events, Phase
 from amlops.rollout.loop import Settings
 from amlops.rollout.plan import Plan, models_to_check, plan
@@ -37,6 +38,9 @@ class Session:
     def plan(self) -> Plan:
         pins = [(p.name, p.version) for p in models_to_check(self.release)]
         serving = plan(self.release, self.workspace.observe(self.release.endpoints, pins))
+        lineage = Lineage(self.release.environment, self.release.id, None)  # tags are not compared
+        scaling = autoscale_changes(self.workspace, self.repo, self.release, lineage, serving.retire_endpoints)
+        serving = dataclasses.replace(serving, autoscale=scaling)
         if self.training is None:
             return serving
         return plan_training(serving, self.training, observe_training(self.workspace, self.training))

@@ -31,6 +31,7 @@ from amlops.workspace.interface import (
     ModelSpec,
     ServerlessSpec,
 )
+from amlops.workspace.memory_autoscale import MemoryAutoscale
 from amlops.workspace.memory_training import MemoryTraining, Refused
 
 __all__ = ["Killed", "MemoryWorkspace", "Refused"]
@@ -78,11 +79,12 @@ class MemoryRegistry:
         self.models[(name, version)] = dict(tags)
 
 
-class MemoryWorkspace(MemoryTraining):
+class MemoryWorkspace(MemoryAutoscale, MemoryTraining):
     """One environment's workspace, in memory. Knobs a test sets are plain attributes."""
 
     def __init__(self, environment: str = "test", provisioning_polls: int = 1) -> None:
-        super().__init__()
+        MemoryTraining.__init__(self)
+        MemoryAutoscale.__init__(self)
         self.environment, self.local = environment, False
         self.provisioning_polls = provisioning_polls  # reads of a deployment before it leaves Creating
         self.endpoints: dict[str, _Endpoint] = {}
