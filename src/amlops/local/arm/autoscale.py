@@ -102,8 +102,14 @@ class Autoscale(PlaneBase):
         sid = self._setting_id(p, req)
         body = spec.check(req.json(), "AutoscaleSettingResource")
         props = body["properties"]
+        _tags(body.get("tags") or {})
+        for i, profile in enumerate(props["profiles"]):
+            _profile(profile, f"properties.profiles[{i}]")
         target = props.get("targetResourceUri") or ""
-        self._resource(target, "deployment", "targetResourceUri")
+        self._resource(target, "deployment", "properties.targetResourceUri")
+        for i, profile in enumerate(props["profiles"]):
+            for j, rule in enumerate(profile["rules"]):
+                self._metric(rule["metricTrigger"], f"properties.profiles[{i}].rules[{j}].metricTrigger")
         other = [
             d["name"]
             for d in self.store.children(sid.rsplit("/", 1)[0], KIND)
@@ -111,9 +117,6 @@ class Autoscale(PlaneBase):
         ]
         if other:
             raise ArmError(409, "Conflict", f"The target resource '{target}' already has autoscale setting '{other[0]}'.")
-        _tags(body.get("tags") or {})
-        for i, profile in enumerate(props["profiles"]):
-            self._profile(profile, f"properties.profiles[{i}]")
         existing = self.store.get(sid)
         doc: Doc = {
             "id": sid,
@@ -137,33 +140,38 @@ class Autoscale(PlaneBase):
             raise not_found("resource", resource_id)
         return {k: v for k, v in m.groupdict().items() if v}
 
-    def _profile(self, profile: dict[str, Any], where: str) -> None:
-        capacity = profile["capacity"]
-        try:
-            low, default, high = (int(capacity[k]) for k in ("minimum", "default", "maximum"))
-        except ValueError as exc:
-            raise bad_request(f"'{where}.capacity' values must be whole numbers of instances.") from exc
-        if not 0 <= low <= default <= high:
-            raise bad_request(f"'{where}.capacity' needs minimum ({low}) <= default ({default}) <= maximum ({high}).")
-        for i, rule in enumerate(profile["rules"]):
-            self._rule(rule, f"{where}.rules[{i}]")
-        recurrence = profile.get("recurrence")
-        if recurrence is not None:
-            _recurrence(recurrence, f"{where}.recurrence")
-
-    def _rule(self, rule: dict[str, Any], where: str) -> None:
-        trigger, action = rule["metricTrigger"], rule["scaleAction"]
-        found = self._resource(trigger["metricResourceUri"], "endpoint", f"{where}.metricTrigger.metricResourceUri")
+    def _metric(self, trigger: dict[str, Any], where: str) -> None:
+        """The resource a rule watches exists and has the metric it names."""
+        found = self._resource(trigger["metricResourceUri"], "endpoint", f"{where}.metricResourceUri")
         metrics = DEPLOYMENT_METRICS if "deployment" in found else ENDPOINT_METRICS
         if trigger["metricName"] not in metrics:
             whose = "online deployments" if "deployment" in found else "online endpoints"
             raise bad_request(f"Metric '{trigger['metricName']}' is not a metric of {whose} (they have: {', '.join(metrics)}).")
-        _between(trigger["timeGrain"], timedelta(minutes=1), timedelta(hours=12), f"{where}.metricTrigger.timeGrain")
-        _between(trigger["timeWindow"], timedelta(minutes=5), timedelta(hours=12), f"{where}.metricTrigger.timeWindow")
-        _between(action["cooldown"], timedelta(minutes=1), timedelta(weeks=1), f"{where}.scaleAction.cooldown")
-        value = str(action.get("value") or "1")
-        if not value.isdigit() or int(value) < 1:
-            raise bad_request(f"'{where}.scaleAction.value' must be 1 or greater: '{value}'.")
+
+
+def _profile(profile: dict[str, Any], where: str) -> None:
+    capacity = profile["capacity"]
+    try:
+        low, default, high = (int(capacity[k]) for k in ("minimum", "default", "maximum"))
+    except ValueError as exc:
+        raise bad_request(f"'{where}.capacity' values must be whole numbers of instances.") from exc
+    if not 0 <= low <= default <= high:
+        raise bad_request(f"'{where}.capacity' needs minimum ({low}) <= default ({default}) <= maximum ({high}).")
+    for i, rule in enumerate(profile["rules"]):
+        _rule(rule, f"{where}.rules[{i}]")
+    recurrence = profile.get("recurrence")
+    if recurrence is not None:
+        _recurrence(recurrence, f"{where}.recurrence")
+
+
+def _rule(rule: dict[str, Any], where: str) -> None:
+    trigger, action = rule["metricTrigger"], rule["scaleAction"]
+    _between(trigger["timeGrain"], timedelta(minutes=1), timedelta(hours=12), f"{where}.metricTrigger.timeGrain")
+    _between(trigger["timeWindow"], timedelta(minutes=5), timedelta(hours=12), f"{where}.metricTrigger.timeWindow")
+    _between(action["cooldown"], timedelta(minutes=1), timedelta(weeks=1), f"{where}.scaleAction.cooldown")
+    value = str(action.get("value") or "1")
+    if not value.isdigit() or int(value) < 1:
+        raise bad_request(f"'{where}.scaleAction.value' must be 1 or greater: '{value}'.")
 
 
 def _between(text: str, low: timedelta, high: timedelta, where: str) -> None:
