@@ -98,9 +98,7 @@ def session_plan(workspace: MemoryWorkspace, root: Path, environment: str = "dev
     pins = [(p.name, p.version) for p in models_to_check(release)]
     wanted = plan(release, workspace.observe(release.endpoints, pins))
     lineage = Lineage(environment, release.id, "c" * 40)
-    wanted = Plan(
-        **{**wanted.__dict__, "autoscale": autoscale_changes(workspace, repo, release, lineage, wanted.retire_endpoints)}
-    )
+    wanted = replace(wanted, autoscale=autoscale_changes(workspace, repo, release, lineage, wanted.retire_endpoints))
     return wanted, Context(workspace, repo, release, lineage, SETTINGS, clock=FakeClock())
 
 

@@ -272,6 +272,11 @@ class Autoscale(Strict):
         """The most instances any profile allows: what the deployment may cost at most."""
         return max([self.max_instances, *(s.max for s in self.schedules)])
 
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """The fewest and the most instances any profile allows: any count between is Azure Monitor's doing."""
+        return min([self.min_instances, *(s.min for s in self.schedules)]), self.peak_instances
+
 
 def _bounds(low: int, default: int, high: int, *names: str) -> None:
     """Azure refuses a capacity whose minimum exceeds its maximum, or a default outside them."""

@@ -224,7 +224,7 @@ def build_release(repo: Repository, environment: str) -> Release:
         deployments = {
             d: dataclasses.replace(
                 _deployment(repo, name, folder.deployments[d], chosen.model, chosen.instance_type, chosen.instance_count),
-                autoscale_range=(chosen.autoscale.min_instances, chosen.autoscale.max_instances) if chosen.autoscale else None,
+                autoscale_range=chosen.autoscale.bounds if chosen.autoscale else None,
             )
             for d, chosen in sorted(choice.deployments.items())
         }
