@@ -84,6 +84,14 @@ def test_a_workspace_without_managed_network_approves_nothing() -> None:
     assert scopes == {stack("prod").one("azure-native:resources:ResourceGroup").id, stack("prod").outputs["registry_id"]}
 
 
+def test_ci_may_write_autoscale_settings_only_where_a_deployment_autoscales(repo: Path) -> None:
+    contributor = ROLE_IDS["Monitoring Contributor"]
+    before = evaluate(repo, "dev")
+    assert {r[2] for r in granted(before) if r[1] == contributor} == {before.one("azure-native:resources:ResourceGroup").id}
+    edit_environment(repo, "dev", lambda d: d["endpoints"]["churn"]["deployments"]["main"].pop("autoscale"))
+    assert not [r for r in granted(evaluate(repo, "dev")) if r[1] == contributor]
+
+
 def test_role_definitions_live_in_the_scopes_subscription() -> None:
     for r in stack("prod").of_type(ROLE):
         assert r.inputs["roleDefinitionId"].split("/")[:3] == r.inputs["scope"].split("/")[:3]
