@@ -8,10 +8,15 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+import requests
 from azure.core.exceptions import HttpResponseError
 from plane_support import Plane, commit, make_repo, write_environment
+from typer.testing import CliRunner
 
+from amlops.cli.main import app
 from amlops.local.client import monitor_client
+from amlops.local.connection import Connection
+from amlops.local.page import page_key
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +61,22 @@ def test_autoscale_is_applied_after_the_rollout_read_back_kept_and_deleted_with_
     assert cpu.metric_trigger.metric_resource_uri.lower() == deployment.id.lower() and cpu.scale_action.value == "2"
     assert latency.metric_trigger.metric_resource_uri.lower() == endpoint.id.lower()
     assert any(f"autoscale {setting.name}" in said for said in plane.said("churn"))
+    shown = CliRunner().invoke(
+        app, ["status", "--env", "local", "--repo", str(root)], env={"AMLOPS_LOCAL_STATE_DIR": str(plane.state_dir)}
+    )
+    assert f"autoscale {setting.name}: deployment: {deployment.name}; profile default: 1-3 instances" in shown.stdout, (
+        shown.output
+    )
+    connection = Connection.load(plane.state_dir)
+    base, ca, web = connection.resource_manager.rstrip("/"), connection.ca_bundle, requests.Session()
+    web.get(f"{base}/ui/login?key={page_key(plane.state_dir)}", verify=ca, timeout=10)
+    page = web.get(
+        f"{base}/ui/endpoints/realtime/churn/detail",
+        params={"wsid": endpoint.id.rsplit("/onlineEndpoints", 1)[0]},
+        verify=ca,
+        timeout=10,
+    )
+    assert setting.name in page.text and "Saturday,Sunday at 09:00 UTC" in page.text, page.text
 
     plane.admin.reset_requests()
     assert not plane.session(root).plan().changed and plane.apply(root).ok

@@ -207,7 +207,8 @@ class Page:
             for profile in props["profiles"]:
                 c, schedule = profile["capacity"], (profile.get("recurrence") or {}).get("schedule")
                 when = (
-                    f"{','.join(schedule['days'])} {schedule['hours']}:{schedule['minutes']} {schedule['timeZone']}"
+                    f"{','.join(schedule['days'])} at {', '.join(f'{h:02d}:{m:02d}' for h in schedule['hours'] for m in schedule['minutes'])}"
+                    f" {schedule['timeZone']}"
                     if schedule
                     else "always"
                 )
