@@ -168,6 +168,7 @@ def deploy_environment(env: Environment) -> None:
             registry_id=registry_id,
             workspace_principal_id=identities.workspace.principal_id,
             registry_outbound_rule=net.registry_outbound_rule,
+            autoscale=env.autoscales,
         ),
         opts,
     )

@@ -25,6 +25,7 @@ ROLES: dict[str, str] = {
     "Storage File Data Privileged Contributor": "69566ab7-960f-475b-8e7c-b3118f30c6bd",
     "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
     "Azure AI Enterprise Network Connection Approver": "b556d68e-0be0-4f35-a333-ad7ee1ce17ea",
+    "Monitoring Contributor": "749f88d5-cbae-40b8-bcfc-e573ddc772fa",
 }
 
 #: What an identity that reads and writes the workspace's storage needs with shared keys off.
@@ -134,6 +135,8 @@ class AccessArgs:
     workspace_principal_id: pulumi.Input[str] | None = None
     #: The workspace reaches the registry through a managed private endpoint it must approve.
     registry_outbound_rule: bool = False
+    #: A deployment declares autoscale: CI writes its Azure Monitor autoscale setting in the resource group.
+    autoscale: bool = False
 
 
 def _slug(text: str) -> str:
@@ -166,6 +169,8 @@ class Access(pulumi.ComponentResource):
         if args.ci_principal_id is not None:
             self._service("ci-workspace-data-scientist", args.ci_principal_id, "AzureML Data Scientist", args.workspace_id)
             self._storage("ci", args.ci_principal_id, "ServicePrincipal", args.storage_id)
+            if args.autoscale:  # Microsoft.Insights/autoscalesettings/write (how-to-autoscale-endpoints#prerequisites)
+                self._service("ci-monitoring-contributor", args.ci_principal_id, "Monitoring Contributor", args.resource_group_id)
         if args.registry_id is not None:
             principals = {"workspace": args.workspace_principal_id, "ci": args.ci_principal_id}
             for who, principal in principals.items():

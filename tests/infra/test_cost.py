@@ -119,6 +119,13 @@ def test_endpoints_cost_instance_type_times_count_with_environment_overrides() -
     assert (lines["phi3-chat"].kind, lines["phi3-chat"].monthly_max) == ("serverless", 0.0)
 
 
+def test_an_autoscaled_deployment_is_priced_at_the_most_instances_any_profile_allows() -> None:
+    churn = {line.name: line for line in estimate(stack("prod"), ROOT, SHEET_NOW).lines}["churn/main"]
+    assert (churn.min_count, churn.max_count) == (2, 8)  # min_instances 2; the business-hours schedule's max 8
+    assert churn.monthly_max == round(price("westeurope", "Standard_DS3_v2") * 8 * HOURS_PER_MONTH, 2)
+    assert "autoscale 2-8 instances: at most 8" in churn.note
+
+
 def test_low_priority_clusters_use_the_low_priority_price() -> None:
     lines = [line for line in estimate(stack("dev"), ROOT, SHEET_NOW).lines if line.kind == "cluster"]
     assert lines and all(line.priority == LOW_PRIORITY for line in lines)

@@ -150,6 +150,8 @@ def test_ci_signs_in_with_oidc_and_gets_least_privilege(env: str) -> None:
     assert roles(inv, ci) == {
         (DATA_SCIENTIST, inv.one(WORKSPACE).id),
         ("1823dd4f-9b8c-4ab6-ab4e-7397a3684615", inv.outputs["registry_id"]),
+        # Monitoring Contributor, to write the churn deployment's autoscale setting (how-to-autoscale-endpoints)
+        ("749f88d5-cbae-40b8-bcfc-e573ddc772fa", inv.one("azure-native:resources:ResourceGroup").id),
     } | storage_data(inv)
 
 

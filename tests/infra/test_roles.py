@@ -35,7 +35,7 @@ def expected(inv: Inventory, env: Environment) -> set[tuple[str, str, str]]:
         "resource-group": inv.one("azure-native:resources:ResourceGroup").id,
         "shared-registry": inv.outputs["registry_id"],
     }
-    when = {"always": True, "managed-network": isolated, "registry-outbound-rule": approved}
+    when = {"always": True, "managed-network": isolated, "registry-outbound-rule": approved, "autoscale": env.autoscales}
     principals: dict[str, list[tuple[str, str]]] = {
         "workspace": [(inv.outputs["workspace_identity"]["principal_id"], "")],
         "ci": [(inv.outputs["ci_identity"]["principal_id"], "")] if infra.ci else [],
@@ -82,6 +82,14 @@ def test_a_workspace_without_managed_network_approves_nothing() -> None:
     assert not [r for r in granted(stack("dev")) if r[1] == approver]
     scopes = {r[2] for r in granted(stack("prod")) if r[1] == approver}
     assert scopes == {stack("prod").one("azure-native:resources:ResourceGroup").id, stack("prod").outputs["registry_id"]}
+
+
+def test_ci_may_write_autoscale_settings_only_where_a_deployment_autoscales(repo: Path) -> None:
+    contributor = ROLE_IDS["Monitoring Contributor"]
+    before = evaluate(repo, "dev")
+    assert {r[2] for r in granted(before) if r[1] == contributor} == {before.one("azure-native:resources:ResourceGroup").id}
+    edit_environment(repo, "dev", lambda d: d["endpoints"]["churn"]["deployments"]["main"].pop("autoscale"))
+    assert not [r for r in granted(evaluate(repo, "dev")) if r[1] == contributor]
 
 
 def test_role_definitions_live_in_the_scopes_subscription() -> None:

@@ -135,6 +135,7 @@ def test_into_prod_after_the_staging_soak(repo: Path) -> None:
 def _local(repo: Path, *environments: str) -> None:
     """Make `environments` local: target local, without the azure and infrastructure sections (clusters kept)."""
     yaml = YAML()
+    yaml.width = 4096  # long flow-style lines (the autoscale rules) stay whole, as a person editing would keep them
     for name in environments:
         path = repo / "environments" / f"{name}.yaml"
         data = yaml.load(path.read_text())

@@ -23,6 +23,7 @@ from amlops.monitoring.act import latest_runs, monitors_of
 from amlops.rollout import render
 from amlops.rollout.apply import ApplyResult, Refused
 from amlops.rollout.apply import apply as apply_plan
+from amlops.rollout.autoscale import describe
 from amlops.rollout.lock import EndpointBusy
 from amlops.rollout.loop import Settings
 from amlops.rollout.rollback import rollback as rollback_endpoint
@@ -101,16 +102,26 @@ def status(env: str = EnvOption, format: Format = format_option(Format.text, For
     with azure_errors(env):
         live = session.workspace.observe()
         monitors = latest_runs(session.workspace, monitors_of(session.repo, env))
+        scaling = [a for a in session.workspace.autoscale_settings() if a.endpoint in live.endpoints]
     statuses = [endpoint_status(endpoint) for _, endpoint in sorted(live.endpoints.items())]
     if format is Format.json:
         serverless = [{"name": s.name, "model_id": s.model_id} for _, s in sorted(live.serverless.items())]
         data = {"environment": env, "endpoints": [_status_json(s, desired.get(s.name), links) for s in statuses]}
-        typer.echo(json.dumps({**data, "serverless": serverless, "monitors": monitor_runs_json(monitors)}, indent=2))
+        autoscale = [
+            {"name": a.name, "endpoint": a.endpoint, "deployment": a.deployment, "settings": describe(a)} for a in scaling
+        ]
+        typer.echo(
+            json.dumps(
+                {**data, "serverless": serverless, "autoscale": autoscale, "monitors": monitor_runs_json(monitors)}, indent=2
+            )
+        )
         return
     if not live.endpoints:
         out.print(f"No endpoints managed by amlops in {env}.")
     for s in statuses:
         _print_status(s, desired.get(s.name), links)
+        for a in (a for a in scaling if a.endpoint == s.name):
+            out.print(f"  autoscale {a.name}: {describe(a)}", markup=False)
     for name, serverless_endpoint in sorted(live.serverless.items()):
         out.print(f"[bold]serverless {name}[/]  {serverless_endpoint.model_id}")
     print_monitor_runs(monitors)

@@ -177,7 +177,11 @@ def _endpoints(stack: str, root: Path, sheet: PriceSheet) -> list[CostLine]:
                     )
                 )
                 continue
-            lines.append(_priced("endpoint", f"{endpoint}/{name}", sku, DEDICATED, (count, count), region, sheet))
+            counts, note = (count, count), ""
+            if deployment.autoscale is not None:  # Azure Monitor may scale it up to the most any profile allows
+                counts = (deployment.autoscale.min_instances, deployment.autoscale.peak_instances)
+                note = f"autoscale {counts[0]}-{counts[1]} instances: at most {counts[1]}"
+            lines.append(_priced("endpoint", f"{endpoint}/{name}", sku, DEDICATED, counts, region, sheet, note=note))
     return lines
 
 

@@ -71,6 +71,7 @@ BUILTIN_ROLES: dict[str, str] = {
     "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": "Storage Blob Data Reader",
     "69566ab7-960f-475b-8e7c-b3118f30c6bd": "Storage File Data Privileged Contributor",
     "00482a5a-887f-4fb3-b363-3b7fe8e74483": "Key Vault Administrator",
+    "749f88d5-cbae-40b8-bcfc-e573ddc772fa": "Monitoring Contributor",
     "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
     "8311e382-0749-4cb8-b61a-304f252e45ec": "AcrPush",
     "7f951dda-4ed3-4680-a7ca-43fe172d538d": "AcrPull",

@@ -66,6 +66,16 @@ def ml_client(
     )
 
 
+def monitor_client(conn: Connection | Path | str | None = None, **options: Any) -> Any:
+    """An unmodified `azure.mgmt.monitor.MonitorManagementClient` for the control plane's autoscale settings."""
+    from azure.mgmt.monitor import MonitorManagementClient
+
+    if not isinstance(conn, Connection):
+        conn = Connection.load(conn)
+    configure_environment(conn)
+    return MonitorManagementClient(credential(conn), conn.subscription_id, base_url=conn.resource_manager, **options)
+
+
 class LocalAdmin:
     """The admin routes (`/_local/...`) as methods; all return the route's JSON."""
 

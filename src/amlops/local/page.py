@@ -189,9 +189,49 @@ class Page:
         body = self._nav(workspace) + f"<p>scoring URI <code>{e(p.get('scoringUri'))}</code>, auth {e(p.get('authMode'))}</p>"
         body += f"<p>traffic: {e(split(traffic))}; mirror: {e(split(mirror))}</p>"
         body += "<h2>Deployments</h2>" + table(["deployment", "model", "state", "instances", "traffic", "mirror", ""], rows)
+        body += "<h2>Autoscale</h2>" + self._autoscale(endpoint)
         body += "<h2>Rollout</h2>" + self._rollout(tags)
         body += "<h2>Tags</h2>" + table(["tag", "value"], [[e(k), f"<code>{e(v)}</code>"] for k, v in sorted(tags.items())])
         return self._html(200, f"Endpoint {name}", body)
+
+    def _autoscale(self, endpoint: Doc) -> str:
+        """The Azure Monitor autoscale settings recorded for the endpoint's deployments (recorded, not acted on)."""
+        group = "/".join(endpoint["id"].split("/")[:5])
+        settings = self.plane.store.children(f"{group}/providers/microsoft.insights/autoscalesettings", "autoscale")
+        prefix = endpoint["id"].lower() + "/deployments/"
+        rows = []
+        for s in settings:
+            props = s["properties"]
+            if not props["targetResourceUri"].lower().startswith(prefix):
+                continue
+            for profile in props["profiles"]:
+                c, schedule = profile["capacity"], (profile.get("recurrence") or {}).get("schedule")
+                when = (
+                    f"{','.join(schedule['days'])} at {', '.join(f'{h:02d}:{m:02d}' for h in schedule['hours'] for m in schedule['minutes'])}"
+                    f" {schedule['timeZone']}"
+                    if schedule
+                    else "always"
+                )
+                rules = "; ".join(
+                    f"{r['metricTrigger']['metricName']} {r['metricTrigger']['operator']} {r['metricTrigger']['threshold']}"
+                    f" -> {r['scaleAction']['direction']} {r['scaleAction'].get('value', '1')}"
+                    for r in profile["rules"]
+                )
+                target = props["targetResourceUri"].rsplit("/", 1)[-1]
+                rows.append(
+                    [
+                        e(s["name"]),
+                        e(target),
+                        e(profile["name"]),
+                        e(f"{c['minimum']}-{c['maximum']} ({c['default']})"),
+                        e(when),
+                        e(rules),
+                    ]
+                )
+        if not rows:
+            return "<p>no autoscale setting</p>"
+        note = "<p>recorded as Azure Monitor would keep them; local deployments keep their instance count</p>"
+        return note + table(["setting", "deployment", "profile", "instances", "from", "rules"], rows)
 
     def _rollout(self, tags: dict[str, str]) -> str:
         """The last rollout and its steps' gate figures, from the tags amlops keeps on the endpoint."""

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from amlops.manifests.autoscale_checks import autoscale_instances
 from amlops.manifests.environment import DEPLOYMENT_SUFFIX, EndpointChoice, ServerlessChoice
 from amlops.manifests.errors import Problem, did_you_mean
 from amlops.manifests.evaluation_checks import evaluation_references
@@ -357,6 +358,7 @@ RULES: dict[str, Rule] = {
     "evaluation-references": evaluation_references,
     "schedule-files": schedule_files,
     "environment-schedules": environment_schedules,
+    "autoscale-instances": autoscale_instances,
 }
 
 

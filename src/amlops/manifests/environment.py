@@ -15,7 +15,9 @@ import hashlib
 from enum import Enum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, field_validator, model_validator
+
+from amlops.manifests.autoscale import Autoscale
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", min_length=2, max_length=24)]
 Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
@@ -291,6 +293,7 @@ class DeploymentChoice(Strict):
     model: str = Field(description="name:version, azureml:name:version, or an azureml:// registry URI")
     instance_type: str | None = None
     instance_count: Annotated[int, Field(ge=1, le=100)] | None = None
+    autoscale: Autoscale | None = Field(None, description="Azure Monitor autoscale, applied after the endpoint's rollout")
 
 
 class EndpointChoice(Strict):
@@ -339,6 +342,19 @@ class MonitorChoice(Strict):
     on_breach: OnBreach | None = None
 
 
+def _endpoint_kind(value: object) -> str:
+    """A serverless entry says `serverless`; any other is an online endpoint. Told apart before validation, a
+    mistake in one is reported against it alone, not also against the other kind."""
+    serverless = isinstance(value, ServerlessChoice) or (isinstance(value, dict) and "serverless" in value)
+    return "ServerlessChoice" if serverless else "EndpointChoice"
+
+
+EndpointEntry = Annotated[
+    Annotated[EndpointChoice, Tag("EndpointChoice")] | Annotated[ServerlessChoice, Tag("ServerlessChoice")],
+    Discriminator(_endpoint_kind),
+]
+
+
 class Environment(Strict):
     """`environments/<name>.yaml`."""
 
@@ -347,7 +363,7 @@ class Environment(Strict):
     azure: AzureLocation | None = None
     infrastructure: Infrastructure | None = None
     strategy: Strategy = Strategy()
-    endpoints: dict[str, EndpointChoice | ServerlessChoice] = {}
+    endpoints: dict[str, EndpointEntry] = {}
     batch_endpoints: dict[str, BatchEndpointChoice] = {}
     jobs: list[Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")]] = Field(
         default_factory=list, description="the jobs/<name>.yml this environment runs (`amlops run`)"
@@ -372,6 +388,16 @@ class Environment(Strict):
         if self.clusters and self.infrastructure is not None:
             raise ValueError("clusters is for local environments without infrastructure: use infrastructure.clusters")
         return self
+
+    @property
+    def autoscales(self) -> bool:
+        """Whether a deployment here declares autoscale (its deploy identity then writes autoscale settings)."""
+        return any(
+            d.autoscale is not None
+            for c in self.endpoints.values()
+            if isinstance(c, EndpointChoice)
+            for d in c.deployments.values()
+        )
 
     @property
     def all_clusters(self) -> list[Cluster]:

@@ -8,6 +8,7 @@ them is a new release. Built from the manifests alone (pure but for reading file
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -106,6 +107,12 @@ class DeploymentRelease:
     instance_type: str
     instance_count: int
     source: str  # the deployment file, relative to the repository root
+    autoscale_range: tuple[int, int] | None = None  # (min, max) instances Azure Monitor may scale it within
+
+    def holds(self, instance_count: int) -> bool:
+        """Whether a live instance count is what this deployment wants: its own, or any autoscale may pick."""
+        low, high = self.autoscale_range or (self.instance_count, self.instance_count)
+        return instance_count == self.instance_count or low <= instance_count <= high
 
     def identity(self) -> dict[str, Any]:
         """What is served, the same in every environment: the part a release id hashes."""
@@ -219,7 +226,10 @@ def build_release(repo: Repository, environment: str) -> Release:
         assert folder.endpoint is not None and folder.endpoint_document is not None
         file = folder.endpoint_document.data
         deployments = {
-            d: _deployment(repo, name, folder.deployments[d], chosen.model, chosen.instance_type, chosen.instance_count)
+            d: dataclasses.replace(
+                _deployment(repo, name, folder.deployments[d], chosen.model, chosen.instance_type, chosen.instance_count),
+                autoscale_range=chosen.autoscale.bounds if chosen.autoscale else None,
+            )
             for d, chosen in sorted(choice.deployments.items())
         }
         sample = folder.sample_request

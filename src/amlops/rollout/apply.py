@@ -19,6 +19,7 @@ from amlops.manifests.repository import Repository
 from amlops.release.bundle import Release
 from amlops.release.schedules import ScheduleRelease
 from amlops.release.training import TrainingRelease
+from amlops.rollout.autoscale import apply_autoscale, autoscale_changes
 from amlops.rollout.events import Event, Events, Phase, ignore
 from amlops.rollout.lock import EndpointBusy
 from amlops.rollout.loop import Clock, EndpointRollout, Interrupted, Outcome, RolloutFailed, Settings
@@ -126,6 +127,7 @@ def apply(ctx: Context, plan: Plan, workers: int = 32) -> ApplyResult:
             result.failed(name, error)
     if ctx.stop.is_set():
         return result
+    _autoscale(ctx, plan, result)
     if ctx.training is not None:
         apply_batch(ctx.workspace, ctx.repo, ctx.training, plan, ctx.lineage, ctx.events)
     for name in plan.retire_endpoints:
@@ -174,3 +176,10 @@ def _serverless(ctx: Context, plan: Plan) -> None:
         if change.change in (Change.create, Change.replace):
             ctx.events(Event(change.name, Phase.endpoint, f"creating the serverless endpoint for {change.model_id}"))
             ctx.workspace.put_serverless(serverless_spec(ctx.repo, change.name, change.model_id, ctx.lineage))
+
+
+def _autoscale(ctx: Context, plan: Plan, result: ApplyResult) -> None:
+    """After the rollouts: autoscale settings, from a fresh read, for endpoints whose rollout completed (or had
+    none to do). A failed, rolled-back or interrupted endpoint keeps its settings as they were."""
+    changes = autoscale_changes(ctx.workspace, ctx.repo, ctx.release, ctx.lineage, plan.retire_endpoints)
+    apply_autoscale(ctx.workspace, tuple(c for c in changes if c.endpoint not in result.failures), ctx.events)

@@ -181,7 +181,7 @@ def _deployments(target: Target, live: LiveEndpoint, progress: Progress) -> Acti
             if name in progress.created:
                 return Abort(f"deployment {name} failed: provisioning ended {existing.provisioning_state}")
             return DeleteDeployment(name, f"provisioning {existing.provisioning_state}: to create it again")
-        if existing.instance_count != wanted.instance_count and name not in progress.created:
+        if not wanted.holds(existing.instance_count) and name not in progress.created:
             return CreateDeployment(name, update=True)
     return None
 

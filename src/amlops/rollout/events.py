@@ -26,6 +26,7 @@ class Phase(str, Enum):
     step = "step"  # traffic moved to a step's split
     gate = "gate"  # the step's gate measuring (counts live)
     retire = "retiring"  # an old or failed deployment deleted
+    autoscale = "autoscale"  # an Azure Monitor autoscale setting written or deleted, after the rollout
     done = "done"
     failed = "failed"
     warning = "warning"  # something the user should know, that stops nothing

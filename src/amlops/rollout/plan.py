@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from amlops.release.bundle import EndpointRelease, ModelPin, Release
 from amlops.release.training import AssetPin
@@ -17,6 +18,9 @@ from amlops.state import record
 from amlops.state.evaluation import Evaluated
 from amlops.state.live import TERMINAL, LiveEndpoint, LiveState, nonzero
 from amlops.state.record import RolloutRecord, Status, version_conflict
+
+if TYPE_CHECKING:
+    from amlops.rollout.autoscale import AutoscaleChange
 
 
 class Change(Enum):
@@ -125,6 +129,7 @@ class Plan:
     clusters: tuple[str, ...] = ()  # on local: clusters to create (Azure names); in Azure, Pulumi's
     batch: tuple[BatchPlan, ...] = ()  # changed batch endpoints
     schedules: tuple[ScheduleChange, ...] = ()  # job schedules and model monitors to write
+    autoscale: tuple[AutoscaleChange, ...] = ()  # Azure Monitor autoscale settings, written after the rollouts
 
     @property
     def changed_endpoints(self) -> tuple[EndpointPlan, ...]:
@@ -133,7 +138,9 @@ class Plan:
     @property
     def changed(self) -> bool:
         training = self.assets or self.clusters or self.batch or self.schedules
-        return bool(self.models or self.changed_endpoints or self.retire_endpoints or self.serverless or training)
+        return bool(
+            self.models or self.changed_endpoints or self.retire_endpoints or self.serverless or training or self.autoscale
+        )
 
 
 def models_to_check(release: Release) -> list[ModelPin]:
@@ -212,7 +219,7 @@ def plan_endpoint(release: Release, name: str, live: LiveEndpoint | None) -> End
             changes.append(
                 DeploymentChange(Change.add, azure, f"provisioning ({existing.provisioning_state}): apply waits for it")
             )
-        elif existing.instance_count != d.instance_count:
+        elif not d.holds(existing.instance_count):
             changes.append(DeploymentChange(Change.scale, azure, f"instances {existing.instance_count} -> {d.instance_count}"))
     for azure in sorted(set(live.deployments) - set(wanted)):
         changes.append(DeploymentChange(Change.retire, azure, f"{live.traffic.get(azure, 0)} % traffic now"))

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from amlops.rollout import autoscale
 from amlops.rollout.evaluation import describe_plan
 from amlops.rollout.plan import BatchPlan, Change, EndpointPlan, Plan
 from amlops.workspace.studio import Studio
@@ -42,6 +43,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             {"change": _SCHEDULE_VERBS[c.change], "name": c.name, "monitor": c.monitor, "fields": list(c.fields)}
             for c in plan.schedules
         ],
+        "autoscale": autoscale.as_json(plan.autoscale),
     }
 
 
@@ -107,6 +109,7 @@ def lines(plan: Plan) -> list[tuple[str, str, str]]:
         (f"{'model monitor' if c.monitor else 'job schedule'} {c.name}", _SCHEDULE_VERBS[c.change], ", ".join(c.fields))
         for c in plan.schedules
     ]
+    rows += autoscale.rows(plan.autoscale)
     return rows
 
 
@@ -175,6 +178,7 @@ def _counts(plan: Plan) -> str:
         f"{len(plan.retire_endpoints)} to delete, {len(plan.serverless)} serverless change(s), "
         f"{len(plan.assets)} asset version(s) to register, {len(plan.batch)} batch endpoint(s) to change"
         + (f", {len(plan.schedules)} schedule change(s)." if plan.schedules else ".")
+        + (f" {len(plan.autoscale)} autoscale setting(s) to change, after the rollouts." if plan.autoscale else "")
     )
 
 

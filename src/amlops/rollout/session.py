@@ -17,6 +17,7 @@ from amlops.release import Release, build_release
 from amlops.release.schedules import ScheduleRelease, build_schedules
 from amlops.release.training import TrainingRelease, build_training
 from amlops.rollout.apply import Context, Refused
+from amlops.rollout.autoscale import autoscale_changes
 from amlops.rollout.evaluation_preview import with_previews
 from amlops.rollout.events import Event, Events, Phase
 from amlops.rollout.loop import Settings
@@ -43,6 +44,9 @@ class Session:
         serving = with_previews(
             plan(self.release, self.workspace.observe(self.release.endpoints, pins)), self.workspace, self.repo
         )
+        lineage = Lineage(self.release.environment, self.release.id, None)  # tags are not compared
+        scaling = autoscale_changes(self.workspace, self.repo, self.release, lineage, serving.retire_endpoints)
+        serving = dataclasses.replace(serving, autoscale=scaling)
         if self.training is not None:
             serving = plan_training(serving, self.training, observe_training(self.workspace, self.training))
         if self.schedules is None:

@@ -243,6 +243,60 @@ class MonitorRun:
 
 
 @dataclass(frozen=True)
+class ScaleRuleSpec:
+    """One autoscale rule: Azure Monitor's metricTrigger and scaleAction (ChangeCount)."""
+
+    metric: str  # Azure's metric name, e.g. CpuUtilizationPercentage
+    scope: str  # whose metric: "deployment" or "endpoint"
+    operator: str
+    threshold: float
+    statistic: str
+    time_aggregation: str
+    time_grain_minutes: int
+    window_minutes: int
+    direction: str  # Increase or Decrease
+    change: int
+    cooldown_minutes: int
+
+
+@dataclass(frozen=True)
+class ScaleProfileSpec:
+    """An autoscale profile: its capacity and rules, and for a schedule the weekly time it begins."""
+
+    name: str
+    minimum: int
+    maximum: int
+    default: int
+    rules: tuple[ScaleRuleSpec, ...] = ()
+    days: tuple[str, ...] = ()  # empty: no recurrence (the default profile)
+    time_zone: str = ""
+    hour: int = 0
+    minute: int = 0
+
+
+@dataclass(frozen=True)
+class AutoscaleSpec:
+    """An Azure Monitor autoscale setting whose target is one online deployment of this workspace."""
+
+    name: str
+    endpoint: str
+    deployment: str  # the Azure name of the deployment it scales
+    profiles: tuple[ScaleProfileSpec, ...]
+    tags: dict[str, str] = field(default_factory=dict)
+    enabled: bool = True
+
+    def same_setting(self, other: AutoscaleSpec) -> bool:
+        """Whether `other` scales the same deployment the same way (tags aside: lineage changes every release)."""
+        return (self.name, self.endpoint, self.deployment, self.profiles, self.enabled) == (
+            other.name,
+            other.endpoint,
+            other.deployment,
+            other.profiles,
+            other.enabled,
+        )
+
+
+@dataclass(frozen=True)
 class Answer:
     """A scoring request's outcome: its HTTP status and body, or why it never got one (status 0)."""
 
@@ -364,6 +418,10 @@ class Workspace(Protocol):
         """A model monitor's newest runs with their signals' results, newest first."""
         ...
 
+    def autoscale_settings(self) -> list[AutoscaleSpec]:
+        """The autoscale settings of the workspace's resource group that target this workspace's online deployments."""
+        ...
+
     # -- writes -------------------------------------------------------------------------------------
     def put_endpoint(self, spec: EndpointSpec) -> None:
         """Create or update the endpoint: its file's properties, tags, traffic and mirror in one write."""
@@ -420,3 +478,9 @@ class Workspace(Protocol):
     def delete_schedule(self, name: str) -> None:
         """Disable, then delete: Azure deletes only a disabled schedule."""
         ...
+
+    def put_autoscale(self, spec: AutoscaleSpec) -> None:
+        """Create or replace an autoscale setting (Azure Monitor: one per target deployment)."""
+        ...
+
+    def delete_autoscale(self, name: str) -> None: ...

@@ -31,6 +31,7 @@ from amlops.workspace.interface import (
     ModelSpec,
     ServerlessSpec,
 )
+from amlops.workspace.memory_autoscale import MemoryAutoscale
 from amlops.workspace.memory_evaluation import MemoryEvaluation
 from amlops.workspace.memory_schedules import MemorySchedules
 from amlops.workspace.memory_training import Refused
@@ -80,12 +81,13 @@ class MemoryRegistry:
         self.models[(name, version)] = dict(tags)
 
 
-class MemoryWorkspace(MemoryEvaluation, MemorySchedules):
+class MemoryWorkspace(MemoryEvaluation, MemorySchedules, MemoryAutoscale):
     """One environment's workspace, in memory. Knobs a test sets are plain attributes."""
 
     def __init__(self, environment: str = "test", provisioning_polls: int = 1) -> None:
         super().__init__()
         MemorySchedules.__init__(self)
+        MemoryAutoscale.__init__(self)
         self.environment, self.local = environment, False
         self.provisioning_polls = provisioning_polls  # reads of a deployment before it leaves Creating
         self.endpoints: dict[str, _Endpoint] = {}

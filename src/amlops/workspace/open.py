@@ -25,8 +25,10 @@ def open_workspace(environment: Environment, state_dir: Path | None = None) -> S
     if environment.platform is Platform.local:
         return _local(environment, state_dir)
     from azure.ai.ml import MLClient
+    from azure.mgmt.monitor import MonitorManagementClient
 
     from amlops.workspace.auth import azure_credential
+    from amlops.workspace.autoscale import SdkAutoscale
     from amlops.workspace.metrics import AzureMonitorMetrics
     from amlops.workspace.sdk import SdkWorkspace
     from amlops.workspace.transport import transport
@@ -40,13 +42,16 @@ def open_workspace(environment: Environment, state_dir: Path | None = None) -> S
         f"/providers/Microsoft.MachineLearningServices/workspaces/{azure.workspace}"
     )
     metrics = AzureMonitorMetrics(credential, workspace_id + "/onlineEndpoints/{endpoint}")
-    return SdkWorkspace(environment.name, client, metrics, local=False)
+    monitor = MonitorManagementClient(credential, azure.subscription_id, transport=transport())
+    autoscale = SdkAutoscale(monitor, azure.resource_group, workspace_id, azure.location)
+    return SdkWorkspace(environment.name, client, metrics, local=False, autoscale=autoscale)
 
 
 def _local(environment: Environment, state_dir: Path | None) -> SdkWorkspace:
     from amlops.local import client as local_client
     from amlops.local import server
-    from amlops.local.connection import default_state_dir
+    from amlops.local.connection import LOCATION, default_state_dir
+    from amlops.workspace.autoscale import SdkAutoscale
     from amlops.workspace.metrics import LocalMetrics
     from amlops.workspace.sdk import SdkWorkspace
     from amlops.workspace.transport import transport
@@ -59,7 +64,13 @@ def _local(environment: Environment, state_dir: Path | None) -> SdkWorkspace:
         "workspace": environment.name,
     }
     metrics = LocalMetrics(connection.resource_manager, scope, connection.ca_bundle, local_client.credential(connection))
-    return SdkWorkspace(environment.name, client, metrics, local=True)
+    monitor = local_client.monitor_client(connection, transport=transport())
+    workspace_id = (
+        f"/subscriptions/{connection.subscription_id}/resourceGroups/{connection.resource_group}"
+        f"/providers/Microsoft.MachineLearningServices/workspaces/{environment.name}"
+    )
+    autoscale = SdkAutoscale(monitor, connection.resource_group, workspace_id, LOCATION)
+    return SdkWorkspace(environment.name, client, metrics, local=True, autoscale=autoscale)
 
 
 def registry_name(environment: Environment) -> str:

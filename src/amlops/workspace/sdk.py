@@ -56,9 +56,11 @@ from amlops.manifests.repository import AssetKind
 from amlops.state import record
 from amlops.state.live import LiveDeployment, LiveEndpoint, LiveModel, LiveServerless, LiveState, nonzero
 from amlops.state.record import Measurement
+from amlops.workspace.autoscale import SdkAutoscale
 from amlops.workspace.interface import (
     Answer,
     AssetSpec,
+    AutoscaleSpec,
     BatchDeploymentSpec,
     BatchEndpointSpec,
     ClusterSpec,
@@ -122,8 +124,11 @@ def _first_line(exc: BaseException) -> str:
 
 
 class SdkWorkspace(SdkSchedules):
-    def __init__(self, environment: str, client: MLClient, metrics: MetricsSource, local: bool) -> None:
+    def __init__(
+        self, environment: str, client: MLClient, metrics: MetricsSource, local: bool, autoscale: SdkAutoscale | None = None
+    ) -> None:
         self.environment, self.client, self.metrics, self.local = environment, client, metrics, local
+        self.autoscale = autoscale  # Azure Monitor's autoscale settings; None where no monitor client was given
         self._files: dict[Path, Any] = {}
         self._files_lock = ThreadLock()
 
@@ -406,6 +411,24 @@ class SdkWorkspace(SdkSchedules):
     @unavailable_as_such
     def delete_batch_deployment(self, endpoint: str, name: str) -> None:
         self.client.batch_deployments.begin_delete(name=name, endpoint_name=endpoint).result()
+
+    # -- autoscale (Azure Monitor, not azure-ai-ml: workspace/autoscale.py) ---------------------------
+    @unavailable_as_such
+    def autoscale_settings(self) -> list[AutoscaleSpec]:
+        return self._autoscale().settings()
+
+    @unavailable_as_such
+    def put_autoscale(self, spec: AutoscaleSpec) -> None:
+        self._autoscale().put(spec)
+
+    @unavailable_as_such
+    def delete_autoscale(self, name: str) -> None:
+        self._autoscale().delete(name)
+
+    def _autoscale(self) -> SdkAutoscale:
+        if self.autoscale is None:
+            raise RuntimeError("this workspace was opened without an Azure Monitor client: autoscale is unavailable")
+        return self.autoscale
 
     # -- helpers ------------------------------------------------------------------------------------
     def _assets(self, kind: AssetKind) -> Any:

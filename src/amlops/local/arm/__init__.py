@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import threading
 
+from amlops.local.arm.autoscale import COLLECTION, Autoscale
 from amlops.local.arm.batch import Batch
 from amlops.local.arm.common import ASSETS, PROVIDER, REG, RG, WS, workspace_guid
 from amlops.local.arm.schedules import Schedules
@@ -26,7 +27,7 @@ HISTORY = "/history/v1.0" + WS
 __all__ = ["REG", "WS", "ControlPlane", "workspace_guid"]
 
 
-class ControlPlane(Schedules, Batch, Serverless):
+class ControlPlane(Schedules, Autoscale, Batch, Serverless):
     """Every ARM route, composed from the resource mixins (Deployments and Serverless bring in the rest)."""
 
     def __init__(
@@ -120,6 +121,11 @@ class ControlPlane(Schedules, Batch, Serverless):
             route("PUT", WS + "/batchEndpoints/{endpoint}/deployments/{deployment}", self.put_batch_deployment),
             route("DELETE", WS + "/batchEndpoints/{endpoint}/deployments/{deployment}", self.delete_batch_deployment),
             route("POST", "/batchEndpoints/{guid}/{endpoint}/jobs", self.invoke_batch),
+            # autoscale.py: Azure Monitor's autoscale settings, in the workspace's resource group
+            route("GET", COLLECTION, self.list_autoscale),
+            route("GET", COLLECTION + "/{name}", self.get_autoscale),
+            route("PUT", COLLECTION + "/{name}", self.put_autoscale),
+            route("DELETE", COLLECTION + "/{name}", self.delete_autoscale),
             # history.py: the data-plane services named by the workspace's discovery document
             route("GET", "/discovery", self.discovery),
             route("GET", HISTORY + "/runs/{run}", self.get_run),

@@ -26,6 +26,9 @@ from typing import Any
 from amlops.local.web import ArmError
 
 SPEC_FILE = "mlservices-2025-12-01.json"
+#: Microsoft.Insights autoscale settings (api-version 2022-10-01), vendored the same way: its definitions add
+#: `required` members and `maxItems`, which the service's reader refuses a body without or beyond.
+AUTOSCALE_SPEC_FILE = "insights-autoscale-2022-10-01.json"
 _PRIMITIVES = ("string", "integer", "number", "boolean")
 
 
@@ -41,7 +44,18 @@ class SpecError:
 
 @cache
 def definitions() -> dict[str, Any]:
-    return json.loads(files("amlops.local.arm").joinpath(SPEC_FILE).read_text())["definitions"]
+    merged: dict[str, Any] = {}
+    for name in (SPEC_FILE, AUTOSCALE_SPEC_FILE):
+        found = vendored(name)["definitions"]
+        assert not merged.keys() & found.keys(), f"{name} redefines {sorted(merged.keys() & found.keys())}"
+        merged.update(found)
+    return merged
+
+
+@cache
+def vendored(name: str) -> dict[str, Any]:
+    """One vendored specification file, whole (its source, commit, licence and definitions)."""
+    return json.loads(files("amlops.local.arm").joinpath(name).read_text())
 
 
 def validate(body: Any, definition: str) -> list[SpecError]:
@@ -98,6 +112,10 @@ def _check(value: Any, schema: dict[str, Any], path: str, errors: list[SpecError
         errors.append(SpecError(path, f"Value '{value}' is not valid for '{path}' (allowed: {allowed}). Path '{path}'."))
         return
     if kind == "array":
+        if len(value) > schema.get("maxItems", len(value)):
+            errors.append(
+                SpecError(path, f"'{path}' has {len(value)} items; at most {schema['maxItems']} are allowed. Path '{path}'.")
+            )
         for i, item in enumerate(value):
             _check(item, schema["items"], f"{path}[{i}]", errors)
     elif kind == "object" and "properties" in schema:
@@ -119,6 +137,10 @@ def _check_members(value: dict[str, Any], schema: dict[str, Any], name: str, pat
         )
         return
     members = {k.lower(): (k, s) for k, s in schema["properties"].items()}
+    given = {k.lower() for k, v in value.items() if v is not None}
+    for member in schema.get("required", ()):
+        if member.lower() not in given:
+            errors.append(SpecError(path, f"Required property '{member}' not found in JSON. Path '{path}'."))
     for member, item in value.items():
         known = members.get(member.lower())
         if known is None:
