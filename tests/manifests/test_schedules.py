@@ -75,7 +75,7 @@ CASES = [
         LOCAL,
         "  - churn-drift\n",
         "  - churn-drift\n  - nightly\n",
-        f"{LOCAL}:42:5: schedules[2]",
+        f"{LOCAL}:69:5: schedules[2]",
         "no schedule 'nightly'",
     ),
     (
@@ -83,7 +83,7 @@ CASES = [
         LOCAL,
         "  churn-drift:\n    on_breach",
         "  churn-retrain-weekly:\n    on_breach",
-        f"{LOCAL}:43:3: monitors.churn-retrain-weekly",
+        f"{LOCAL}:70:3: monitors.churn-retrain-weekly",
         "is not a model monitor",
     ),
     (
@@ -91,7 +91,7 @@ CASES = [
         LOCAL,
         "      run: churn-retrain",
         "      run: churn-train",
-        f"{LOCAL}:45:7: monitors.churn-drift.on_breach.run",
+        f"{LOCAL}:72:7: monitors.churn-drift.on_breach.run",
         "is not one of this environment's jobs",
     ),
 ]

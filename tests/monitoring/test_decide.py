@@ -15,7 +15,7 @@ from amlops.release.training import asset_closure, build_training
 from amlops.state import record
 from amlops.state.record import Lineage
 from amlops.training.submit import TrainingSession
-from amlops.workspace.interface import ClusterSpec, MonitorRun, SignalResult
+from amlops.workspace.interface import ClusterSpec, MonitorRun, Run, SignalResult
 from amlops.workspace.memory import MemoryWorkspace
 
 DRIFT = Monitor("churn-drift", "churn-drift", "churn-retrain")
@@ -64,11 +64,11 @@ def test_a_breached_monitor_starts_its_job_once_and_hands_the_run_on(session: Tr
     workspace = session.workspace
     assert isinstance(workspace, MemoryWorkspace)
     workspace.monitor_results["churn-drift"] = [monitor_run("m1", 0.4)]
-    handed: list[tuple[Path, str, str]] = []
+    handed: list[tuple[Path, str, Run]] = []
     [first] = run_monitors(session, lambda root, env, run: handed.append((root, env, run)))
     assert first.verdict.action is Action.start and first.started is not None
     assert workspace.submitted[-1].tags[ANSWERS] == "m1" and workspace.submitted[-1].source.name == "churn-retrain.yml"
-    assert handed == [(session.repo.root, "local", first.started.name)]
+    assert handed == [(session.repo.root, "local", first.started)]
     [second] = run_monitors(session, lambda *args: handed.append(args))
     assert second.verdict.action is Action.answered and second.verdict.answered_by == first.started.name
     assert len(workspace.submitted) == 1 and len(handed) == 1
