@@ -5,15 +5,17 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from amlops.cli.common import RepoOption, azure_errors
 from amlops.cli.output import err, fail, out
-from amlops.manifests import ManifestError
-from amlops.training.follow import Watchers, follow
-from amlops.training.submit import Refused, TrainingSession, job_spec, open_training, parse_sets
-from amlops.workspace.interface import Run, RunStep
+
+if TYPE_CHECKING:  # the commands import the capability (and through it the SDK) when they run, not at CLI start
+    from amlops.training.follow import Watchers
+    from amlops.training.submit import TrainingSession
+    from amlops.workspace.interface import Run, RunStep
 
 EnvOption = typer.Option(..., "--env", help="the environment (environments/<env>.yaml)")
 _COLOURS = {"Completed": "green", "Failed": "red", "Canceled": "yellow", "Running": "cyan"}
@@ -27,6 +29,9 @@ def run(
     repo: Path = RepoOption,
 ) -> None:
     """Submit JOB to ENV's workspace; with --wait, exit 0 only if it completes."""
+    from amlops.training.follow import follow
+    from amlops.training.submit import Refused, job_spec, parse_sets
+
     session = _session(repo, env)
     try:
         spec = job_spec(session, job, parse_sets(set_))
@@ -67,6 +72,9 @@ def runs(
 
 
 def _session(repo: Path, env: str) -> TrainingSession:
+    from amlops.manifests import ManifestError
+    from amlops.training.submit import open_training
+
     try:
         return open_training(repo, env)
     except ManifestError as exc:
@@ -74,6 +82,8 @@ def _session(repo: Path, env: str) -> TrainingSession:
 
 
 def _watchers() -> Watchers:
+    from amlops.training.follow import Watchers
+
     lock = threading.Lock()  # logs arrive from the stream's thread, statuses from this one
     # The SDK streams logs to sys.stdout, which the workspace redirects to `log` meanwhile: keep the real one.
     stdout = sys.stdout

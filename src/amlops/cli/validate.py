@@ -10,7 +10,6 @@ import typer
 from amlops.cli import github
 from amlops.cli.common import RepoOption
 from amlops.cli.output import Format, err, fail, format_option, out, require
-from amlops.manifests import validate_repository
 
 
 def validate(
@@ -22,6 +21,8 @@ def validate(
 
     In GitHub Actions each problem is also an `::error` annotation on its file and line.
     """
+    from amlops.manifests import validate_repository  # imported here: other commands' --help need not load it
+
     require(format, Format.text, Format.json)
     _, problems = validate_repository(repo, env)
     if format is Format.json:

@@ -49,6 +49,7 @@ from azure.ai.ml.entities._load_functions import load_model_batch_deployment, lo
 from azure.ai.ml.exceptions import JobException
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 
+from amlops.manifests import sdk_frames
 from amlops.manifests.repository import AssetKind
 from amlops.state import record
 from amlops.state.live import LiveDeployment, LiveEndpoint, LiveModel, LiveServerless, LiveState, nonzero
@@ -74,6 +75,8 @@ from amlops.workspace.metrics import MetricsSource
 from amlops.workspace.registry import SdkRegistry
 from amlops.workspace.traffic import SyntheticLoad
 from amlops.workspace.transport import session
+
+sdk_frames.install()  # its reads convert REST objects, each asking the check it makes fast
 
 _ASSET_LOADERS: dict[AssetKind, Any] = {
     AssetKind.environment: load_environment,
