@@ -54,6 +54,7 @@ from amlops.manifests.repository import AssetKind
 from amlops.state import record
 from amlops.state.live import LiveDeployment, LiveEndpoint, LiveModel, LiveServerless, LiveState, nonzero
 from amlops.state.record import Measurement
+from amlops.workspace import sdk_threads
 from amlops.workspace.interface import (
     Answer,
     AssetSpec,
@@ -77,6 +78,7 @@ from amlops.workspace.traffic import SyntheticLoad
 from amlops.workspace.transport import session
 
 sdk_frames.install()  # its reads convert REST objects, each asking the check it makes fast
+sdk_threads.install()  # rollouts run in parallel threads, each submitting deployments
 
 _ASSET_LOADERS: dict[AssetKind, Any] = {
     AssetKind.environment: load_environment,
