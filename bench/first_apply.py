@@ -25,15 +25,18 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILT = re.compile(r"environment (\w+): built in ([\d.]+)s")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--warm-uv", action="store_true", help="keep uv's own download cache (a machine that built before)")
-    args = parser.parse_args()
+def first_apply_seconds(warm_uv: bool = False) -> float:
+    """Seconds of the first apply (rollout_bench.py --first-apply reports it among the targets)."""
+    return measure(warm_uv)[0]
+
+
+def measure(warm_uv: bool) -> tuple[float, list[tuple[str, str]], float]:
+    """(first apply, [(environment, build seconds)], second apply), on throwaway caches and state."""
     with tempfile.TemporaryDirectory(prefix="amlops-first-apply-") as tmp:
         base = Path(tmp)
         env = {k: v for k, v in os.environ.items() if not k.startswith("AZUREML_")}
         env.update(AMLOPS_ENV_CACHE=str(base / "envs"), AMLOPS_LOCAL_STATE_DIR=str(base / "state"))
-        if not args.warm_uv:
+        if not warm_uv:
             env["UV_CACHE_DIR"] = str(base / "uv-cache")
         try:
             first = _apply(env)
@@ -43,6 +46,14 @@ def main() -> None:
         builds = [
             m.groups() for log in (base / "state").glob("deployments/**/deployment.log") for m in BUILT.finditer(log.read_text())
         ]
+    return first, builds, second
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--warm-uv", action="store_true", help="keep uv's own download cache (a machine that built before)")
+    args = parser.parse_args()
+    first, builds, second = measure(args.warm_uv)
     print(f"{'what':<34} {'seconds':>8}")
     print(f"{'first apply (cold caches)':<34} {first:>8.1f}")
     for name, seconds in builds:

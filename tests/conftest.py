@@ -14,6 +14,13 @@ if TYPE_CHECKING:
     from plane_support import Plane
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first. Under `pytest -n 4` the long ones then start at once and the fast ones fill the
+    workers as they free up, instead of a long test starting last and running alone. The sort is stable:
+    a module's slow tests stay together, so its module-scoped control plane (`local`) still starts once."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def shell_env() -> dict[str, str]:
     """The environment of a fresh shell, for `amlops` run as a child process.

@@ -9,7 +9,6 @@ from sample_support import copy_sample
 from training_support import apply_all, training_session
 from typer.testing import CliRunner
 
-from amlops.cli import training as cli_training
 from amlops.cli.main import app
 from amlops.training.follow import Watchers, follow
 from amlops.training.submit import Refused, job_spec, parse_sets
@@ -102,7 +101,8 @@ def test_cancel_ends_canceled_and_a_finished_run_stays_as_it_is(root: Path, appl
 def test_the_cli_exits_with_the_runs_result_and_lists_runs_with_their_studio_link(
     root: Path, applied: MemoryWorkspace, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(cli_training, "open_training", lambda repo, env: training_session(root, applied, env))
+    # `amlops run` imports the capability when it runs: patched where it is looked up then.
+    monkeypatch.setattr("amlops.training.submit.open_training", lambda repo, env: training_session(root, applied, env))
     monkeypatch.setattr("amlops.training.follow.time.sleep", lambda _s: None)
     v1 = root / "models/churn/v1"
     applied.trained["candidate"] = {p.relative_to(v1).as_posix(): p.read_bytes() for p in v1.rglob("*") if p.is_file()}

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from amlops.adopt.importer import ImportRefused, carry_out, plan_import
 from amlops.cli.common import RepoOption
 from amlops.cli.output import err, fail, out
 
@@ -23,6 +22,8 @@ def adopt(
 
     Then validate: on any problem nothing stays written.
     """
+    from amlops.adopt.importer import ImportRefused, carry_out, plan_import  # it loads the SDK: not at CLI start
+
     try:
         plan = plan_import(folder, repo, env, deployment)
     except ImportRefused as exc:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from amlops.cli.common import RepoOption, azure_errors
 from amlops.cli.output import Format, fail, format_option, require
-from amlops.retraining.candidate import Outcome, propose
-from amlops.retraining.target import Refusal
-from amlops.workspace import Workspace
+
+if TYPE_CHECKING:  # the command imports the capability (and through it the SDK) when it runs, not at CLI start
+    from amlops.retraining.candidate import Outcome
+    from amlops.workspace import Workspace
 
 
 def candidate(
@@ -33,6 +35,9 @@ def candidate(
 
 def report(root: Path, env: str, run: str, workspace: Workspace, format: Format = Format.text) -> Outcome | None:
     """Propose `run`'s model and print what happened; exit 1 on a refusal (nothing was written)."""
+    from amlops.retraining.candidate import propose
+    from amlops.retraining.target import Refusal
+
     with azure_errors(env):
         try:
             outcome = propose(root, env, run, workspace)

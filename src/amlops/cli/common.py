@@ -12,10 +12,8 @@ from pathlib import Path
 from typing import TextIO
 
 import typer
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
 from amlops.cli.output import fail
-from amlops.workspace.interface import Unavailable
 
 RepoOption = typer.Option(
     Path(os.environ.get("AMLOPS_REPO", ".")),
@@ -83,6 +81,11 @@ def quiet_sdk() -> None:
 @contextlib.contextmanager
 def azure_errors(env: str) -> Iterator[None]:
     """Azure's refusals as one clear line and exit code 1, not a traceback."""
+    # Imported by the commands that talk to Azure, which load them anyway, not at every CLI start.
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
+    from amlops.workspace.interface import Unavailable
+
     try:
         yield
     except ClientAuthenticationError as exc:

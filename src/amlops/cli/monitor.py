@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from amlops.cli.common import EnvOption, RepoOption, azure_errors
 from amlops.cli.output import fail, out
 from amlops.cli.training import finish, training_session
-from amlops.monitoring.act import Outcome, run_monitors
-from amlops.monitoring.decide import Action
-from amlops.training.submit import Refused
-from amlops.workspace.interface import MonitorRun, Run
+
+if TYPE_CHECKING:  # the command imports the capability (and through it the SDK) when it runs, not at CLI start
+    from amlops.monitoring.act import Outcome
+    from amlops.workspace.interface import MonitorRun, Run
 
 
 def monitor(
@@ -27,6 +27,10 @@ def monitor(
 ) -> None:
     """Read ENV's model monitors' latest runs; start each breached monitor's `on_breach` job, once per breach;
     with --wait, follow each to its end and make its candidate, as `amlops run --wait` does."""
+    from amlops.monitoring.act import run_monitors
+    from amlops.monitoring.decide import Action
+    from amlops.training.submit import Refused
+
     session = training_session(repo, env)
 
     def hand_off(root: Path, environment: str, started: Run) -> None:

@@ -8,7 +8,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -17,20 +17,13 @@ from amlops.cli import github
 from amlops.cli.common import EnvOption, RepoOption, azure_errors
 from amlops.cli.monitor import monitor_runs_json, print_monitor_runs
 from amlops.cli.output import Format, err, fail, format_option, out, require
-from amlops.cli.progress import Progress
-from amlops.manifests import ManifestError
-from amlops.monitoring.act import latest_runs, monitors_of
-from amlops.rollout import render
-from amlops.rollout.apply import ApplyResult, Refused
-from amlops.rollout.apply import apply as apply_plan
-from amlops.rollout.autoscale import describe
-from amlops.rollout.lock import EndpointBusy
-from amlops.rollout.loop import Settings
-from amlops.rollout.rollback import rollback as rollback_endpoint
-from amlops.rollout.session import Session, open_session
-from amlops.state.record import StepMeasurement
-from amlops.state.status import EndpointStatus, endpoint_status
-from amlops.workspace.studio import Studio, studio
+
+if TYPE_CHECKING:  # the commands import the capabilities (and through them the SDK) when they run, not at CLI start
+    from amlops.rollout.apply import ApplyResult
+    from amlops.rollout.session import Session
+    from amlops.state.record import StepMeasurement
+    from amlops.state.status import EndpointStatus
+    from amlops.workspace.studio import Studio
 
 
 def plan(
@@ -40,6 +33,9 @@ def plan(
     repo: Path = RepoOption,
 ) -> None:
     """Compare the manifests for ENV with what its workspace has, and show what `apply` would do."""
+    from amlops.rollout import render
+    from amlops.workspace.studio import studio
+
     session = session_of(repo, env)
     with azure_errors(env):
         result = session.plan()
@@ -62,6 +58,12 @@ def apply(
     repo: Path = RepoOption,
 ) -> None:
     """Carry the plan out: register models, roll endpoints out step by step, gated, in parallel."""
+    from amlops.cli.progress import Progress
+    from amlops.rollout import render
+    from amlops.rollout.apply import Refused
+    from amlops.rollout.apply import apply as apply_plan
+    from amlops.rollout.loop import Settings
+
     session = session_of(repo, env)
     with azure_errors(env):
         result = session.plan()
@@ -95,6 +97,11 @@ def apply(
 
 def status(env: str = EnvOption, format: Format = format_option(Format.text, Format.json), repo: Path = RepoOption) -> None:
     """Per endpoint: deployments, models, provisioning, traffic and mirror, the release, the last rollout."""
+    from amlops.monitoring.act import latest_runs, monitors_of
+    from amlops.rollout.autoscale import describe
+    from amlops.state.status import endpoint_status
+    from amlops.workspace.studio import studio
+
     require(format, Format.text, Format.json)
     session = session_of(repo, env)
     desired = {name: session.release.endpoint(name).id for name in session.release.endpoints}
@@ -133,6 +140,10 @@ def rollback(
     repo: Path = RepoOption,
 ) -> None:
     """Return ENDPOINT's traffic to its previous release, rebuilt from the commit that released it."""
+    from amlops.cli.progress import Progress
+    from amlops.rollout.lock import EndpointBusy
+    from amlops.rollout.rollback import rollback as rollback_endpoint
+
     session = session_of(repo, env)
     started = time.time()
     try:
@@ -148,6 +159,9 @@ def rollback(
 
 
 def session_of(repo: Path, env: str) -> Session:
+    from amlops.manifests import ManifestError
+    from amlops.rollout.session import open_session
+
     try:
         return open_session(repo, env)
     except ManifestError as exc:
@@ -183,6 +197,8 @@ def _report(result: ApplyResult, seconds: float) -> None:
 
 def _print_endpoints(session: Session) -> None:
     """Scoring URLs, and a test prediction from each endpoint with its sample request."""
+    from amlops.workspace.studio import studio
+
     workspace = session.workspace
     links = studio(session.repo.environments[session.release.environment].environment)
     live = workspace.observe(session.release.endpoints)
@@ -278,6 +294,8 @@ def _status_json(s: EndpointStatus, desired: str | None, links: Studio | None) -
 
 def _summary(session: Session, result: ApplyResult, seconds: float) -> str:
     """The job summary of an apply in GitHub Actions: one row per endpoint, with its gates' figures."""
+    from amlops.workspace.studio import studio
+
     env = session.release.environment
     links = studio(session.repo.environments[env].environment)
     lines = [

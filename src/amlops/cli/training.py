@@ -5,16 +5,18 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from amlops.cli.common import RepoOption, azure_errors
 from amlops.cli.output import err, fail, out
-from amlops.manifests import ManifestError
-from amlops.training.follow import Watchers, follow
-from amlops.training.submit import Refused, TrainingSession, job_spec, open_training, parse_sets
-from amlops.workspace import Workspace
-from amlops.workspace.interface import Run, RunStep
+
+if TYPE_CHECKING:  # the commands import the capability (and through it the SDK) when they run, not at CLI start
+    from amlops.training.follow import Watchers
+    from amlops.training.submit import TrainingSession
+    from amlops.workspace import Workspace
+    from amlops.workspace.interface import Run, RunStep
 
 EnvOption = typer.Option(..., "--env", help="the environment (environments/<env>.yaml)")
 _COLOURS = {"Completed": "green", "Failed": "red", "Canceled": "yellow", "Running": "cyan"}
@@ -29,6 +31,8 @@ def run(
 ) -> None:
     """Submit JOB to ENV's workspace; with --wait, exit 0 only if it completes, and once it has, make the
     model it retrains a candidate branch (see `amlops candidate`)."""
+    from amlops.training.submit import Refused, job_spec, parse_sets
+
     session = training_session(repo, env)
     try:
         spec = job_spec(session, job, parse_sets(set_))
@@ -44,6 +48,8 @@ def run(
 def finish(repo: Path, env: str, workspace: Workspace, submitted: Run) -> None:
     """Follow a submitted run to its end; exit 1 unless it completes, and once it has, make the model it retrains a
     candidate branch. `amlops run --wait` and `amlops monitor --wait` end the same way."""
+    from amlops.training.follow import follow
+
     with azure_errors(env):
         try:
             ended = follow(workspace, submitted.name, _watchers())
@@ -77,6 +83,9 @@ def runs(
 
 
 def training_session(repo: Path, env: str) -> TrainingSession:
+    from amlops.manifests import ManifestError
+    from amlops.training.submit import open_training
+
     try:
         return open_training(repo, env)
     except ManifestError as exc:
@@ -84,6 +93,8 @@ def training_session(repo: Path, env: str) -> TrainingSession:
 
 
 def _watchers() -> Watchers:
+    from amlops.training.follow import Watchers
+
     lock = threading.Lock()  # logs arrive from the stream's thread, statuses from this one
     # The SDK streams logs to sys.stdout, which the workspace redirects to `log` meanwhile: keep the real one.
     stdout = sys.stdout

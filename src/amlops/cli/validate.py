@@ -10,8 +10,6 @@ import typer
 from amlops.cli import github
 from amlops.cli.common import RepoOption
 from amlops.cli.output import Format, err, fail, format_option, out, require
-from amlops.manifests import validate_repository
-from amlops.manifests.flows import local_flow_warnings
 
 
 def validate(
@@ -23,6 +21,9 @@ def validate(
 
     In GitHub Actions each problem is also an `::error` annotation on its file and line.
     """
+    from amlops.manifests import validate_repository  # imported here: other commands' --help need not load it
+    from amlops.manifests.flows import local_flow_warnings
+
     require(format, Format.text, Format.json)
     loaded, problems = validate_repository(repo, env)
     if format is Format.json:

@@ -22,11 +22,14 @@ from azure.ai.ml._schema.core.schema import PathAwareSchema
 from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint
 from marshmallow import ValidationError as SchemaError
 
+from amlops.manifests import sdk_frames
 from amlops.manifests.environment import Environment
 from amlops.manifests.errors import ManifestError, Problem, did_you_mean, display_path
 from amlops.manifests.repository import DeploymentFile, EndpointFolder, EnvironmentFile, ModelFile, Repository
 from amlops.manifests.schema import validate
 from amlops.manifests.yamlio import Document, read_yaml
+
+sdk_frames.install()
 
 YAML_SUFFIXES = (".yml", ".yaml")
 ENDPOINT_FILE = "endpoint.yml"

@@ -5,20 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
-
-from azure.ai.ml.entities import (
-    BatchDeployment,
-    BatchEndpoint,
-    Job,
-    ManagedOnlineDeployment,
-    ManagedOnlineEndpoint,
-    Model,
-    ServerlessEndpoint,
-)
+from typing import TYPE_CHECKING, Any
 
 from amlops.manifests.environment import Environment
 from amlops.manifests.yamlio import Document
+
+if TYPE_CHECKING:  # the loaders import azure-ai-ml (over a second); the model of a repository need not
+    from azure.ai.ml.entities import (
+        BatchDeployment,
+        BatchEndpoint,
+        Job,
+        ManagedOnlineDeployment,
+        ManagedOnlineEndpoint,
+        Model,
+        ServerlessEndpoint,
+    )
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ round-trip nodes), so later checks can point at the exact field.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import functools
 import io
 import re
 from dataclasses import dataclass
@@ -99,7 +102,34 @@ def read_yaml(path: Path, shown_as: str) -> tuple[Document | None, list[Problem]
 
 
 def parse_yaml(text: str, shown_as: str) -> tuple[Document | None, list[Problem]]:
-    """Parse YAML text; see :func:`read_yaml`."""
+    """Parse YAML text; see :func:`read_yaml`.
+
+    Parsing is most of validating a repository (ruamel.yaml's round-trip parser is pure Python), and the
+    same text comes back often: a deployment file copied across endpoints, a test suite's sample
+    repository. So the outcome of each text is kept (a few hundred, least recently used dropped) and
+    handed out as a deep copy under `shown_as`, which no caller can tell from a fresh parse.
+    """
+    data, problems = _parsed(text, _rules())
+    problems = [dataclasses.replace(p, path=shown_as) for p in problems]
+    return (None, problems) if data is _FAILED else (Document(shown_as, copy.deepcopy(data)), problems)
+
+
+_FAILED = object()  # what _parsed gives for a text that did not parse
+
+
+def _rules() -> tuple[object, ...]:
+    """What a parse's outcome depends on besides the text: the checks and limits in force (a test may turn one off)."""
+    return (_tab_problems, _flow_depth_problem, _event_problems, _tag_problems, MAX_DEPTH, MAX_FLOW_ITEMS, MAX_EXPANDED_NODES)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(text: str, rules: tuple[object, ...]) -> tuple[Any, list[Problem]]:
+    """(data, problems) of `text` under `rules`, problems named by the placeholder path `parse_yaml` replaces."""
+    document, problems = _parse(text, "")
+    return (_FAILED if document is None else document.data), problems
+
+
+def _parse(text: str, shown_as: str) -> tuple[Document | None, list[Problem]]:
     problems = _tab_problems(text, shown_as)
     if problems:
         return None, problems

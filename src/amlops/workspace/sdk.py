@@ -52,10 +52,12 @@ from azure.ai.ml.entities._load_functions import load_model_batch_deployment, lo
 from azure.ai.ml.exceptions import JobException
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 
+from amlops.manifests import sdk_frames
 from amlops.manifests.repository import AssetKind
 from amlops.state import record
 from amlops.state.live import LiveDeployment, LiveEndpoint, LiveModel, LiveServerless, LiveState, nonzero
 from amlops.state.record import Measurement
+from amlops.workspace import sdk_threads
 from amlops.workspace.autoscale import SdkAutoscale
 from amlops.workspace.interface import (
     Answer,
@@ -82,6 +84,9 @@ from amlops.workspace.registry import SdkRegistry
 from amlops.workspace.sdk_schedules import SdkSchedules
 from amlops.workspace.traffic import SyntheticLoad
 from amlops.workspace.transport import session
+
+sdk_frames.install()  # its reads convert REST objects, each asking the check it makes fast
+sdk_threads.install()  # rollouts run in parallel threads, each submitting deployments
 
 _ASSET_LOADERS: dict[AssetKind, Any] = {
     AssetKind.environment: load_environment,

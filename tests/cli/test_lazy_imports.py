@@ -1,0 +1,30 @@
+"""The CLI starts without the SDK: `amlops --help` (and every command's parsing) imports no capability, no
+azure-ai-ml and no pydantic; a command imports what it uses when it runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = (
+    *("azure.ai.ml", "azure.core", "azure.mgmt", "pydantic", "amlops.manifests.load"),
+    *("amlops.rollout", "amlops.training", "amlops.adopt", "amlops.retraining", "amlops.monitoring", "amlops.flows"),
+)
+
+
+def loaded_after(code: str) -> list[str]:
+    """The HEAVY modules a fresh interpreter has imported after running `code`."""
+    probe = f"import json, sys\n{code}\nprint(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_help_imports_neither_the_sdk_nor_the_capabilities() -> None:
+    code = "from amlops.cli.main import app\ntry:\n    app(['--help'])\nexcept SystemExit:\n    pass"
+    assert loaded_after(code) == []
+
+
+def test_a_command_that_runs_imports_what_it_uses() -> None:
+    code = "from amlops.cli.main import app\ntry:\n    app(['validate', '--repo', '.'])\nexcept SystemExit:\n    pass"
+    assert "amlops.manifests.load" in loaded_after(code)
