@@ -12,7 +12,6 @@ from training.training_support import session
 from typer.testing import CliRunner
 
 from amlops import git as gitrepo
-from amlops.cli import training as cli_training
 from amlops.cli.main import app
 from amlops.manifests import validate_repository
 from amlops.release import build_release
@@ -23,6 +22,8 @@ from amlops.retraining.target import Refusal
 from amlops.rollout.plan import plan
 from amlops.state import record
 from amlops.state.live import LiveState
+from amlops.training import submit as training_submit
+from amlops.training.submit import job_spec
 
 
 @pytest.fixture
@@ -182,7 +183,7 @@ def test_amlops_candidate_proposes_a_finished_run_and_refuses_with_what_to_do(
 ) -> None:
     a = applied(root)
     run = a.run(NEW)
-    monkeypatch.setattr(cli_training, "open_training", lambda repo, env: a.session)
+    monkeypatch.setattr(training_submit, "open_training", lambda repo, env: a.session)
     runner = CliRunner()
     made = runner.invoke(app, ["candidate", run, "--env", "local", "--format", "json", "--repo", str(root)])
     assert made.exit_code == 0, made.output
@@ -192,3 +193,27 @@ def test_amlops_candidate_proposes_a_finished_run_and_refuses_with_what_to_do(
     missing = runner.invoke(app, ["candidate", "nope", "--env", "local", "--repo", str(root)])
     assert missing.exit_code == 1
     assert "no candidate from nope: no run nope in local; once fixed: amlops candidate nope --env local" in missing.output
+
+
+def test_without_a_run_each_completed_retraining_run_is_proposed_once(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    a = applied(root)
+    trained, again = a.run(NEW), a.run(NEW)  # as a schedule leaves them: completed, followed by nobody
+    a.workspace.failing_steps = {"train"}
+    failed = a.workspace.submit(job_spec(a.session, "churn-retrain", {})).name
+    while not (run := a.workspace.run(failed)) or not run.terminal:
+        pass
+    assert run.status == "Failed"  # not proposed: only a completed run has a model
+    monkeypatch.setattr(training_submit, "open_training", lambda repo, env: a.session)
+    runner = CliRunner()
+    made = runner.invoke(app, ["candidate", "--env", "local", "--recent", "5", "--format", "json", "--repo", str(root)])
+    assert made.exit_code == 0, made.output
+    printed = [json.loads(line) for line in made.stdout.splitlines()]
+    assert [(p["run"], p["branch"], p["identical"]) for p in printed] == [
+        (trained, f"retrain/churn-v2-{trained}", False),
+        (again, None, True),  # the same bytes: the version the first one registered
+    ]
+    # Twice is once: the next pass finds the version and its branch.
+    repeated = runner.invoke(app, ["candidate", "--env", "local", "--format", "json", "--repo", str(root)])
+    assert repeated.exit_code == 0, repeated.output
+    assert [json.loads(line)["identical"] for line in repeated.stdout.splitlines()] == [True, True]
+    assert git(root, "branch", "--list", "retrain/*").split() == [f"retrain/churn-v2-{trained}"]

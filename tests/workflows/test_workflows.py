@@ -35,6 +35,7 @@ CONTRACT: dict[tuple[str, ...], set[str]] = {
     ("release", "affected"): {"--base"},  # release
     ("promote",): {"--from", "--to", "--endpoint", "--format"},  # release
     ("run",): {"--env", "--wait"},  # retraining: the run, then its candidate branch
+    ("candidate",): {"--env", "--recent"},  # retraining: the runs schedules and monitors started
     ("comment",): {"--env", "--commit", "--outcomes", "--infra", "--plan", "--preview"},  # cli: the PR comment
     ("monitor",): {"--env", "--format"},  # monitoring: a breached monitor starts its job
 }
@@ -113,6 +114,15 @@ def test_a_retrain_opens_its_candidate_branch_as_a_pull_request() -> None:
     scripts = [str(s.get("run", "")) for s in job["steps"]]
     assert any('amlops run "$JOB" --env "$ENVIRONMENT" --wait' in s and "refs/heads/retrain/" in s for s in scripts)
     assert any('gh pr create --base main --head "$BRANCH" --fill' in s for s in scripts)
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+
+
+def test_runs_nobody_followed_become_pull_requests_once() -> None:
+    (job,) = load(GITHUB / "workflows" / "candidates.yml")["jobs"].values()
+    scripts = [str(s.get("run", "")) for s in job["steps"]]
+    [propose] = [s for s in scripts if "amlops candidate" in s]
+    assert propose.index("refs/heads/retrain/*:refs/heads/retrain/*") < propose.index("amlops candidate --env dev --recent 50")
+    assert any('gh pr create --base main --head "$branch" --fill' in s for s in scripts)
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
 
 

@@ -18,18 +18,32 @@ if TYPE_CHECKING:  # the command imports the capability (and through it the SDK)
 
 
 def candidate(
-    run: str = typer.Argument(..., help="a completed run of a job whose file has the `amlops.retrains` tag"),
+    run: str | None = typer.Argument(
+        None, help="a completed run of a job whose file has the `amlops.retrains` tag; without it, see --recent"
+    ),
     env: str = typer.Option(..., "--env", help="the environment the run ran in"),
+    recent: int = typer.Option(
+        20, "--recent", min=1, max=200, help="without RUN: propose each completed run among this many newest runs"
+    ),
     format: Format = format_option(Format.text, Format.json),
     repo: Path = RepoOption,
 ) -> None:
     """Make RUN's model a candidate: registered and committed on branch retrain/<model>-v<N>-<run>,
-    serving it in the first environment of the promotion path; nothing if its bytes are a version's already."""
+    serving it in the first environment of the promotion path; nothing if its bytes are a version's already.
+    Without RUN, every completed run of a retraining job among the newest (a schedule's, say), oldest first:
+    one already proposed, or whose bytes a version has, makes nothing (with --format json, a line each)."""
     from amlops.cli.training import training_session
+    from amlops.retraining.candidate import completed_runs
 
     require(format, Format.text, Format.json)
-    outcome = report(repo, env, run, training_session(repo, env).workspace, format)
-    if outcome is None:
+    workspace = training_session(repo, env).workspace
+    if run is None:
+        with azure_errors(env):
+            names = completed_runs(workspace, recent)
+        for name in names:
+            report(repo, env, name, workspace, format)  # a run of a job that retrains no model: nothing
+        return
+    if report(repo, env, run, workspace, format) is None:
         fail(f"run {run}'s job retrains no model: its job file has no amlops.retrains tag")
 
 

@@ -118,6 +118,12 @@ def propose(root: Path, environment: str, name: str, workspace: Workspace) -> Ou
     )
 
 
+def completed_runs(workspace: Workspace, limit: int) -> list[str]:
+    """The completed runs among the newest `limit`, oldest first: proposed in the order they trained, so that
+    versions number as they did (a schedule's runs complete with nobody following them)."""
+    return [r.name for r in reversed(workspace.runs(limit)) if r.status == "Completed"]
+
+
 def _committed(root: Path) -> None:
     """A candidate is a branch made from HEAD: the repository must be one, with its manifests committed."""
     try:
