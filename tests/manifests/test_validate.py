@@ -761,7 +761,11 @@ def test_alias_bomb_is_refused_before_anything_expands_it(repo: Path, monkeypatc
     monkeypatch.setattr(yamlio.YAML, "load", lambda self, text: composed.append(text) or load(self, text))
     _, problems = validate_repository(repo)
     assert any(p.path == "environments/bomb.yaml" and "alias bomb" in p.message for p in problems)
-    assert composed and bomb not in composed  # refused on the event stream: counted, never built
+    assert bomb not in composed  # refused on the event stream: counted, never built
+    probe = repo / "probe.yaml"  # a text no test read before (parses are memoised): the spy sees it composed
+    probe.write_text(f"# {repo}\nkey: value\n")
+    yamlio.read_yaml(probe, "probe.yaml")
+    assert any(str(repo) in text for text in composed)
 
 
 def test_duplicate_environment_files(repo: Path):
