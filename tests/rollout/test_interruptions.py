@@ -153,3 +153,28 @@ def test_left_behind_says_when_the_endpoint_cannot_be_read() -> None:
 
     workspace.endpoint = down  # type: ignore[method-assign,assignment]
     assert left_behind(workspace, "churn") == "its state could not be read (lost the connection to Azure ML: connection reset)"
+
+
+def test_a_connection_lost_mid_rollout_leaves_what_follows_the_rollouts_to_the_next_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Azure stops answering during a rollout and stays away: apply says what it left, and neither reads nor
+    writes the autoscale settings (nor anything else that follows the rollouts) until the next apply."""
+    workspace = MemoryWorkspace("dev")
+    original = load_release(REPO, "dev")
+    run(workspace, original)
+    settings = dict(workspace.autoscale)
+    assert settings  # dev's churn autoscales
+    repo, release = load_release(bumped(tmp_path), "dev")
+    ctx = Context(workspace, repo, release, Lineage("dev", release.id, "c" * 40), SETTINGS, clock=FakeClock())
+    pins = [(p.name, p.version) for p in models_to_check(release)]
+    wanted = plan(release, workspace.observe(release.endpoints, pins))
+
+    def gone() -> None:
+        raise Unavailable("lost the connection to Azure ML: connection refused")
+
+    unavailable_at(workspace, 2)
+    monkeypatch.setattr(workspace, "autoscale_settings", gone)  # and it stays away: every later read fails
+    result = apply(ctx, wanted)
+    assert not result.ok and "churn" in result.stopped and not result.rolled_back
+    assert workspace.autoscale == settings

@@ -125,7 +125,7 @@ def apply(ctx: Context, plan: Plan, workers: int = 32) -> ApplyResult:
             else:
                 ctx.events(Event(name, Phase.failed, f"failed: {str(error).splitlines()[0]}"))
             result.failed(name, error)
-    if ctx.stop.is_set():
+    if ctx.stop.is_set() or result.stopped:  # interrupted: what runs after the rollouts waits for the next apply
         return result
     _autoscale(ctx, plan, result)
     if ctx.training is not None:
