@@ -119,6 +119,7 @@ class Local:
 
     def request_file(self, doc: object) -> Path:
         path = self.assets / f"request-{abs(hash(json.dumps(doc)))}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)  # the module's first test may write nothing else first
         path.write_text(json.dumps(doc))
         return path
 

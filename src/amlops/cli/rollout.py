@@ -191,7 +191,7 @@ def _report(result: ApplyResult, seconds: float) -> None:
     done, stopped = len(result.outcomes), len(result.stopped)
     err.print(
         f"{done} endpoint(s) rolled out, {len(result.failures) - stopped} failed, {stopped} stopped, "
-        f"{len(result.registered)} model version(s) registered in {seconds:.1f} s"
+        f"{len(result.registered)} model and asset version(s) registered in {seconds:.1f} s"
     )
 
 
