@@ -11,7 +11,7 @@ from amlops.release.schedules import build_schedules
 from amlops.rollout import render
 from amlops.rollout.events import ignore
 from amlops.rollout.plan import Change, Plan
-from amlops.rollout.schedules import apply_schedules, plan_schedules
+from amlops.rollout.schedules import apply_schedules, observe_baselines, plan_schedules
 from amlops.rollout.session import load_release
 from amlops.state import record
 from amlops.state.record import Lineage
@@ -22,7 +22,8 @@ from amlops.workspace.memory import MemoryWorkspace
 def planned(root: Path, workspace: MemoryWorkspace) -> tuple[Plan, dict]:
     repo, release = load_release(root, "local")
     desired = build_schedules(repo, "local", release)
-    return plan_schedules(Plan("local", release.id, "x"), desired, workspace.schedules()), desired
+    baselines = observe_baselines(workspace, desired)
+    return plan_schedules(Plan("local", release.id, "x"), desired, workspace.schedules(), baselines), desired
 
 
 def applied(root: Path, workspace: MemoryWorkspace) -> Plan:
@@ -80,3 +81,16 @@ def test_a_monitor_watches_the_azure_name_of_the_deployment_the_release_serves(t
     )
     [rebound] = planned(root, workspace)[0].schedules  # a new deployment: the monitor follows it
     assert (rebound.name, rebound.fields) == ("churn-drift", ("(deployment)",))
+
+
+def test_a_baseline_the_workspace_has_is_not_registered_again_and_other_bytes_under_it_conflict(tmp_path: Path):
+    root = copy_sample(tmp_path)
+    workspace = MemoryWorkspace("local")
+    first, desired = planned(root, workspace)
+    [baseline] = [pin for pin in first.assets if pin.name == "churn-baseline"]
+    workspace.assets[(baseline.kind, baseline.name, baseline.version)] = {record.CONTENT_HASH: baseline.content_hash}
+    again, _ = planned(root, workspace)
+    assert baseline not in again.assets and not again.conflicts  # a second apply registers nothing
+    workspace.assets[(baseline.kind, baseline.name, baseline.version)] = {record.CONTENT_HASH: "0" * 64}
+    other, _ = planned(root, workspace)
+    assert baseline not in other.assets and any("churn-baseline:1" in c for c in other.conflicts), other.conflicts

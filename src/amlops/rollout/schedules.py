@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 
 from amlops.manifests.repository import Repository
 from amlops.release.schedules import ScheduleRelease
-from amlops.release.training import TrainingRelease
+from amlops.release.training import AssetPin, TrainingRelease
 from amlops.rollout.events import Event, Events, Phase
 from amlops.rollout.plan import Change, Plan, ScheduleChange
+from amlops.rollout.training import asset_changes
 from amlops.state import record
 from amlops.state.record import Lineage
 from amlops.workspace.interface import LiveSchedule, ScheduleSpec, Workspace
@@ -24,8 +26,20 @@ from amlops.workspace.interface import LiveSchedule, ScheduleSpec, Workspace
 FIELDS = "amlops.fields"  # per top-level field of the schedule file, a short hash: what an update changed
 
 
-def plan_schedules(plan: Plan, desired: dict[str, ScheduleRelease], live: dict[str, LiveSchedule]) -> Plan:
-    """`plan` with the schedules to create, update and delete; their baseline data assets registered first."""
+def observe_baselines(workspace: Workspace, desired: dict[str, ScheduleRelease]) -> dict[AssetPin, dict[str, str] | None]:
+    """The tags of each baseline data asset version the monitors compare with (None: not registered)."""
+    pins = dict.fromkeys(pin for s in desired.values() for pin in s.baselines)
+    return {pin: workspace.asset_tags(pin.kind, pin.name, pin.version) for pin in pins}
+
+
+def plan_schedules(
+    plan: Plan,
+    desired: dict[str, ScheduleRelease],
+    live: dict[str, LiveSchedule],
+    baselines: Mapping[AssetPin, dict[str, str] | None],
+) -> Plan:
+    """`plan` with the schedules to create, update and delete; their baseline data assets (as observed)
+    registered first, unless the workspace has them already."""
     changes = []
     for name, schedule in sorted(desired.items()):
         found = live.get(name)
@@ -41,9 +55,13 @@ def plan_schedules(plan: Plan, desired: dict[str, ScheduleRelease], live: dict[s
         for name, s in sorted(live.items())
         if s.tags.get(record.ENVIRONMENT) == plan.environment and name not in desired
     ]
-    have = set(plan.assets)
-    baselines = [pin for s in desired.values() for pin in s.baselines if pin not in have]
-    return dataclasses.replace(plan, schedules=tuple(changes), assets=plan.assets + tuple(dict.fromkeys(baselines)))
+    register, conflicts = asset_changes({pin: tags for pin, tags in baselines.items() if pin not in plan.assets})
+    return dataclasses.replace(
+        plan,
+        schedules=tuple(changes),
+        assets=plan.assets + tuple(register),
+        conflicts=tuple(dict.fromkeys([*plan.conflicts, *conflicts])),
+    )
 
 
 def apply_schedules(

@@ -22,7 +22,7 @@ from amlops.rollout.evaluation_preview import with_previews
 from amlops.rollout.events import Event, Events, Phase
 from amlops.rollout.loop import Settings
 from amlops.rollout.plan import Plan, models_to_check, plan
-from amlops.rollout.schedules import plan_schedules
+from amlops.rollout.schedules import observe_baselines, plan_schedules
 from amlops.rollout.training import observe_training, plan_training
 from amlops.state.record import Lineage
 from amlops.workspace import Workspace, open_workspace
@@ -51,7 +51,9 @@ class Session:
             serving = plan_training(serving, self.training, observe_training(self.workspace, self.training))
         if self.schedules is None:
             return serving
-        return plan_schedules(serving, self.schedules, self.workspace.schedules())
+        return plan_schedules(
+            serving, self.schedules, self.workspace.schedules(), observe_baselines(self.workspace, self.schedules)
+        )
 
     def context(self, events: Events, settings: Settings | None = None, lineage: Lineage | None = None) -> Context:
         base = settings or Settings()

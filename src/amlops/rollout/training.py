@@ -9,6 +9,7 @@ old one is deleted). Jobs that start from model-catalog weights are refused on l
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from amlops.manifests.repository import Repository
@@ -47,16 +48,22 @@ def observe_training(workspace: Workspace, training: TrainingRelease) -> Trainin
     )
 
 
-def plan_training(plan: Plan, training: TrainingRelease, live: TrainingLive) -> Plan:
-    """`plan` with what `training` adds to it."""
-    register, conflicts = [], list(plan.conflicts)
-    for pin, tags in live.assets.items():
+def asset_changes(observed: Mapping[AssetPin, dict[str, str] | None]) -> tuple[list[AssetPin], list[str]]:
+    """Of asset versions as observed (their tags, or None): those to register, and the conflicts of those
+    registered with other content."""
+    register, conflicts = [], []
+    for pin, tags in observed.items():
         if tags is None:
             register.append(pin)
-            continue
-        conflict = version_conflict(f"{pin.kind.noun} {pin.name}:{pin.version}", tags, pin.path, pin.content_hash)
-        if conflict:
+        elif conflict := version_conflict(f"{pin.kind.noun} {pin.name}:{pin.version}", tags, pin.path, pin.content_hash):
             conflicts.append(conflict)
+    return register, conflicts
+
+
+def plan_training(plan: Plan, training: TrainingRelease, live: TrainingLive) -> Plan:
+    """`plan` with what `training` adds to it."""
+    register, conflicts = asset_changes(live.assets)
+    conflicts = [*plan.conflicts, *conflicts]
     models = list(plan.models)
     for model, found in live.models.items():  # models only batch deployments serve
         if found is None and model not in models:
