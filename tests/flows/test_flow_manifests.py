@@ -5,13 +5,12 @@ real azure-ai-ml SDK for the flow's model and deployment (Azure's flow-as-model 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from azure.ai.ml import MLClient
-from azure.core.credentials import AccessToken
 from sample_support import copy_sample, edit
 from typer.testing import CliRunner
+from workspace.test_whole_specs import Recorder, Token
 
 from amlops.cli.main import app
 from amlops.manifests import load_repository
@@ -92,25 +91,6 @@ def test_the_release_hashes_the_flow_folder_and_a_change_to_its_code_changes_it(
     before = pin_hash()
     edit(repo / "models" / "ticket-triage" / "v1" / "classify.py", '"timeout"', '"timeout", "time out"')
     assert pin_hash() != before
-
-
-class Token:
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken("unused", 2**31)
-
-
-class Recorder:
-    """Stands where an operation's create call is: keeps the entity, sends nothing."""
-
-    def __init__(self) -> None:
-        self.entities: list[Any] = []
-
-    def __call__(self, entity: Any, **kwargs: Any) -> Recorder:
-        self.entities.append(entity)
-        return self
-
-    def result(self) -> None:
-        return None
 
 
 def test_the_sdk_gets_the_flow_as_a_model_and_its_deployment_on_the_runtime_image(repo: Path, monkeypatch: pytest.MonkeyPatch):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from plane_support import Plane, git
 from sample_support import REPO
+from test_local_schedules import commit
 from typer.testing import CliRunner
 
 from amlops.cli.main import app
@@ -57,9 +58,7 @@ def root(tmp_path: Path) -> Path:
         shutil.copytree(REPO / folder, root / folder)
     (root / "environments").mkdir()
     (root / "environments/local.yaml").write_text(LOCAL)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "sample")
+    commit(root)
     return root
 
 
