@@ -147,7 +147,9 @@ def test_cancel_stops_the_job_and_its_process_tree(local, ml) -> None:
 
 
 def test_a_crash_of_the_control_plane_during_a_run_fails_the_job_with_the_reason(local, ml) -> None:
-    job = ml.jobs.create_or_update(command(command="sleep 300", environment=IMAGE_ONLY, compute="cpu"))
+    # The job ignores SIGTERM, so the signal it gets when its parent dies (PR_SET_PDEATHSIG) cannot end
+    # it: the next stop must find it by its marker and kill its group.
+    job = ml.jobs.create_or_update(command(command="trap '' TERM; sleep 300", environment=IMAGE_ONLY, compute="cpu"))
     _wait(ml, job.name, until=("Running",))
     os.kill(local.conn.pid, signal.SIGKILL)  # a crash: the control plane records nothing on its way out
     while alive(local.conn.pid):

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -35,6 +36,7 @@ from amlops.local.environments import EnvBuildError, EnvCache, log_line
 
 SERVER_PACKAGE = "azureml-inference-server-http"
 _MARKER = "AMLOPS_LOCAL_SERVING"  # env var that identifies our serving processes
+JOB_MARKER = "AMLOPS_LOCAL_JOB"  # and our job processes
 
 
 def with_server(requirements: list[str]) -> list[str]:
@@ -339,20 +341,32 @@ class Supervisor:
 
 
 def reap_stale(state_dir: Path) -> int:
-    """Kill serving process groups a crashed control plane left behind; returns how many."""
+    """Kill the process groups a crashed control plane left behind, serving and job ones; returns how many.
+
+    Serving pids are kept in `serving-pids.json`; job processes are found by the marker in their
+    environment (PR_SET_PDEATHSIG sends them SIGTERM, but a job may ignore it or be slow to go)."""
     path = state_dir / "serving-pids.json"
-    if not path.exists():
-        return 0
     for sock in (state_dir / "run").glob("*.sock"):  # their sockets too
         sock.unlink(missing_ok=True)
-    killed = 0
-    for pids in json.loads(path.read_text()).values():
-        for pid in pids:
-            if _is_ours(pid, state_dir):
-                _kill_pgid(pid)
-                killed += 1
+    pids = [p for ps in json.loads(path.read_text()).values() for p in ps] if path.exists() else []
+    groups = {pid for pid in pids if _is_ours(pid, state_dir)}
+    job = f"{JOB_MARKER}={state_dir}".encode()
+    groups |= {pgrp for _, pgrp, environ in _live_processes() if job in environ}
+    for pgid in groups:
+        _kill_pgid(pgid)
     path.unlink(missing_ok=True)
-    return killed
+    return len(groups)
+
+
+def _live_processes() -> Iterator[tuple[int, int, list[bytes]]]:
+    """(pid, process group, environment) of each process that is not a zombie."""
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            state, _, pgrp = (proc / "stat").read_text().rsplit(")", 1)[-1].split()[:3]
+            if state != "Z":
+                yield int(proc.name), int(pgrp), (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
 
 
 def _end(running: _Running) -> None:
@@ -390,9 +404,7 @@ def _kill_pgid(pgid: int, grace: float = 5.0) -> None:
         return
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
+        if not any(pgrp == pgid for _, pgrp, _ in _live_processes()):  # zombies no init reaps count as gone
             return
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):

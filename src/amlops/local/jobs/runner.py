@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import IO
 
 from amlops.local.environments import EnvBuildError, EnvCache, log_line
-from amlops.local.serving import die_with_parent, kill_group
+from amlops.local.serving import JOB_MARKER, die_with_parent, kill_group
 
 TERMINAL = ("Completed", "Failed", "Canceled")
-JOB_MARKER = "AMLOPS_LOCAL_JOB"  # env var that identifies our job processes
 
 
 @dataclass(frozen=True)
