@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from amlops.local import tokens
 from amlops.local.admin import Admin
 from amlops.local.arm import REG, WS, ControlPlane
+from amlops.local.arm.assets import MLTABLE_SCHEMA_PATH
 from amlops.local.blobs import BlobStore, blob_error
 from amlops.local.certs import ensure_tls
 from amlops.local.connection import CONNECTION_FILE, STORAGE_SUFFIX, Connection, default_state_dir
@@ -48,6 +49,8 @@ from amlops.local.web import ArmError, Request, Response, match
 from amlops.processes import alive
 
 MFE_PREFIX = "/mferp/managementfrontend"
+#: What answers without a token, as in Azure: the discovery document, and the schema host's MLTable schema.
+PUBLIC = {"/discovery", MLTABLE_SCHEMA_PATH}
 TOKEN_FILE = "credential"
 _RELAY_IDLE_S = 600  # a tunnel idle this long is closed
 _PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
@@ -120,7 +123,7 @@ class App:
             r, params = found
             label = f"{r.method} {r.template.replace(WS, '{ws}').replace(REG, '{registry}')}"
             mutating = r.mutating
-            if path != "/discovery":  # the discovery document needs no token, as in Azure
+            if path not in PUBLIC:
                 self.authenticate(req)
             fault = self.faults.arm_fault(req.method, label)
             if fault:

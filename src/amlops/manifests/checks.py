@@ -17,6 +17,7 @@ from amlops.manifests.environment import DEPLOYMENT_SUFFIX, EndpointChoice, Serv
 from amlops.manifests.errors import Problem, did_you_mean
 from amlops.manifests.evaluation_checks import evaluation_references
 from amlops.manifests.flows import flow_deployments, flow_models
+from amlops.manifests.mltable_checks import mltable_files
 from amlops.manifests.references import parse_model_ref, resolve
 from amlops.manifests.repository import DeploymentFile, EnvironmentFile, Repository
 from amlops.manifests.retrain_checks import retrained_models
@@ -359,6 +360,7 @@ RULES: dict[str, Rule] = {
     "schedule-files": schedule_files,
     "environment-schedules": environment_schedules,
     "autoscale-instances": autoscale_instances,
+    "mltable-files": mltable_files,
 }
 
 

@@ -50,6 +50,7 @@ def open_workspace(environment: Environment, state_dir: Path | None = None) -> S
 def _local(environment: Environment, state_dir: Path | None) -> SdkWorkspace:
     from amlops.local import client as local_client
     from amlops.local import server
+    from amlops.local.arm.assets import MLTABLE_SCHEMA_PATH
     from amlops.local.connection import LOCATION, default_state_dir
     from amlops.workspace.autoscale import SdkAutoscale
     from amlops.workspace.metrics import LocalMetrics
@@ -70,7 +71,8 @@ def _local(environment: Environment, state_dir: Path | None) -> SdkWorkspace:
         f"/providers/Microsoft.MachineLearningServices/workspaces/{environment.name}"
     )
     autoscale = SdkAutoscale(monitor, connection.resource_group, workspace_id, LOCATION)
-    return SdkWorkspace(environment.name, client, metrics, local=True, autoscale=autoscale)
+    schema = connection.resource_manager.rstrip("/") + MLTABLE_SCHEMA_PATH
+    return SdkWorkspace(environment.name, client, metrics, local=True, autoscale=autoscale, mltable_schema=schema)
 
 
 def registry_name(environment: Environment) -> str:

@@ -130,10 +130,19 @@ def _first_line(exc: BaseException) -> str:
 
 class SdkWorkspace(SdkSchedules):
     def __init__(
-        self, environment: str, client: MLClient, metrics: MetricsSource, local: bool, autoscale: SdkAutoscale | None = None
+        self,
+        environment: str,
+        client: MLClient,
+        metrics: MetricsSource,
+        local: bool,
+        autoscale: SdkAutoscale | None = None,
+        mltable_schema: str | None = None,
     ) -> None:
         self.environment, self.client, self.metrics, self.local = environment, client, metrics, local
         self.autoscale = autoscale  # Azure Monitor's autoscale settings; None where no monitor client was given
+        # Where azure-ai-ml fetches the MLTable schema before registering an mltable data asset: Azure's schema
+        # host by default (None); the local control plane serves one, so no registration waits on the internet.
+        self.mltable_schema = mltable_schema
         self._files: dict[Path, Any] = {}
         self._files_lock = ThreadLock()
 
@@ -353,6 +362,8 @@ class SdkWorkspace(SdkSchedules):
         asset = _ASSET_LOADERS[spec.kind](spec.source)  # once per version; a pipeline component cannot be deep-copied
         asset.name, asset.version = spec.name, spec.version
         asset.tags = {**(asset.tags or {}), **spec.tags}
+        if self.mltable_schema and spec.kind is AssetKind.data:
+            asset._mltable_schema_url = self.mltable_schema  # Data's `mltable_schema_url` argument, after loading
         self._assets(spec.kind).create_or_update(asset)
 
     @unavailable_as_such

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import threading
 
+from amlops.local.arm.assets import MLTABLE_SCHEMA_PATH
 from amlops.local.arm.autoscale import COLLECTION, Autoscale
 from amlops.local.arm.batch import Batch
 from amlops.local.arm.common import ASSETS, PROVIDER, REG, RG, WS, workspace_guid
@@ -128,6 +129,7 @@ class ControlPlane(Schedules, Autoscale, Batch, Serverless):
             route("DELETE", COLLECTION + "/{name}", self.delete_autoscale),
             # history.py: the data-plane services named by the workspace's discovery document
             route("GET", "/discovery", self.discovery),
+            route("GET", MLTABLE_SCHEMA_PATH, self.mltable_schema),
             route("GET", HISTORY + "/runs/{run}", self.get_run),
             route("GET", HISTORY + "/runs/{run}/details", self.get_run_details),
             route("GET", HISTORY + "/runs/{run}/children", self.get_run_children),

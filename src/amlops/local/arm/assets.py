@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from importlib.resources import files
 from urllib.parse import unquote, urlsplit
 
 from amlops.local.arm import spec
@@ -13,6 +14,10 @@ from amlops.local.arm.registries import Registries
 from amlops.local.arm.workspaces import Workspaces
 from amlops.local.store import Doc, key_of
 from amlops.local.web import ArmError, Request, Response, not_found
+
+#: Served at MLTABLE_SCHEMA_PATH, as Azure's schema host serves its own; no credential needed, as there.
+MLTABLE_SCHEMA = files("amlops.schemas").joinpath("MLTable.schema.json")
+MLTABLE_SCHEMA_PATH = "/schemas/latest/MLTable.schema.json"
 
 #: The spec's definitions of each asset collection's `<name>Container` and `<name>Version` bodies.
 #: The REST spec's (container, version) definitions of each asset kind's request bodies.
@@ -26,6 +31,11 @@ _DEFINITIONS = {
 
 
 class Assets(Workspaces, Registries):
+    def mltable_schema(self, req: Request, **p: str) -> Response:
+        """The MLTable schema, which azure-ai-ml fetches from Azure's schema host before registering an mltable
+        data asset (and checks the file with): amlops's, written from Microsoft's MLTable reference."""
+        return Response(200, MLTABLE_SCHEMA.read_bytes(), {"Content-Type": "application/json"})
+
     def _scope(self, p: dict[str, str]) -> str:
         if "ws" in p:
             return self.workspace(p)["id"]

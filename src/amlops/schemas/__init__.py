@@ -1,0 +1,1 @@
+"""Schemas of file formats Azure documents, as amlops checks them (data files only)."""
