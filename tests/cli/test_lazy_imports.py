@@ -9,7 +9,7 @@ import sys
 
 HEAVY = (
     *("azure.ai.ml", "azure.core", "azure.mgmt", "pydantic", "amlops.manifests.load"),
-    *("amlops.rollout", "amlops.training", "amlops.adopt", "amlops.retraining", "amlops.monitoring", "amlops.flows"),
+    *("amlops.rollout", "amlops.training", "amlops.adopt", "amlops.retraining", "amlops.monitoring"),
 )
 
 
