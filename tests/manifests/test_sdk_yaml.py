@@ -33,4 +33,3 @@ def test_libyaml_builds_what_the_pure_python_parser_builds() -> None:
     for path in files:
         text = path.read_text()
         assert yaml.load(text, Loader=yaml.CSafeLoader) == yaml.safe_load(text), path
-
