@@ -194,7 +194,7 @@ def test_rollback_returns_traffic_to_the_previous_release(plane: Plane, tmp_path
     assert plan.changed and "rolled back" in plan.endpoints[0].notes[0]
 
 
-def test_the_cli_plans_with_detailed_exit_codes_and_applies(plane: Plane, tmp_path: Path, monkeypatch):
+def test_the_cli_plans_with_detailed_exit_codes_and_applies_and_reapplies_reading_once(plane: Plane, tmp_path: Path, monkeypatch):
     from typer.testing import CliRunner
 
     from amlops.cli.main import app
@@ -211,5 +211,10 @@ def test_the_cli_plans_with_detailed_exit_codes_and_applies(plane: Plane, tmp_pa
     assert "test prediction" in applied.stdout and "/churn/score" in applied.stdout
     again = runner.invoke(app, ["plan", "--env", "local", "--repo", str(root), "--format", "json", "--detailed-exitcode"])
     assert again.exit_code == 0 and '"changed": false' in again.stdout
+    plane.admin.reset_requests()
+    reapplied = runner.invoke(app, ["apply", "--env", "local", "--repo", root.name, "--auto-approve"])
+    assert reapplied.exit_code == 0 and "test prediction" in reapplied.stdout, reapplied.output
+    listed = {r["route"]: r["count"] for r in plane.admin.requests(kind="arm")["routes"]}
+    assert listed["GET {ws}/onlineEndpoints"] == 1, listed  # the plan's read is what the endpoints are printed from
     status = runner.invoke(app, ["status", "--env", "local", "--repo", str(root)])
     assert status.exit_code == 0 and "healthy" in status.stdout

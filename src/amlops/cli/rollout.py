@@ -21,6 +21,7 @@ from amlops.cli.output import Format, err, fail, format_option, out, require
 if TYPE_CHECKING:  # the commands import the capabilities (and through them the SDK) when they run, not at CLI start
     from amlops.rollout.apply import ApplyResult
     from amlops.rollout.session import Session
+    from amlops.state.live import LiveState
     from amlops.state.record import StepMeasurement
     from amlops.state.status import EndpointStatus
     from amlops.workspace.studio import Studio
@@ -71,7 +72,7 @@ def apply(
     if result.conflicts:
         raise typer.Exit(1)
     if not result.changed:
-        _print_endpoints(session)
+        _print_endpoints(session, result.observed)
         return
     if not auto_approve:
         if not sys.stdin.isatty():
@@ -195,13 +196,14 @@ def _report(result: ApplyResult, seconds: float) -> None:
     )
 
 
-def _print_endpoints(session: Session) -> None:
-    """Scoring URLs, and a test prediction from each endpoint with its sample request."""
+def _print_endpoints(session: Session, live: LiveState | None = None) -> None:
+    """Scoring URLs, and a test prediction from each endpoint with its sample request; `live` is the workspace as
+    just read (by a plan with nothing to do), else it is read now."""
     from amlops.workspace.studio import studio
 
     workspace = session.workspace
     links = studio(session.repo.environments[session.release.environment].environment)
-    live = workspace.observe(session.release.endpoints)
+    live = workspace.observe(session.release.endpoints) if live is None else live
     for name, desired in sorted(session.release.endpoints.items()):
         endpoint = live.endpoints.get(name)
         if endpoint is None:  # an endpoint whose rollout failed may not exist: the report above says why

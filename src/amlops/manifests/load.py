@@ -22,7 +22,7 @@ from azure.ai.ml._schema.core.schema import PathAwareSchema
 from azure.ai.ml.entities import ManagedOnlineDeployment, ManagedOnlineEndpoint
 from marshmallow import ValidationError as SchemaError
 
-from amlops.manifests import sdk_frames
+from amlops.manifests import sdk_frames, sdk_yaml
 from amlops.manifests.environment import Environment
 from amlops.manifests.errors import ManifestError, Problem, did_you_mean, display_path
 from amlops.manifests.repository import DeploymentFile, EndpointFolder, EnvironmentFile, ModelFile, Repository
@@ -30,6 +30,7 @@ from amlops.manifests.schema import validate
 from amlops.manifests.yamlio import Document, read_yaml
 
 sdk_frames.install()
+sdk_yaml.install()
 
 YAML_SUFFIXES = (".yml", ".yaml")
 ENDPOINT_FILE = "endpoint.yml"

@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from ruamel.yaml.events import (
     NodeEvent,
     ScalarEvent,
 )
+from ruamel.yaml.parser import RoundTripParser
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from amlops.manifests.errors import Problem
@@ -148,19 +150,66 @@ def _parse(text: str, shown_as: str) -> tuple[Document | None, list[Problem]]:
                 f"template placeholder {template.group(0)!r}: fill it in before amlops reads the file",
             )
         ]
-    yaml = YAML(typ="rt")
     try:
-        problems = _event_problems(yaml, text, shown_as)
-        if problems:
-            return None, problems
-        data = yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        return None, [Problem(shown_as, line, column, "", _yaml_message(exc))]
+        data, problems = _load_checked(text, shown_as)
     except YAMLError as exc:
-        return None, [Problem(shown_as, 1, 1, "", f"invalid YAML: {exc}")]
+        return None, _unloaded(text, shown_as, exc)
+    if problems:
+        return None, problems
     return Document(shown_as, data), []
+
+
+def _unloaded(text: str, shown_as: str, exc: YAMLError) -> list[Problem]:
+    """The problems of a text that did not load, as checking all its events first, then loading it, finds them:
+    a composer or constructor error comes after every event's problems, a parser error in place of them."""
+    try:
+        problems = _walk_events(YAML(typ="rt").parse(io.StringIO(text)), shown_as)
+    except YAMLError as walked:
+        return [_yaml_problem(walked, shown_as)]
+    return problems or [_yaml_problem(exc, shown_as)]
+
+
+def _yaml_problem(exc: YAMLError, shown_as: str) -> Problem:
+    if not isinstance(exc, MarkedYAMLError):
+        return Problem(shown_as, 1, 1, "", f"invalid YAML: {exc}")
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return Problem(shown_as, line, column, "", _yaml_message(exc))
+
+
+class _Stopped(Exception):
+    """The events checked so far refuse the file: the rest is not composed."""
+
+
+class _CheckingParser(RoundTripParser):
+    """ruamel.yaml's round-trip parser, passing each event through the checks as the composer takes it, so that
+    one pass over the text both checks and loads it."""
+
+    shown_as = ""
+
+    def __init__(self, loader: Any) -> None:
+        super().__init__(loader)
+        self.walk = _Walk()
+        self.problems: list[Problem] = []
+
+    def get_event(self) -> Any:
+        event = super().get_event()
+        self.problems += _event_problems(event, self.walk, self.shown_as)
+        if self.walk.stopped:
+            raise _Stopped
+        return event
+
+
+def _load_checked(text: str, shown_as: str) -> tuple[Any, list[Problem]]:
+    """(data, the event problems): a file the checks stop is not composed further, and gives no data."""
+    yaml = YAML(typ="rt")
+    yaml.Parser = _CheckingParser
+    parser = yaml.parser  # made here, so that the load below reads through it
+    parser.shown_as = shown_as
+    try:
+        return yaml.load(text), parser.problems
+    except _Stopped:
+        return None, parser.problems
 
 
 def _yaml_message(exc: MarkedYAMLError) -> str:
@@ -180,47 +229,62 @@ def _tab_problems(text: str, shown_as: str) -> list[Problem]:
     return problems
 
 
-def _event_problems(yaml: YAML, text: str, shown_as: str) -> list[Problem]:
-    """Walk the event stream once: refuse foreign tags and alias expansion past the bound."""
-    problems: list[Problem] = []
-    anchors: dict[str, int] = {}
-    stack: list[list[Any]] = []  # [anchor, size so far]
-    total = 0
-    for event in yaml.parse(io.StringIO(text)):
-        size = 0
-        problems += _tag_problems(event, shown_as)
-        if isinstance(event, CollectionStartEvent):
-            stack.append([event.anchor, 1])
-            if len(stack) > MAX_DEPTH:
-                return problems + [_too_deep(shown_as, event.start_mark.line + 1, event.start_mark.column + 1)]
-            continue
-        if isinstance(event, ScalarEvent):
-            size = 1
-            if event.anchor:
-                anchors[event.anchor] = 1
-        elif isinstance(event, AliasEvent):
-            size = anchors.get(event.anchor, 1)
-        elif isinstance(event, CollectionEndEvent):
-            anchor, size = stack.pop()
-            if anchor:
-                anchors[anchor] = size
-        else:
-            continue
-        if stack:
-            stack[-1][1] += size
-        total = max(total, size, sum(frame[1] for frame in stack))
-        if total > MAX_EXPANDED_NODES:
-            mark = event.start_mark
-            problems.append(
-                Problem(
-                    shown_as,
-                    mark.line + 1,
-                    mark.column + 1,
-                    "",
-                    f"aliases expand past {MAX_EXPANDED_NODES} nodes (an alias bomb?): refused",
-                )
+@dataclass
+class _Walk:
+    """What the event checks have seen so far of one stream."""
+
+    anchors: dict[str, int] = dataclasses.field(default_factory=dict)
+    stack: list[list[Any]] = dataclasses.field(default_factory=list)  # [anchor, size so far] per open collection
+    total: int = 0
+    stopped: bool = False  # refused: the rest of the stream need not be read
+
+
+def _walk_events(events: Iterable[Any], shown_as: str) -> list[Problem]:
+    walk, problems = _Walk(), []
+    for event in events:
+        problems += _event_problems(event, walk, shown_as)
+        if walk.stopped:
+            break
+    return problems
+
+
+def _event_problems(event: Any, walk: _Walk, shown_as: str) -> list[Problem]:
+    """One event's problems: a foreign tag, or (which stops the walk) nesting or alias expansion past the bounds."""
+    problems = _tag_problems(event, shown_as)
+    size, stack = 0, walk.stack
+    if isinstance(event, CollectionStartEvent):
+        stack.append([event.anchor, 1])
+        if len(stack) > MAX_DEPTH:
+            walk.stopped = True
+            problems.append(_too_deep(shown_as, event.start_mark.line + 1, event.start_mark.column + 1))
+        return problems
+    if isinstance(event, ScalarEvent):
+        size = 1
+        if event.anchor:
+            walk.anchors[event.anchor] = 1
+    elif isinstance(event, AliasEvent):
+        size = walk.anchors.get(event.anchor, 1)
+    elif isinstance(event, CollectionEndEvent):
+        anchor, size = stack.pop()
+        if anchor:
+            walk.anchors[anchor] = size
+    else:
+        return problems
+    if stack:
+        stack[-1][1] += size
+    walk.total = max(walk.total, size, sum(frame[1] for frame in stack))
+    if walk.total > MAX_EXPANDED_NODES:
+        mark = event.start_mark
+        walk.stopped = True
+        problems.append(
+            Problem(
+                shown_as,
+                mark.line + 1,
+                mark.column + 1,
+                "",
+                f"aliases expand past {MAX_EXPANDED_NODES} nodes (an alias bomb?): refused",
             )
-            return problems
+        )
     return problems
 
 

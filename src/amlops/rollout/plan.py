@@ -7,7 +7,7 @@ means `apply` makes no write at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -130,6 +130,8 @@ class Plan:
     batch: tuple[BatchPlan, ...] = ()  # changed batch endpoints
     schedules: tuple[ScheduleChange, ...] = ()  # job schedules and model monitors to write
     autoscale: tuple[AutoscaleChange, ...] = ()  # Azure Monitor autoscale settings, written after the rollouts
+    #: The workspace as this plan read it: what an apply with nothing to do reports from, rather than reading it again.
+    observed: LiveState = field(default_factory=LiveState, compare=False, repr=False)
 
     @property
     def changed_endpoints(self) -> tuple[EndpointPlan, ...]:
@@ -191,7 +193,15 @@ def plan(release: Release, live: LiveState) -> Plan:
         if name not in release.serverless and found.tags.get(record.ENVIRONMENT) == release.environment:
             serverless.append(ServerlessChange(Change.delete, name, found.model_id))
     return Plan(
-        release.environment, release.id, release.alias, tuple(register), endpoints, retire, tuple(serverless), tuple(conflicts)
+        release.environment,
+        release.id,
+        release.alias,
+        tuple(register),
+        endpoints,
+        retire,
+        tuple(serverless),
+        tuple(conflicts),
+        observed=live,
     )
 
 
