@@ -13,7 +13,7 @@ from training.training_support import apply_all, session
 
 from amlops.manifests.environment import Criterion, Evaluation, EvaluationKind
 from amlops.rollout.evaluation import ATTEMPTS, Comparison, ModelRef
-from amlops.rollout.evaluation_ahead import Outcome, evaluate_ahead, unregistered
+from amlops.rollout.evaluation_ahead import Finding, evaluate_ahead, unregistered
 from amlops.rollout.evaluation_runs import Follow, GiveUp, Submit, Waiting, next_run
 from amlops.rollout.render import lines
 from amlops.rollout.specs import computes_of, model_spec
@@ -68,8 +68,8 @@ def submitted(workspace: MemoryWorkspace) -> list[str]:
     return [w for w in workspace.writes if w.startswith("submit component")]
 
 
-@pytest.mark.parametrize(("candidate", "outcome"), [(0.95, Outcome.passed), (0.1, Outcome.failed)])
-def test_evaluate_runs_the_comparison_once_and_apply_finds_it(tmp_path: Path, candidate: float, outcome: Outcome) -> None:
+@pytest.mark.parametrize(("candidate", "finding"), [(0.95, Finding.passed), (0.1, Finding.failed)])
+def test_evaluate_runs_the_comparison_once_and_apply_finds_it(tmp_path: Path, candidate: float, finding: Finding) -> None:
     root, workspace = worse_churn(tmp_path)
     register_candidate(root, workspace)
     workspace.model_metrics = {"churn:1": {"accuracy": 0.9}, "churn:2": {"accuracy": candidate}}
@@ -77,15 +77,15 @@ def test_evaluate_runs_the_comparison_once_and_apply_finds_it(tmp_path: Path, ca
 
     (found,) = ahead(root, workspace)
 
-    assert found.outcome is outcome and found.outcome.blocks is (outcome is Outcome.failed)
+    assert found.finding is finding and found.finding.blocks is (finding is Finding.failed)
     assert found.evaluated is not None and found.evaluated.figures == {"accuracy": (candidate, 0.9)}
     assert workspace.writes == [f"submit component azureml:churn_compare:1 as {found.evaluated.job}"]  # that run, nothing else
     row = next(r for r in lines(session(root, workspace).plan()) if r[0].strip() == "evaluation")
-    verdict = "passed" if outcome is Outcome.passed else "failed"
+    verdict = "passed" if finding is Finding.passed else "failed"
     assert f"recorded so far: evaluation {verdict}: accuracy {candidate:.4g} (candidate churn:2) vs 0.9 (live churn:1)" in row[2]
     again = apply_all(root, workspace)
     assert submitted(workspace) == [f"submit component azureml:churn_compare:1 as {found.evaluated.job}"]  # no second run
-    assert [f.endpoint for f in again.rolled_back] == ([] if outcome is Outcome.passed else ["churn"])
+    assert [f.endpoint for f in again.rolled_back] == ([] if finding is Finding.passed else ["churn"])
 
 
 def test_a_candidate_only_apply_registers_is_left_to_apply_and_nothing_is_written(tmp_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_a_candidate_only_apply_registers_is_left_to_apply_and_nothing_is_writte
     comparison = next(e.evaluation for e in s.plan().endpoints if e.evaluation)
     assert unregistered(s.plan(), comparison) == ["model churn:2"]
     (found,) = ahead(root, workspace)
-    assert found.outcome is Outcome.not_run and not found.outcome.blocks
+    assert found.finding is Finding.not_run and not found.finding.blocks
     assert "model churn:2 not registered yet; apply registers, then evaluates" in found.note
     assert workspace.writes == []
 
@@ -105,5 +105,5 @@ def test_a_comparison_run_that_fails_gives_no_verdict_and_blocks(tmp_path: Path)
     register_candidate(root, workspace)
     workspace.failing_components = {"churn_compare"}
     (found,) = ahead(root, workspace)
-    assert found.outcome is Outcome.no_verdict and found.outcome.blocks
+    assert found.finding is Finding.no_verdict and found.finding.blocks
     assert "ended Failed" in found.note

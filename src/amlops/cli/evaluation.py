@@ -45,5 +45,5 @@ def evaluate(env: str = EnvOption, format: Format = format_option(Format.text, F
             out.print(f"{ahead.endpoint}: {describe(ahead)}", markup=False)
     if github.in_actions():
         github.add_summary(markdown(env, found))
-    if any(a.outcome.blocks for a in found):
+    if any(a.finding.blocks for a in found):
         raise typer.Exit(1)

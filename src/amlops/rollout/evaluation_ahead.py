@@ -25,7 +25,7 @@ from amlops.state.evaluation import Evaluated
 from amlops.workspace.interface import Workspace
 
 
-class Outcome(Enum):
+class Finding(Enum):
     passed = "passed"
     failed = "failed"  # the candidate loses: apply will refuse it
     no_verdict = "no verdict"  # the run failed or wrote no figures: apply would abort too
@@ -34,7 +34,7 @@ class Outcome(Enum):
     @property
     def blocks(self) -> bool:
         """Whether apply would refuse the candidate: what fails a CI step."""
-        return self in (Outcome.failed, Outcome.no_verdict)
+        return self in (Finding.failed, Finding.no_verdict)
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Ahead:
 
     endpoint: str
     comparison: Comparison
-    outcome: Outcome
+    finding: Finding
     evaluated: Evaluated | None = None
     note: str = ""
 
@@ -86,21 +86,21 @@ def _one(
     missing = unregistered(plan, comparison) if runs else []
     if missing:
         note = f"not run before apply: {', '.join(missing)} not registered yet; apply registers, then evaluates"
-        return Ahead(comparison.endpoint, comparison, Outcome.not_run, note=note)
+        return Ahead(comparison.endpoint, comparison, Finding.not_run, note=note)
     try:
         run = run_comparison(workspace, comparison, computes, waiting) if runs else None
     except EvaluationError as exc:
-        return Ahead(comparison.endpoint, comparison, Outcome.no_verdict, note=str(exc))
+        return Ahead(comparison.endpoint, comparison, Finding.no_verdict, note=str(exc))
     result = preview(workspace, comparison, repo)
     if result is None:
-        return Ahead(comparison.endpoint, comparison, Outcome.no_verdict, note=f"evaluation run {run} wrote no figures")
-    return Ahead(comparison.endpoint, comparison, Outcome.passed if result.passed else Outcome.failed, result)
+        return Ahead(comparison.endpoint, comparison, Finding.no_verdict, note=f"evaluation run {run} wrote no figures")
+    return Ahead(comparison.endpoint, comparison, Finding.passed if result.passed else Finding.failed, result)
 
 
 def describe(ahead: Ahead) -> str:
     """One line for people: the verdict with both figures and what was asked, or why there is none."""
     if ahead.evaluated is None:
-        return f"{ahead.outcome.value}: {ahead.note}"
+        return f"{ahead.finding.value}: {ahead.note}"
     run = f"; run {ahead.evaluated.job}" if ahead.evaluated.job else ""
     return verdict(ahead.evaluated, ahead.comparison.evaluation) + run
 
@@ -109,7 +109,7 @@ def to_json(found: list[Ahead]) -> list[dict[str, object]]:
     return [
         {
             "endpoint": a.endpoint,
-            "outcome": a.outcome.value,
+            "finding": a.finding.value,
             "candidate": a.comparison.candidate.label,
             "live": a.comparison.live.label if a.comparison.live else None,
             "figures": {m: {"candidate": c, "live": v} for m, (c, v) in (a.evaluated.figures if a.evaluated else {}).items()},
@@ -124,5 +124,5 @@ def markdown(environment: str, found: list[Ahead]) -> str:
     """For the job summary: one row per endpoint."""
     if not found:
         return f"### amlops evaluate: `{environment}`\n\nNo evaluation to run: no changed endpoint has one."
-    rows = "\n".join(f"| {a.endpoint} | {a.outcome.value} | {describe(a).replace('|', '/')} |" for a in found)
-    return f"### amlops evaluate: `{environment}`\n\n| endpoint | outcome | detail |\n|---|---|---|\n{rows}"
+    rows = "\n".join(f"| {a.endpoint} | {a.finding.value} | {describe(a).replace('|', '/')} |" for a in found)
+    return f"### amlops evaluate: `{environment}`\n\n| endpoint | finding | detail |\n|---|---|---|\n{rows}"
