@@ -120,7 +120,11 @@ def deploy_environment(env: Environment) -> None:
     )
     github = (infra.ci.repository, infra.ci.github_environment) if infra.ci else None
     identities = Identities(
-        "identities", IdentitiesArgs(group.name, azure.location, names.workspace_identity, names.ci_identity, github, tags), opts
+        "identities",
+        IdentitiesArgs(
+            group.name, azure.location, names.workspace_identity, names.ci_identity, github, tags, names.evaluate_identity
+        ),
+        opts,
     )
     workspace = Workspace(
         "workspace",
@@ -165,6 +169,7 @@ def deploy_environment(env: Environment) -> None:
             storage_id=workspace.storage.id,
             teams=[TeamGrant(a.group, a.name, a.role.value, a.scope) for a in infra.access],
             ci_principal_id=identities.ci.principal_id if identities.ci else None,
+            evaluate_principal_id=identities.evaluate.principal_id if identities.evaluate else None,
             registry_id=registry_id,
             workspace_principal_id=identities.workspace.principal_id,
             registry_outbound_rule=net.registry_outbound_rule,
@@ -194,6 +199,10 @@ def deploy_environment(env: Environment) -> None:
     if identities.ci:
         # GitHub: AZURE_CLIENT_ID of the `azure/login` step in this GitHub environment.
         pulumi.export("ci_identity", {"client_id": identities.ci.client_id, "principal_id": identities.ci.principal_id})
+    if identities.evaluate:
+        # GitHub: this stack's entry of AZURE_EVALUATE_CLIENT_IDS, for the pull requests' evaluate job.
+        evaluate = identities.evaluate
+        pulumi.export("evaluate_identity", {"client_id": evaluate.client_id, "principal_id": evaluate.principal_id})
     pulumi.export("log_analytics_workspace_id", monitoring.log_analytics.id)
     if inbound:
         # Where the self-hosted deploy runners go (docs/infrastructure.md).

@@ -22,6 +22,7 @@ ROLES: dict[str, str] = {
     "AzureML Compute Operator": "e503ece1-11d0-4e8e-8e2c-7a6c3bf38815",
     "AzureML Registry User": "1823dd4f-9b8c-4ab6-ab4e-7397a3684615",
     "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
     "Storage File Data Privileged Contributor": "69566ab7-960f-475b-8e7c-b3118f30c6bd",
     "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
     "Azure AI Enterprise Network Connection Approver": "b556d68e-0be0-4f35-a333-ad7ee1ce17ea",
@@ -77,6 +78,8 @@ class IdentitiesArgs:
     #: `org/repo` and GitHub environment whose workflows may act as the CI identity; None: no CI.
     github: tuple[str, str] | None
     tags: dict[str, str] = field(default_factory=dict)
+    #: The identity a pull request's `amlops evaluate` signs in as (with CI configured).
+    evaluate_identity_name: str = ""
 
 
 class Identities(pulumi.ComponentResource):
@@ -96,20 +99,36 @@ class Identities(pulumi.ComponentResource):
                 opts=child,
             )
 
+        def federated(identity: managedidentity.UserAssignedIdentity, logical: str, name: str, subject: str) -> None:
+            managedidentity.FederatedIdentityCredential(
+                logical,
+                federated_identity_credential_resource_name=name[:120],
+                resource_name_=identity.name,
+                resource_group_name=args.resource_group_name,
+                issuer=GITHUB_ISSUER,
+                subject=subject,
+                audiences=[TOKEN_EXCHANGE_AUDIENCE],
+                opts=child,
+            )
+
         self.workspace = identity(args.workspace_identity_name)
         self.ci: managedidentity.UserAssignedIdentity | None = None
+        self.evaluate: managedidentity.UserAssignedIdentity | None = None
         if args.github:
             repository, environment = args.github
             self.ci = identity(args.ci_identity_name)
-            managedidentity.FederatedIdentityCredential(
+            federated(
+                self.ci,
                 f"{args.ci_identity_name}-github",
-                federated_identity_credential_resource_name=f"github-{environment}"[:120],
-                resource_name_=self.ci.name,
-                resource_group_name=args.resource_group_name,
-                issuer=GITHUB_ISSUER,
-                subject=f"repo:{repository}:environment:{environment}",
-                audiences=[TOKEN_EXCHANGE_AUDIENCE],
-                opts=child,
+                f"github-{environment}",
+                f"repo:{repository}:environment:{environment}",
+            )
+            # A pull request's job has no GitHub environment: GitHub's subject for it is `repo:<org>/<repo>:pull_request`
+            # (docs.github.com, "About security hardening with OpenID Connect", filtering for pull_request events).
+            # Forks get no OIDC token, so only branches of the repository itself sign in as this identity.
+            self.evaluate = identity(args.evaluate_identity_name)
+            federated(
+                self.evaluate, f"{args.evaluate_identity_name}-github", "github-pull-request", f"repo:{repository}:pull_request"
             )
         self.register_outputs({"workspace_principal_id": self.workspace.principal_id})
 
@@ -131,6 +150,8 @@ class AccessArgs:
     storage_id: pulumi.Input[str]
     teams: list[TeamGrant]
     ci_principal_id: pulumi.Input[str] | None = None
+    #: The pull requests' evaluate identity: submits comparison runs and reads their figures, nothing else it needs.
+    evaluate_principal_id: pulumi.Input[str] | None = None
     registry_id: pulumi.Input[str] | None = None
     workspace_principal_id: pulumi.Input[str] | None = None
     #: The workspace reaches the registry through a managed private endpoint it must approve.
@@ -171,6 +192,15 @@ class Access(pulumi.ComponentResource):
             self._storage("ci", args.ci_principal_id, "ServicePrincipal", args.storage_id)
             if args.autoscale:  # Microsoft.Insights/autoscalesettings/write (how-to-autoscale-endpoints#prerequisites)
                 self._service("ci-monitoring-contributor", args.ci_principal_id, "Monitoring Contributor", args.resource_group_id)
+        if args.evaluate_principal_id is not None:
+            # Submitting a job and reading it (job outputs through the datastore) is within AzureML Data Scientist,
+            # the narrowest built-in role that submits jobs (how-to-assign-roles#default-roles); reading metrics.json
+            # with shared keys off takes a blob data role, and reading is all it does.
+            evaluate = args.evaluate_principal_id
+            self._service("evaluate-workspace-data-scientist", evaluate, "AzureML Data Scientist", args.workspace_id)
+            self._service("evaluate-storage-blob-data-reader", evaluate, "Storage Blob Data Reader", args.storage_id)
+            if args.registry_id is not None:  # the plan reads registry models' versions
+                self._service("evaluate-registry-reader", evaluate, "Reader", args.registry_id)
         if args.registry_id is not None:
             principals = {"workspace": args.workspace_principal_id, "ci": args.ci_principal_id}
             for who, principal in principals.items():

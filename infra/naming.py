@@ -91,6 +91,10 @@ class Names:
         return f"id-{self._short}-github"
 
     @property
+    def evaluate_identity(self) -> str:
+        return f"id-{self._short}-evaluate"
+
+    @property
     def virtual_network(self) -> str:
         return f"vnet-{self._short}"
 

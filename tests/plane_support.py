@@ -9,12 +9,13 @@ whichever of the folders' conftest modules pytest loaded last.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from sample_support import add_churn_version
 
 from amlops.local.client import LocalAdmin, ml_client
 from amlops.manifests.environment import Environment, Platform
@@ -101,18 +102,8 @@ def write_environment(root: Path, versions: dict[str, str], strategy: str = STRA
 
 
 def bump_churn(root: Path, version: str = "2", coefficients: list[float] | None = None, environment: str = "local") -> None:
-    """A new churn model version with other weights, in a folder as a user adds one, served by `environment`."""
-    folder = root / "models" / "churn"
-    weights = json.loads((folder / "v1" / "weights.json").read_text())
-    weights["coefficients"] = coefficients or [c * 1.5 for c in weights["coefficients"]]
-    (folder / f"v{version}").mkdir()
-    (folder / f"v{version}" / "weights.json").write_text(json.dumps(weights))
-    spec = (
-        (folder / "v1.yml").read_text().replace('version: "1"', f'version: "{version}"').replace("path: v1", f"path: v{version}")
-    )
-    (folder / f"v{version}.yml").write_text(spec)
-    manifest = root / "environments" / f"{environment}.yaml"
-    manifest.write_text(manifest.read_text().replace("model: churn:1", f"model: churn:{version}"))
+    """`add_churn_version`, committed."""
+    add_churn_version(root, version, coefficients, environment)
     commit(root, f"churn {version}")
 
 

@@ -16,6 +16,7 @@ STORAGE, VAULT = "azure-native:storage:StorageAccount", "azure-native:keyvault:V
 ACR = "azure-native:containerregistry:Registry"
 ROLE = "azure-native:authorization:RoleAssignment"
 IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
 DATA_SCIENTIST, READER, CONTRIBUTOR = (
     "f6c7c914-8db3-469d-8ca1-694a8f32e121",
     "acdd72a7-3385-48ef-bd42-f606fba81ae7",
@@ -141,7 +142,7 @@ def test_data_scientists_write_in_dev_and_read_in_prod() -> None:
 @pytest.mark.parametrize("env", STACKS)
 def test_ci_signs_in_with_oidc_and_gets_least_privilege(env: str) -> None:
     inv = stack(env)
-    (credential,) = inv.of_type("azure-native:managedidentity:FederatedIdentityCredential")
+    (credential,) = [c for c in inv.of_type(CREDENTIAL) if c.inputs["resourceName"] == f"id-{env}-github"]
     assert credential.inputs["subject"] == f"repo:contoso/amlops:environment:{env}"
     assert credential.inputs["issuer"] == "https://token.actions.githubusercontent.com"
     assert credential.inputs["audiences"] == ["api://AzureADTokenExchange"]
@@ -153,6 +154,23 @@ def test_ci_signs_in_with_oidc_and_gets_least_privilege(env: str) -> None:
         # Monitoring Contributor, to write the churn deployment's autoscale setting (how-to-autoscale-endpoints)
         ("749f88d5-cbae-40b8-bcfc-e573ddc772fa", inv.one("azure-native:resources:ResourceGroup").id),
     } | storage_data(inv)
+
+
+@pytest.mark.parametrize("env", STACKS)
+def test_pull_requests_evaluate_as_an_identity_that_submits_jobs_and_reads_their_figures(env: str) -> None:
+    """`amlops evaluate` in a pull request: a job of no GitHub environment, so GitHub's `pull_request` subject; roles
+    to submit a run in this workspace and read its output, nothing on the resource group (no autoscale, no network)."""
+    inv = stack(env)
+    (credential,) = [c for c in inv.of_type(CREDENTIAL) if c.inputs["resourceName"] == f"id-{env}-evaluate"]
+    assert credential.inputs["subject"] == "repo:contoso/amlops:pull_request"
+    assert credential.inputs["issuer"] == "https://token.actions.githubusercontent.com"
+    assert credential.inputs["audiences"] == ["api://AzureADTokenExchange"]
+    evaluate = inv.outputs["evaluate_identity"]["principal_id"]
+    assert roles(inv, evaluate) == {
+        (DATA_SCIENTIST, inv.one(WORKSPACE).id),
+        ("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", inv.one("azure-native:storage:StorageAccount").id),  # Storage Blob Data Reader
+        ("acdd72a7-3385-48ef-bd42-f606fba81ae7", inv.outputs["registry_id"]),  # Reader: the plan reads registry models
+    }
 
 
 @pytest.mark.parametrize("env", STACKS)

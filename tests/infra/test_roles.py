@@ -39,6 +39,7 @@ def expected(inv: Inventory, env: Environment) -> set[tuple[str, str, str]]:
     principals: dict[str, list[tuple[str, str]]] = {
         "workspace": [(inv.outputs["workspace_identity"]["principal_id"], "")],
         "ci": [(inv.outputs["ci_identity"]["principal_id"], "")] if infra.ci else [],
+        "evaluate": [(inv.outputs["evaluate_identity"]["principal_id"], "")] if infra.ci else [],
     }
     for access in infra.access:
         principals.setdefault(f"team:{access.role.value}", []).append((access.group, access.scope))

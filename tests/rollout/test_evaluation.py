@@ -196,7 +196,7 @@ def test_the_sample_plans_its_evaluation_and_apply_stops_a_worse_churn_model(tmp
     apply submits the sample's comparison component on the held-out data asset, and a worse model loses."""
     import json
 
-    from sample_support import copy_sample, edit
+    from sample_support import add_churn_version, copy_sample, edit
     from training.training_support import apply_all, session
 
     from amlops.rollout.render import lines, markdown
@@ -208,13 +208,7 @@ def test_the_sample_plans_its_evaluation_and_apply_stops_a_worse_churn_model(tmp
     assert first.ok and churn.evaluated == Evaluated("churn:1", None, True)  # no live model: said, and passed
     assert not workspace.jobs or all("eval" not in name for name in workspace.jobs)
     weights = json.loads((root / "models/churn/v1/weights.json").read_text())
-    weights["coefficients"] = [-c for c in weights["coefficients"]]
-    (root / "models/churn/v2").mkdir()
-    (root / "models/churn/v2/weights.json").write_text(json.dumps(weights))
-    (root / "models/churn/v2.yml").write_text(
-        (root / "models/churn/v1.yml").read_text().replace('version: "1"', 'version: "2"').replace("path: v1", "path: v2")
-    )
-    edit(root / "environments/local.yaml", "model: churn:1", "model: churn:2")
+    add_churn_version(root, "2", [-c for c in weights["coefficients"]])
     planned = session(root, workspace).plan()
     row = next(r for r in lines(planned) if r[0].strip() == "evaluation")
     assert row[2].startswith(

@@ -27,6 +27,7 @@ BIN = Path(sys.executable).parent
 CONTRACT: dict[tuple[str, ...], set[str]] = {
     ("validate",): {"--env"},  # manifests
     ("plan",): {"--env", "--format", "--detailed-exitcode"},  # rollout
+    ("evaluate",): {"--env"},  # rollout: the plan's comparisons, ahead of apply
     ("apply",): {"--env", "--auto-approve"},  # rollout
     ("status",): {"--env"},  # rollout
     ("rollback",): {"--env", "--endpoint"},  # rollout

@@ -36,6 +36,7 @@ def _register() -> None:
         candidate,
         comment,
         endpoint,
+        evaluation,
         infra,
         local,
         monitor,
@@ -50,6 +51,7 @@ def _register() -> None:
     app.command("validate")(validate.validate)
     app.command("schema")(schema.schema)
     app.command("plan")(rollout.plan)
+    app.command("evaluate")(evaluation.evaluate)
     app.command("apply")(rollout.apply)
     app.command("status")(rollout.status)
     app.command("monitor")(monitor.monitor)

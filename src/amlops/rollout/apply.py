@@ -20,9 +20,10 @@ from amlops.release.bundle import Release
 from amlops.release.schedules import ScheduleRelease
 from amlops.release.training import TrainingRelease
 from amlops.rollout.autoscale import apply_autoscale, autoscale_changes
+from amlops.rollout.clock import Clock
 from amlops.rollout.events import Event, Events, Phase, ignore
 from amlops.rollout.lock import EndpointBusy
-from amlops.rollout.loop import Clock, EndpointRollout, Interrupted, Outcome, RolloutFailed, Settings
+from amlops.rollout.loop import EndpointRollout, Interrupted, Outcome, RolloutFailed, Settings
 from amlops.rollout.plan import Change, Plan
 from amlops.rollout.schedules import apply_schedules
 from amlops.rollout.specs import model_spec, rollout_of, serverless_spec

@@ -14,7 +14,6 @@ import dataclasses
 from amlops.manifests.environment import EvaluationKind
 from amlops.manifests.repository import Repository
 from amlops.rollout.evaluation import (
-    ATTEMPTS,
     EVALUATORS,
     Comparison,
     EvaluationError,
@@ -23,6 +22,7 @@ from amlops.rollout.evaluation import (
     recorded_metrics,
     without_live,
 )
+from amlops.rollout.evaluation_runs import observe_runs
 from amlops.rollout.plan import Plan
 from amlops.state.evaluation import Evaluated
 from amlops.workspace.interface import Workspace
@@ -44,16 +44,13 @@ def preview(workspace: Workspace, comparison: Comparison, repo: Repository) -> E
         names = [c.metric for c in comparison.evaluation.criteria]
         candidate, live = (recorded_metrics(_record(workspace, repo, m), names) for m in (comparison.candidate, comparison.live))
         return judge(comparison, candidate, live, None)
-    completed = None
-    for attempt in range(1, ATTEMPTS + 1):  # the newest completed run of this comparison
-        run = workspace.run(comparison.job_name(attempt))
-        if run is None:
-            break
-        completed = run.name if run.status == "Completed" else completed
-    if completed is None:
+    completed = [run.name for run in observe_runs(workspace, comparison) if run.status == "Completed"]
+    if not completed:
         return None
     try:
-        return judge(comparison, *EVALUATORS[comparison.evaluation.kind].figures(workspace, comparison, completed), completed)
+        return judge(
+            comparison, *EVALUATORS[comparison.evaluation.kind].figures(workspace, comparison, completed[-1]), completed[-1]
+        )
     except EvaluationError:
         return None
 

@@ -15,8 +15,8 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
+from amlops.rollout.clock import Clock, SystemClock
 from amlops.rollout.decide import (
     Abort,
     Action,
@@ -34,7 +34,8 @@ from amlops.rollout.decide import (
     next_action,
     unfinished,
 )
-from amlops.rollout.evaluation import ATTEMPTS, EVALUATORS, Comparison, EvaluationError, judge, verdict, without_live
+from amlops.rollout.evaluation import EVALUATORS, Comparison, EvaluationError, judge, verdict, without_live
+from amlops.rollout.evaluation_runs import Waiting, first_line, run_comparison
 from amlops.rollout.events import Event, Events, Phase, ignore
 from amlops.rollout.lock import EndpointBusy, LockLost, is_stale, new_holder
 from amlops.rollout.strategy import Action as Verdict
@@ -43,21 +44,7 @@ from amlops.state import record
 from amlops.state.evaluation import Evaluated
 from amlops.state.live import TERMINAL, LiveEndpoint
 from amlops.state.record import Lock, Measurement, StepMeasurement
-from amlops.workspace.interface import JOB_TERMINAL, Answer, DeploymentSpec, EndpointSpec, Run, Unavailable, Workspace
-
-
-class Clock(Protocol):
-    def time(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def time(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
+from amlops.workspace.interface import Answer, DeploymentSpec, EndpointSpec, Unavailable, Workspace
 
 
 @dataclass(frozen=True)
@@ -198,7 +185,7 @@ class EndpointRollout:
         except (LockLost, EndpointBusy, Unavailable):
             raise  # not the deployment's failure: stop, and resume from the record later
         except Exception as exc:  # the SDK raises several kinds for a refused or failed deployment
-            progress.aborting = f"deployment {name} failed: {_first_line(exc)}{self._logs(name)}"
+            progress.aborting = f"deployment {name} failed: {first_line(exc)}{self._logs(name)}"
 
     def _smoke_test(self, name: str, progress: Progress) -> None:
         """The sample request, sent to `name` alone through the `azureml-model-deployment` header."""
@@ -260,7 +247,8 @@ class EndpointRollout:
             evaluator = EVALUATORS[evaluation.kind]
             self._say(Phase.evaluate, f"evaluating candidate {comparison.candidate.label} against live {comparison.live.label}")
             try:
-                run = self._evaluation_run(comparison)
+                waiting = Waiting(self.clock, self.settings.poll_seconds, self._said, self._renew, self._guard)
+                run = run_comparison(self.workspace, comparison, self.rollout.computes, waiting)
                 result = judge(comparison, *evaluator.figures(self.workspace, comparison, run), run)
             except EvaluationError as exc:
                 progress.aborting = f"evaluation gave no verdict: {exc}"
@@ -270,49 +258,6 @@ class EndpointRollout:
         self._say(Phase.evaluate, said)
         if not result.passed:
             progress.aborting = said
-
-    def _evaluation_run(self, comparison: Comparison) -> str | None:
-        """The evaluator's run, Completed: found by its name (a run that failed before is submitted again under
-        the next name), else submitted, the one write; waited for, renewing the lock. None: nothing to run."""
-        evaluator = EVALUATORS[comparison.evaluation.kind]
-        for attempt in range(1, ATTEMPTS + 1):
-            name = comparison.job_name(attempt)
-            spec = evaluator.job(comparison, name, self.rollout.computes)
-            if spec is None:
-                return None
-            run = self.workspace.run(name)
-            if run is None:
-                self._guard()
-                try:
-                    run = self.workspace.submit_component(spec)
-                except (LockLost, EndpointBusy, Unavailable):
-                    raise  # not the evaluation's failure: stop, and resume from the record later
-                except Exception as exc:  # the SDK raises several kinds for a refused job
-                    raise EvaluationError(f"evaluation run {name} was refused: {_first_line(exc)}") from exc
-                self._say(Phase.evaluate, f"submitted evaluation run {run.name} ({spec.component}, on {spec.compute})")
-            elif run.status in ("Failed", "Canceled"):
-                continue
-            else:
-                self._say(Phase.evaluate, f"found evaluation run {name} ({run.status}): waiting for it, not submitting again")
-            return self._wait_run(run, comparison.evaluation.timeout_minutes * 60)
-        raise EvaluationError(f"{ATTEMPTS} evaluation runs of this comparison failed: see {comparison.job_name(ATTEMPTS)}")
-
-    def _wait_run(self, run: Run, timeout: float) -> str:
-        deadline, status = self.clock.time() + timeout, run.status
-        while run.status not in JOB_TERMINAL:
-            if self.clock.time() >= deadline:
-                raise EvaluationError(f"evaluation run {run.name} still {run.status} after {timeout:.0f} s")
-            self._renew()
-            self.clock.sleep(self.settings.poll_seconds)
-            run = self.workspace.run(run.name) or run
-            if run.status != status:
-                status = run.status
-                self._say(Phase.evaluate, f"evaluation run {run.name}: {status}")
-        if run.status != "Completed":
-            raise EvaluationError(
-                f"evaluation run {run.name} ended {run.status}{': ' + run.error if run.error else ''} ({run.studio_url})"
-            )
-        return run.name
 
     def _wait(self, name: str, state: str) -> None:
         """Until the deployment settles, saying what its log says it is doing (e.g. building its environment)."""
@@ -448,14 +393,12 @@ class EndpointRollout:
     def _say(self, phase: Phase, message: str, counts: Measurement | None = None) -> None:
         self.events(Event(self.name, phase, message, counts))
 
+    def _said(self, message: str) -> None:
+        self._say(Phase.evaluate, message)
+
 
 def _busy(name: str, held: Lock | None, state: str) -> str:
     if held is None:
         return f"endpoint {name} is {state}: another write is under way; wait, or retry with --lock-wait"
     until = time.strftime("%H:%M:%S", time.localtime(held.expires))
     return f"endpoint {name} is being rolled out by {held.holder} (lock until {until}); wait, or retry with --lock-wait"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return text.strip().splitlines()[0]

@@ -57,8 +57,14 @@ def rollout_of(
     endpoint_file = repo.root / folder.endpoint_document.path if folder.endpoint_document else None
     sample = (repo.root / desired.sample_request).read_bytes() if desired.sample_request else b"{}"
     settings = {record.ENDPOINT_SETTINGS: desired.settings_hash or ""}  # every write sends the whole file
-    computes = {c.name: c.azure_name for c in repo.environments[release.environment].environment.all_clusters}
-    return Rollout(target, endpoint_file, deployments, sample, release.environment, settings, computes)
+    return Rollout(
+        target, endpoint_file, deployments, sample, release.environment, settings, computes_of(repo, release.environment)
+    )
+
+
+def computes_of(repo: Repository, environment: str) -> dict[str, str]:
+    """Each cluster as the files name it -> its Azure name: what an evaluation run is submitted to."""
+    return {c.name: c.azure_name for c in repo.environments[environment].environment.all_clusters}
 
 
 def model_spec(repo: Repository, pin: ModelPin, lineage: Lineage) -> ModelSpec:
