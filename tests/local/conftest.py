@@ -37,6 +37,13 @@ def processes_of(state_dir: Path) -> list[int]:
     return [p for p in found if p != os.getpid()]
 
 
+def _describe(pid: int) -> str:
+    try:
+        return f"{pid} " + Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return f"{pid} (gone)"
+
+
 @pytest.fixture(scope="session")
 def env_cache() -> Path:
     return default_env_cache()
@@ -51,10 +58,13 @@ class Local:
         self.admin = LocalAdmin(self.conn)
 
     def restart(self) -> None:
+        """Stop, check nothing of the state dir is left, start again: started even when the check fails, so the
+        module's later tests get their control plane."""
         server.stop(self.state_dir)
-        assert processes_of(self.state_dir) == []
+        left = processes_of(self.state_dir)
         self.conn = server.start(self.state_dir, port=self.conn.port, env_cache=self.env_cache)
         self.admin = LocalAdmin(self.conn)
+        assert left == [], f"left running after stop: {[_describe(pid) for pid in left]}"
 
     def client(self, workspace: str | None = None, registry: str | None = None):
         return ml_client(self.conn, workspace, registry=registry)

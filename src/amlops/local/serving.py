@@ -397,18 +397,18 @@ def kill_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
 
 
 def _kill_pgid(pgid: int, grace: float = 5.0) -> None:
-    """Like kill_group for a group whose leader is not our child (left by a crashed control plane)."""
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not any(pgrp == pgid for _, pgrp, _ in _live_processes()):  # zombies no init reaps count as gone
+    """Like kill_group for a group whose leader is not our child (left by a crashed control plane): SIGTERM,
+    then SIGKILL, each followed by a wait until no member is left (a killed process takes a moment to go)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
             return
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if not any(pgrp == pgid for _, pgrp, _ in _live_processes()):  # zombies no init reaps count as gone
+                return
+            time.sleep(0.05)
 
 
 def _free_port() -> int:
