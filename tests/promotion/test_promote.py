@@ -44,8 +44,8 @@ def test_promotion_commits_the_same_release_on_a_branch(repo: Path) -> None:
         "releases/history/staging.yaml",
     ]
     # Only models that the registry lacked were shared; every one was checked first.
-    assert [(m.name, m.version) for m in registry.shared] == [("churn", "2")]
-    assert {(m.name, m.version) for m in registry.checked} == {("churn", "2"), ("credit-risk", "1")}
+    assert [(m.name, m.version) for m in registry.shared] == [("churn", "2"), ("ticket-triage", "1")]
+    assert {(m.name, m.version) for m in registry.checked} == {("churn", "2"), ("credit-risk", "1"), ("ticket-triage", "1")}
     # On the branch, staging declares exactly dev's release: the same id, via the registry.
     git(repo, "switch", "-q", p.branch)
     staging, dev = release_of(repo, "staging"), release_of(repo, "dev")
@@ -75,6 +75,8 @@ def test_the_rewrite_changes_model_lines_only_and_keeps_comments(repo: Path) -> 
         "+         model: azureml://registries/amlopsreg/models/churn/versions/2 # promoted from dev",  # the comment moves right
         "-         model: churn:1",
         "+         model: azureml://registries/amlopsreg/models/churn/versions/2",
+        "-         model: ticket-triage:1",
+        "+         model: azureml://registries/amlopsreg/models/ticket-triage/versions/1",
     ]
     comments = [line for line in before.splitlines() if line.lstrip().startswith("#")]
     assert comments and comments == [line for line in after.splitlines() if line.lstrip().startswith("#")]

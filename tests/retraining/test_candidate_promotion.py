@@ -33,9 +33,13 @@ def promote_with(repo: Path, source: MemoryWorkspace):
 
 
 def dev_workspace(repo: Path, churn: str) -> MemoryWorkspace:
+    """The dev workspace once dev's release is applied: each model it serves, with churn:2's bytes `churn`."""
     source = MemoryWorkspace("dev")
-    credit = release_of(repo, "dev").endpoints["credit-risk"].deployments["main"].model
-    source.models[("credit-risk", "1")] = {record.CONTENT_HASH: str(credit.content_hash)}
+    for endpoint in release_of(repo, "dev").endpoints.values():
+        for deployment in endpoint.deployments.values():
+            source.models[(deployment.model.name, deployment.model.version)] = {
+                record.CONTENT_HASH: str(deployment.model.content_hash)
+            }
     source.models[("churn", "2")] = {record.CONTENT_HASH: churn}
     return source
 

@@ -34,7 +34,10 @@ def run(workspace: MemoryWorkspace, sample) -> tuple[object, object]:
 def test_a_fresh_apply_serves_the_release_and_a_second_one_writes_nothing(sample) -> None:
     workspace = MemoryWorkspace("dev")
     first, result = run(workspace, sample)
-    assert result.ok and sorted(result.registered) == ["churn:1", "credit-risk:1"]
+    assert result.ok and sorted(result.registered) == ["churn:1", "credit-risk:1", "ticket-triage:1"]
+    # The flow endpoint's evaluation gate ran; its first rollout has no live model to compare with, so it passes.
+    (evaluated,) = [o.evaluated for o in result.outcomes if o.evaluated is not None]
+    assert (evaluated.candidate, evaluated.live, evaluated.passed) == ("ticket-triage:1", None, True)
     repo, release = sample
     for name in release.endpoints:
         tags = workspace.tags(name)

@@ -54,8 +54,8 @@ def converged(release) -> LiveState:
 
 def test_an_empty_workspace_gets_everything(release):
     result = plan(release, LiveState())
-    assert {(p.name, p.version) for p in result.models} == {("churn", "1"), ("credit-risk", "1")}
-    assert [e.name for e in result.changed_endpoints] == ["churn", "churn-gpu", "credit-risk"]
+    assert {(p.name, p.version) for p in result.models} == {("churn", "1"), ("credit-risk", "1"), ("ticket-triage", "1")}
+    assert [e.name for e in result.changed_endpoints] == ["churn", "churn-gpu", "credit-risk", "ticket-triage"]
     assert all(e.create and e.rollout for e in result.endpoints)
     assert [(s.change, s.name) for s in result.serverless] == [(Change.create, "phi3-chat")]
     assert result.changed and not result.conflicts
