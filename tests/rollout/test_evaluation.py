@@ -85,6 +85,17 @@ def test_a_losing_candidate_never_gets_traffic_and_the_record_has_both_figures()
     assert record.LOCK not in workspace.tags("churn")
 
 
+def test_a_rollout_stopped_by_the_evaluation_reports_no_steps_of_the_rollout_before_it() -> None:
+    workspace, clock = live_one(candidate=0.9)
+    loop(workspace, target("2", gated()), clock).run()
+    assert record.decode_measured(workspace.tags("churn").get(record.MEASURED))  # churn:2's steps, recorded
+    workspace.model_metrics["churn:3"] = {"accuracy": 0.5}
+    with pytest.raises(RolloutFailed) as failed:
+        loop(workspace, target("3", gated()), clock).run()
+    assert failed.value.measured == []  # churn:3 took no step: nothing measured is its own
+    assert record.decode_measured(workspace.tags("churn").get(record.MEASURED)) == []
+
+
 def test_an_evaluation_interrupted_mid_run_is_observed_again_not_resubmitted() -> None:
     workspace, clock = live_one(candidate=0.9)
     workspace.kill_after = 2  # the lock, then the evaluation run submitted: the process dies while it runs

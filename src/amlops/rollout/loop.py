@@ -116,8 +116,10 @@ class EndpointRollout:
     def run(self) -> Outcome:
         self._check_stop()
         live = self._lock()
-        progress = Progress(measured=record.decode_measured(live.tags.get(record.MEASURED)) if live else [])
         resumed = unfinished(live, self.rollout.target.endpoint_release)
+        # The steps measured so far are this rollout's only when it resumes; otherwise they are the last one's.
+        measured = record.decode_measured(live.tags.get(record.MEASURED)) if live and resumed else []
+        progress = Progress(measured=measured)
         if resumed is not None:
             self._say(Phase.step, f"resuming the rollout at step {resumed.step + 1}")
         try:
