@@ -152,4 +152,3 @@ def test_the_evaluate_role_writes_jobs_only_and_nothing_that_serves() -> None:
     ]
     serving = ("onlineendpoints/", "serverlessendpoints/", "batchendpoints/", "autoscalesettings/")
     assert all(a.lower().endswith("/read") for a in EVALUATE_ACTIONS if any(s in a.lower() for s in serving))
-

@@ -3,8 +3,9 @@
 Azure's rules it keeps: a job's name is unique in the workspace (REST Jobs - Create Or Update on an existing
 name updates only tags and the like: amlops never reuses one, so the twin refuses it); the component,
 the data asset, the models (workspace or registry versions) and the cluster a job names must exist, else
-submission fails with 400 UserError: Azure resolves each `azureml:` input to its asset when the job is created
-(how-to-read-write-data-v2, "Supported paths"), as the local control plane does (`local/arm/jobs.py`). The run's status
+submission fails with 400 UserError: Azure resolves each `azureml:<name>:<version>` or registry input to its
+asset when the job is created (REST Jobs - Create Or Update; input forms: how-to-read-write-data-v2), as the
+local control plane does (`local/arm/jobs.py`, `_input_value`). The run's status
 advances one step per read, as MemoryTraining's jobs do. What the component reports for each model, and
 which components fail, are knobs a test sets.
 """
