@@ -8,10 +8,12 @@ scope that works, never at the subscription.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pulumi
-from naming import role_assignment_name
+from naming import role_assignment_name, role_definition_name
 from pulumi_azure_native import authorization, managedidentity
 
 #: Built-in role definition ids (the same GUID in every subscription); `infra/roles.csv` cites each.
@@ -31,6 +33,13 @@ ROLES: dict[str, str] = {
 
 #: What an identity that reads and writes the workspace's storage needs with shared keys off.
 STORAGE_DATA_ROLES = ("Storage Blob Data Contributor", "Storage File Data Privileged Contributor")
+
+#: The custom role of the pull requests' evaluate identity: exactly the actions `amlops evaluate` and `amlops plan`
+#: call, one row each with the route that needs it and Microsoft's page naming it (`infra/evaluate-role.csv`;
+#: tests/rollout/test_evaluate_role.py lists the routes both commands call on the local control plane).
+EVALUATE_ROLE = "amlops evaluate"
+with (Path(__file__).parent / "evaluate-role.csv").open(newline="") as _table:
+    EVALUATE_ACTIONS = tuple(row["action"] for row in csv.DictReader(_table))
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
@@ -52,18 +61,59 @@ def grant(
     refuses (RoleAssignmentExists). The role definition is named in the scope's own subscription,
     which for the shared registry is not this environment's.
     """
-    definition = pulumi.Output.from_input(scope).apply(
-        lambda s: "/".join(s.split("/")[:3]) + f"/providers/Microsoft.Authorization/roleDefinitions/{ROLES[role]}"
+    return assign(name, principal_id=principal_id, principal_type=principal_type, role_id=ROLES[role], scope=scope, parent=parent)
+
+
+def assign(
+    name: str,
+    *,
+    principal_id: pulumi.Input[str],
+    principal_type: str,
+    role_id: pulumi.Input[str],
+    scope: pulumi.Input[str],
+    parent: pulumi.Resource,
+    depends_on: list[pulumi.Resource] | None = None,
+) -> authorization.RoleAssignment:
+    """Assign the role definition with GUID `role_id`, built-in or custom (`grant` for built-in roles by name)."""
+    definition = pulumi.Output.all(scope, role_id).apply(
+        lambda sr: "/".join(sr[0].split("/")[:3]) + f"/providers/Microsoft.Authorization/roleDefinitions/{sr[1]}"
     )
     return authorization.RoleAssignment(
         name,
-        role_assignment_name=pulumi.Output.all(scope, principal_id).apply(
-            lambda sp: role_assignment_name(sp[0].lower(), ROLES[role], sp[1].lower())
+        role_assignment_name=pulumi.Output.all(scope, role_id, principal_id).apply(
+            lambda srp: role_assignment_name(srp[0].lower(), srp[1], srp[2].lower())
         ),
         principal_id=principal_id,
         # Set explicitly: a just-created identity may not be found in Entra ID yet.
         principal_type=principal_type,
         role_definition_id=definition,
+        scope=scope,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on or []),
+    )
+
+
+def evaluate_role_id(resource_group_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The evaluate role's GUID, known before the definition exists, so its assignment's GUID is stable too."""
+    return pulumi.Output.from_input(resource_group_id).apply(lambda s: role_definition_name(s.lower(), EVALUATE_ROLE))
+
+
+def evaluate_role(name: str, resource_group_id: pulumi.Input[str], parent: pulumi.Resource) -> authorization.RoleDefinition:
+    """The evaluate identity's custom role, defined and assignable at the environment's resource group only.
+
+    The resource group, not the workspace: the plan lists the group's autoscale settings
+    (Microsoft.Insights/autoscalesettings/read is checked there), and the group holds this one workspace.
+    No wildcard and no write but a job's: it cannot touch an endpoint, a deployment or traffic.
+    """
+    scope = pulumi.Output.from_input(resource_group_id)
+    return authorization.RoleDefinition(
+        name,
+        role_definition_id=evaluate_role_id(scope),
+        # Role names are unique per tenant: the resource group's id makes this environment's its own.
+        role_name=scope.apply(lambda s: f"{EVALUATE_ROLE} {s.rsplit('/', 1)[-1]}"),
+        description="Pull requests' amlops evaluate and plan: read the workspace, submit and read comparison runs.",
+        role_type="CustomRole",
+        permissions=[authorization.PermissionArgs(actions=list(EVALUATE_ACTIONS))],
+        assignable_scopes=[scope],
         scope=scope,
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -193,11 +243,20 @@ class Access(pulumi.ComponentResource):
             if args.autoscale:  # Microsoft.Insights/autoscalesettings/write (how-to-autoscale-endpoints#prerequisites)
                 self._service("ci-monitoring-contributor", args.ci_principal_id, "Monitoring Contributor", args.resource_group_id)
         if args.evaluate_principal_id is not None:
-            # Submitting a job and reading it (job outputs through the datastore) is within AzureML Data Scientist,
-            # the narrowest built-in role that submits jobs (how-to-assign-roles#default-roles); reading metrics.json
-            # with shared keys off takes a blob data role, and reading is all it does.
+            # Not AzureML Data Scientist, which also writes endpoints and deployments: a custom role with exactly the
+            # actions evaluate and plan call (how-to-assign-roles#create-custom-role). Reading metrics.json with
+            # shared keys off takes a blob data role, and reading is all it does.
             evaluate = args.evaluate_principal_id
-            self._service("evaluate-workspace-data-scientist", evaluate, "AzureML Data Scientist", args.workspace_id)
+            role = evaluate_role("evaluate-role", args.resource_group_id, self)
+            assign(
+                "evaluate-resource-group-evaluate-role",
+                principal_id=evaluate,
+                principal_type="ServicePrincipal",
+                role_id=evaluate_role_id(args.resource_group_id),
+                scope=args.resource_group_id,
+                parent=self,
+                depends_on=[role],
+            )
             self._service("evaluate-storage-blob-data-reader", evaluate, "Storage Blob Data Reader", args.storage_id)
             if args.registry_id is not None:  # the plan reads registry models' versions
                 self._service("evaluate-registry-reader", evaluate, "Reader", args.registry_id)

@@ -37,6 +37,11 @@ def role_assignment_name(scope: str, role_id: str, principal_id: str) -> str:
     return str(uuid.uuid5(_ROLE_ASSIGNMENTS, "\x1f".join((scope, role_id, principal_id))))
 
 
+def role_definition_name(scope: str, role: str) -> str:
+    """A custom role's GUID, stable per (scope, role): `pulumi up` then updates the same definition in place."""
+    return str(uuid.uuid5(_ROLE_ASSIGNMENTS, "\x1f".join(("role-definition", scope, role))))
+
+
 @dataclass(frozen=True)
 class Names:
     """The names of one environment's resources."""

@@ -38,6 +38,7 @@ STORAGE = "azure-native:storage:StorageAccount"
 VAULT = "azure-native:keyvault:Vault"
 CONTAINER_REGISTRY = "azure-native:containerregistry:Registry"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 LOCK = "azure-native:authorization:ManagementLockByScope"
 
@@ -88,6 +89,7 @@ TAGGABLE = frozenset(
 UNTAGGABLE = frozenset(
     {
         ROLE_ASSIGNMENT,
+        ROLE_DEFINITION,
         "azure-native:monitor:DiagnosticSetting",
         "azure-native:managedidentity:FederatedIdentityCredential",
         "azure-native:network:Subnet",
@@ -155,15 +157,18 @@ def _network_default_deny(args: StackValidationArgs, report: ReportViolation) ->
 
 
 def _role_allow_list(args: StackValidationArgs, report: ReportViolation) -> None:
-    """Only documented built-in roles; teams only those their tier allows."""
+    """Only documented built-in roles, or a custom role the stack defines itself; teams only what their tier allows."""
     tier = PRODUCTION_TIER if _production(args.resources) else "non-production"
     names = {v: k for k, v in ROLE_IDS.items()}
+    custom = {str(r.props.get("roleDefinitionId")) for r in args.resources if r.resource_type == ROLE_DEFINITION}
     for r in args.resources:
         if r.resource_type != ROLE_ASSIGNMENT:
             continue
         role = str(r.props.get("roleDefinitionId", "")).rsplit("/", 1)[-1]
+        if role in custom and r.props.get("principalType") != "Group":
+            continue
         if role not in names:
-            report(f"role {role} is not a built-in role of infra/roles.csv: a wrong id grants the wrong role", r.urn)
+            report(f"role {role} is neither a built-in role of infra/roles.csv nor defined by this stack", r.urn)
         elif r.props.get("principalType") == "Group" and role not in TEAM_ROLES[tier]:
             report(f"teams may not hold {names[role]} in a {tier} environment", r.urn)
 
@@ -318,7 +323,7 @@ POLICIES = [
     ),
     StackValidationPolicy(
         "role-allow-list",
-        "Only documented built-in roles; teams hold only the roles their environment's tier allows.",
+        "Only documented built-in roles or the stack's own custom roles; teams hold only the roles their tier allows.",
         _role_allow_list,
         MANDATORY,
     ),

@@ -240,3 +240,13 @@ def test_the_pack_entry_point_serves_every_policy(monkeypatch: pytest.MonkeyPatc
     names = [p.name for p in pack["policies"]]
     assert names == [p.name for p in POLICIES.POLICIES] and len(names) == len(set(names))
     assert pack["enforcement_level"] == pulumi_policy.EnforcementLevel.MANDATORY
+
+
+def test_the_stacks_own_custom_role_is_allowed_for_its_identities_but_not_for_teams() -> None:
+    """Every assignment turned into the evaluate role: only the teams' are refused (they hold built-in roles only)."""
+    inv = stack("dev")
+    custom = inv.one("azure-native:authorization:RoleDefinition").inputs["roleDefinitionId"]
+    found = violations(mutated(inv, "azure-native:authorization:RoleAssignment", _role(custom)))
+    teams = [r.name for r in inv.of_type("azure-native:authorization:RoleAssignment") if r.inputs["principalType"] == "Group"]
+    assert teams and set(found) == {"role-allow-list"}
+    assert sorted(m.split(":", 1)[0] for m in found["role-allow-list"]) == sorted(teams)

@@ -158,16 +158,17 @@ def test_ci_signs_in_with_oidc_and_gets_least_privilege(env: str) -> None:
 
 @pytest.mark.parametrize("env", STACKS)
 def test_pull_requests_evaluate_as_an_identity_that_submits_jobs_and_reads_their_figures(env: str) -> None:
-    """`amlops evaluate` in a pull request: a job of no GitHub environment, so GitHub's `pull_request` subject; roles
-    to submit a run in this workspace and read its output, nothing on the resource group (no autoscale, no network)."""
+    """`amlops evaluate` in a pull request: a job of no GitHub environment, so GitHub's `pull_request` subject; its
+    custom role at the resource group (the plan lists autoscale settings there), blob reads, registry reads: no more."""
     inv = stack(env)
     (credential,) = [c for c in inv.of_type(CREDENTIAL) if c.inputs["resourceName"] == f"id-{env}-evaluate"]
     assert credential.inputs["subject"] == "repo:contoso/amlops:pull_request"
     assert credential.inputs["issuer"] == "https://token.actions.githubusercontent.com"
     assert credential.inputs["audiences"] == ["api://AzureADTokenExchange"]
     evaluate = inv.outputs["evaluate_identity"]["principal_id"]
+    (custom,) = inv.of_type("azure-native:authorization:RoleDefinition")
     assert roles(inv, evaluate) == {
-        (DATA_SCIENTIST, inv.one(WORKSPACE).id),
+        (custom.inputs["roleDefinitionId"], inv.one("azure-native:resources:ResourceGroup").id),
         ("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", inv.one("azure-native:storage:StorageAccount").id),  # Storage Blob Data Reader
         ("acdd72a7-3385-48ef-bd42-f606fba81ae7", inv.outputs["registry_id"]),  # Reader: the plan reads registry models
     }

@@ -17,8 +17,16 @@ from amlops.infraplan.inventory import Inventory, evaluate
 from amlops.manifests import Environment, load_environment
 
 ROLE = "azure-native:authorization:RoleAssignment"
+DEFINITION = "azure-native:authorization:RoleDefinition"
 ROLE_IDS = {r["role"]: r["id"] for r in csv.DictReader((ROOT / "infra" / "roles.csv").open())}
 ASSIGNMENTS = list(csv.DictReader((ROOT / "infra" / "role-assignments.csv").open()))
+EVALUATE_ROLE = "amlops evaluate"
+EVALUATE_ACTIONS = [r["action"] for r in csv.DictReader((ROOT / "infra" / "evaluate-role.csv").open())]
+
+
+def custom_roles(inv: Inventory) -> dict[str, str]:
+    """The program's custom roles: name (without the resource group that makes it unique) -> GUID."""
+    return {r.inputs["roleName"].rsplit(" ", 1)[0]: r.inputs["roleDefinitionId"] for r in inv.of_type(DEFINITION)}
 
 
 def expected(inv: Inventory, env: Environment) -> set[tuple[str, str, str]]:
@@ -43,6 +51,7 @@ def expected(inv: Inventory, env: Environment) -> set[tuple[str, str, str]]:
     }
     for access in infra.access:
         principals.setdefault(f"team:{access.role.value}", []).append((access.group, access.scope))
+    role_ids = ROLE_IDS | custom_roles(inv)
     out = set()
     for row in ASSIGNMENTS:
         if not when[row["when"]]:
@@ -53,7 +62,7 @@ def expected(inv: Inventory, env: Environment) -> set[tuple[str, str, str]]:
                 if row["scope"] == "team-scope"
                 else ids[row["scope"]]
             )
-            out.add((principal, ROLE_IDS[row["role"]], scope))
+            out.add((principal, role_ids[row["role"]], scope))
     return out
 
 
@@ -65,7 +74,7 @@ def granted(inv: Inventory) -> set[tuple[str, str, str]]:
 
 def test_the_tables_cite_microsofts_documentation() -> None:
     assert ASSIGNMENTS and all(row["doc"].startswith("https://learn.microsoft.com/azure/") for row in ASSIGNMENTS)
-    assert {row["role"] for row in ASSIGNMENTS} <= set(ROLE_IDS)
+    assert {row["role"] for row in ASSIGNMENTS} <= set(ROLE_IDS) | {EVALUATE_ROLE}
     assert all(len(role_id) == 36 for role_id in ROLE_IDS.values())
 
 
@@ -119,3 +128,27 @@ def test_assignment_names_are_seeded_from_scope_role_and_principal(repo: Path) -
     edit_environment(repo, "dev", lambda d: d["infrastructure"]["access"][0].update(group="44444444-4444-4444-4444-444444444444"))
     moved = {r.inputs["roleAssignmentName"] for r in evaluate(repo, "dev").of_type(ROLE)}
     assert reader.inputs["roleAssignmentName"] not in moved
+
+
+@pytest.mark.parametrize("env", STACKS)
+def test_the_evaluate_role_holds_exactly_its_table_and_is_assignable_only_at_the_resource_group(env: str) -> None:
+    inv = stack(env)
+    (definition,) = inv.of_type(DEFINITION)
+    group = inv.one("azure-native:resources:ResourceGroup").id
+    assert definition.inputs["roleType"] == "CustomRole"
+    assert definition.inputs["scope"] == group and definition.inputs["assignableScopes"] == [group]
+    (permission,) = definition.inputs["permissions"]
+    assert permission == {"actions": EVALUATE_ACTIONS}  # no notActions, data actions or anything else
+    assert custom_roles(inv) == {EVALUATE_ROLE: definition.inputs["roleDefinitionId"]}
+
+
+def test_the_evaluate_role_writes_jobs_only_and_nothing_that_serves() -> None:
+    """No wildcard anywhere, and the one write is a job's: no endpoint, deployment or traffic change."""
+    assert not [a for a in EVALUATE_ACTIONS if "*" in a]
+    writes = [a for a in EVALUATE_ACTIONS if not a.endswith("/read")]
+    assert writes == [
+        "Microsoft.MachineLearningServices/workspaces/datastores/listsecrets/action",
+        "Microsoft.MachineLearningServices/workspaces/jobs/write",
+    ]
+    serving = ("onlineendpoints/", "serverlessendpoints/", "batchendpoints/", "autoscalesettings/")
+    assert all(a.lower().endswith("/read") for a in EVALUATE_ACTIONS if any(s in a.lower() for s in serving))

@@ -32,10 +32,12 @@ def gated(evaluation: Evaluation = COMPONENT) -> Strategy:
 
 
 def live_one(candidate: float, live: float = 0.8) -> tuple[MemoryWorkspace, FakeClock]:
-    """churn serves churn:1; the comparison component would report these accuracies."""
+    """churn serves churn:1; the comparison component would report these accuracies. Both versions are registered,
+    as apply registers a release's models before any rollout: a comparison run naming an unregistered one is refused."""
     workspace, clock = serving("1")
     workspace.assets[(AssetKind.component, "churn_compare", "1")] = {}
     workspace.assets[(AssetKind.data, "churn-holdout", "1")] = {}
+    workspace.models.update({("churn", "1"): {}, ("churn", "2"): {}})
     workspace.model_metrics = {"churn:1": {"accuracy": live}, "churn:2": {"accuracy": candidate}}
     return workspace, clock
 

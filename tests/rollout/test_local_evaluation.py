@@ -36,9 +36,9 @@ EVALUATED = (
 )
 
 
-def serving_churn_1(plane: Plane, tmp_path: Path) -> Path:
-    """A repository whose churn endpoint has the component evaluation, applied: churn:1 serves."""
-    root = make_repo(tmp_path, ("churn",), EVALUATED)
+def serving_churn_1(plane: Plane, tmp_path: Path, strategy: str = EVALUATED) -> Path:
+    """A repository whose churn endpoint has the component evaluation (`strategy`), applied: churn:1 serves."""
+    root = make_repo(tmp_path, ("churn",), strategy)
     for part in ("components/churn_compare", "assets/data/churn-holdout", "assets/environments"):
         shutil.copytree(SAMPLE / part, root / part)
     shutil.copy(SAMPLE / "assets/data/churn-holdout.yml", root / "assets/data/churn-holdout.yml")

@@ -51,6 +51,7 @@ NAME_INPUTS = {
     "azure-native:operationalinsights:Workspace": "workspaceName",
     "azure-native:applicationinsights:Component": "resourceName",
     "azure-native:authorization:RoleAssignment": "roleAssignmentName",
+    "azure-native:authorization:RoleDefinition": "roleDefinitionId",
     "azure-native:monitor:DiagnosticSetting": "name",
     "azure-native:network:VirtualNetwork": "virtualNetworkName",
     "azure-native:network:Subnet": "subnetName",
