@@ -143,12 +143,16 @@ def test_the_evaluate_role_holds_exactly_its_table_and_is_assignable_only_at_the
 
 
 def test_the_evaluate_role_writes_jobs_only_and_nothing_that_serves() -> None:
-    """No wildcard anywhere, and the one write is a job's: no endpoint, deployment or traffic change."""
+    """No wildcard anywhere, and the one write is a job's (with what Azure documents submitting one needs: building
+    and reading its environment, writing its artifacts): no endpoint, deployment or traffic change."""
     assert not [a for a in EVALUATE_ACTIONS if "*" in a]
     writes = [a for a in EVALUATE_ACTIONS if not a.endswith("/read")]
     assert writes == [
         "Microsoft.MachineLearningServices/workspaces/datastores/listsecrets/action",
         "Microsoft.MachineLearningServices/workspaces/jobs/write",
+        "Microsoft.MachineLearningServices/workspaces/environments/build/action",
+        "Microsoft.MachineLearningServices/workspaces/environments/readSecrets/action",
+        "Microsoft.MachineLearningServices/workspaces/metadata/artifacts/write",
     ]
     serving = ("onlineendpoints/", "serverlessendpoints/", "batchendpoints/", "autoscalesettings/")
     assert all(a.lower().endswith("/read") for a in EVALUATE_ACTIONS if any(s in a.lower() for s in serving))

@@ -24,7 +24,11 @@ from amlops.state.record import Lineage
 pytestmark = pytest.mark.slow
 
 TABLE = list(csv.DictReader((SAMPLE / "infra" / "evaluate-role.csv").open()))
-ACTION_OF = {route: row["action"] for row in TABLE for route in row["route"].split(";")}
+#: A route may need several actions: Azure checks a job's submission against the documented set for it.
+ACTIONS_OF: dict[str, set[str]] = {}
+for _row in TABLE:
+    for _route in _row["route"].split(";"):
+        ACTIONS_OF.setdefault(_route, set()).add(_row["action"])
 #: Granted by the evaluate identity's Reader role on the shared registry, not by its custom role.
 REGISTRY_ROUTES = {"GET /discovery"}
 ON_A_CLUSTER = EVALUATED.replace("compute: serverless", "compute: cpu") + (
@@ -47,7 +51,7 @@ def test_evaluate_and_plan_call_exactly_the_routes_of_the_evaluate_roles_actions
     assert evaluated.exit_code == 1 and "on cpu-" in evaluated.output, evaluated.output  # the run went to the cluster
     assert planned.exit_code == 0 and "recorded so far" in planned.stdout, planned.output
     routes = {r["route"] for r in plane.admin.requests(log=0)["routes"] if r["kind"] == "arm"}
-    unmapped = routes - set(ACTION_OF) - REGISTRY_ROUTES
+    unmapped = routes - set(ACTIONS_OF) - REGISTRY_ROUTES
     assert unmapped == set(), f"routes no action of infra/evaluate-role.csv grants: {sorted(unmapped)}"
-    needed = {ACTION_OF[r] for r in routes if r in ACTION_OF}
+    needed = {action for r in routes for action in ACTIONS_OF.get(r, ())}
     assert {row["action"] for row in TABLE} - needed == set(), "actions neither step needs"
