@@ -34,5 +34,5 @@ REST API specification (arm/spec.py).
 Modules: certs (local CA), connection, store (SQLite state), blobs (blob API on disk), arm (ARM
 routes, a module per resource), serving (environment cache, process supervisor), router (scoring:
 auth, traffic, mirror), faults, metrics, admin (``/_local/`` routes), server (HTTP/TLS/CONNECT
-plumbing, lifecycle).
+plumbing), lifecycle (start, stop, status, admin calls: what clients import; `server` re-exports it).
 """

@@ -16,6 +16,8 @@ DEFAULT_RESOURCE_GROUP = "amlops-local"
 DEFAULT_WORKSPACE = "local"
 DEFAULT_REGISTRY = "local-registry"
 LOCATION = "local"
+#: Where the plane serves the MLTable schema, as Azure's schema host serves its own (no credential needed, as there).
+MLTABLE_SCHEMA_PATH = "/schemas/latest/MLTable.schema.json"
 
 
 def default_state_dir() -> Path:

@@ -49,15 +49,14 @@ def open_workspace(environment: Environment, state_dir: Path | None = None) -> S
 
 def _local(environment: Environment, state_dir: Path | None) -> SdkWorkspace:
     from amlops.local import client as local_client
-    from amlops.local import server
-    from amlops.local.arm.assets import MLTABLE_SCHEMA_PATH
-    from amlops.local.connection import LOCATION, default_state_dir
+    from amlops.local import lifecycle
+    from amlops.local.connection import LOCATION, MLTABLE_SCHEMA_PATH, default_state_dir
     from amlops.workspace.autoscale import SdkAutoscale
     from amlops.workspace.metrics import LocalMetrics
     from amlops.workspace.sdk import SdkWorkspace
     from amlops.workspace.transport import transport
 
-    connection = server.start(state_dir or default_state_dir())  # idempotent: a running one is reused
+    connection = lifecycle.start(state_dir or default_state_dir())  # idempotent: a running one is reused
     client = local_client.ml_client(connection, environment.name, transport=transport())
     scope = {
         "subscription": connection.subscription_id,
