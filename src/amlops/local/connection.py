@@ -59,15 +59,17 @@ class Connection:
     no_proxy: str = "127.0.0.1"
     storage_suffix: str = STORAGE_SUFFIX
     token: str = ""  # the bearer token the control plane issued: its ARM, admin and AAD-token scoring routes want it
+    ca_cert: str = ""  # the local CA alone, the only authority of the plane's own address (older planes: unset)
 
     @classmethod
-    def for_server(cls, state_dir: Path, port: int, ca_bundle: Path, token: str) -> Connection:
+    def for_server(cls, state_dir: Path, port: int, ca_bundle: Path, ca_cert: Path, token: str) -> Connection:
         return cls(
             state_dir=str(state_dir),
             port=port,
             pid=os.getpid(),
             resource_manager=f"https://127.0.0.1:{port}/",
             ca_bundle=str(ca_bundle),
+            ca_cert=str(ca_cert),
             proxy=f"http://127.0.0.1:{port}",
             cloud_name=f"AmlopsLocal{port}",
             cloud_metadata=cloud_metadata(port),

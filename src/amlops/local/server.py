@@ -307,7 +307,7 @@ def serve(state_dir: Path, port: int, provisioning_delay: float = 0.0) -> None:
     signal.signal(signal.SIGINT, on_signal)
     try:
         restoring.extend(plane.resume())
-        Connection.for_server(state_dir, httpd.port, tls.ca_bundle, token).save()
+        Connection.for_server(state_dir, httpd.port, tls.ca_bundle, tls.ca_cert, token).save()
         print(f"amlops local control plane on {httpd.base_url} (pid {os.getpid()})", flush=True)
         httpd.serve_forever(poll_interval=0.2)
     finally:
