@@ -33,7 +33,6 @@ def test_cli_up_status_env_down(tmp_path, env_cache) -> None:
         for field in (
             "resource_manager",
             "ca_bundle",
-            "ca_cert",
             "proxy",
             "cloud_name",
             "cloud_metadata",
@@ -57,13 +56,16 @@ def test_cli_up_status_env_down(tmp_path, env_cache) -> None:
     assert runner.invoke(app, ["local", "status", "--state-dir", str(state)]).exit_code == 1
 
 
-def test_admin_calls_trust_the_local_ca_alone(local) -> None:
+def test_admin_calls_trust_the_local_ca_alone(local, tmp_path) -> None:
     """The admin routes answer at 127.0.0.1, which only the plane's own CA signs for: verifying against it, not
     against the whole bundle (the system's and certifi's CAs too), trusts less and parses 1 KB, not 450 KB."""
     without_local_ca = dataclasses.replace(local.conn, ca_bundle=certifi.where())
     assert server.admin_call(without_local_ca, "GET", "/_local/health")["status"] == "ok"
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "tls").mkdir(parents=True)
+    (elsewhere / "tls" / "ca.pem").write_bytes(Path(certifi.where()).read_bytes())
     with pytest.raises(ssl.SSLCertVerificationError):
-        server.admin_call(dataclasses.replace(local.conn, ca_cert=certifi.where()), "GET", "/_local/health")
+        server.admin_call(dataclasses.replace(local.conn, state_dir=str(elsewhere)), "GET", "/_local/health")
 
 
 def test_killed_control_plane_leaves_no_orphans_and_restores(local) -> None:

@@ -10,7 +10,8 @@ Public API
 - ``server.status(state_dir=None) -> dict`` ``{"running": bool, "pid", "port", ...}``.
 - ``connection.Connection.load(state_dir=None)`` reads ``<state_dir>/connection.json`` (fields:
   resource_manager, ca_bundle, proxy, no_proxy, cloud_name, cloud_metadata, subscription_id,
-  resource_group, workspace_name, registry_name, storage_suffix, port, pid, state_dir, token, ca_cert);
+  resource_group, workspace_name, registry_name, storage_suffix, port, pid, state_dir, token);
+  ``Connection.ca_cert`` is the local CA alone (``<state_dir>/tls/ca.pem``);
   ``Connection.env()`` gives the client environment (REQUESTS_CA_BUNDLE, HTTPS_PROXY, NO_PROXY, ...).
 - ``client.ml_client(conn_or_state_dir=None, workspace=None, *, resource_group=None, registry=None)``
   returns a configured ``MLClient`` (with the token the control plane issued) and sets the environment

@@ -15,6 +15,9 @@ DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 DEFAULT_RESOURCE_GROUP = "amlops-local"
 DEFAULT_WORKSPACE = "local"
 DEFAULT_REGISTRY = "local-registry"
+#: Where in the state dir the plane keeps its CA and certificates (certs.ensure_tls), and the CA's own file.
+TLS_DIR = "tls"
+LOCAL_CA = "ca.pem"
 LOCATION = "local"
 #: Where the plane serves the MLTable schema, as Azure's schema host serves its own (no credential needed, as there).
 MLTABLE_SCHEMA_PATH = "/schemas/latest/MLTable.schema.json"
@@ -59,17 +62,15 @@ class Connection:
     no_proxy: str = "127.0.0.1"
     storage_suffix: str = STORAGE_SUFFIX
     token: str = ""  # the bearer token the control plane issued: its ARM, admin and AAD-token scoring routes want it
-    ca_cert: str = ""  # the local CA alone, the only authority of the plane's own address (older planes: unset)
 
     @classmethod
-    def for_server(cls, state_dir: Path, port: int, ca_bundle: Path, ca_cert: Path, token: str) -> Connection:
+    def for_server(cls, state_dir: Path, port: int, ca_bundle: Path, token: str) -> Connection:
         return cls(
             state_dir=str(state_dir),
             port=port,
             pid=os.getpid(),
             resource_manager=f"https://127.0.0.1:{port}/",
             ca_bundle=str(ca_bundle),
-            ca_cert=str(ca_cert),
             proxy=f"http://127.0.0.1:{port}",
             cloud_name=f"AmlopsLocal{port}",
             cloud_metadata=cloud_metadata(port),
@@ -81,6 +82,11 @@ class Connection:
         """Read `<state_dir>/connection.json` (FileNotFoundError if the server never ran there)."""
         path = Path(state_dir or default_state_dir()) / CONNECTION_FILE
         return cls(**json.loads(path.read_text()))
+
+    @property
+    def ca_cert(self) -> Path:
+        """The local CA alone, the only authority for the plane's own address (the bundle adds the system's and certifi's)."""
+        return Path(self.state_dir) / TLS_DIR / LOCAL_CA
 
     def save(self) -> None:
         path = Path(self.state_dir) / CONNECTION_FILE

@@ -32,7 +32,7 @@ from amlops.local.admin import Admin
 from amlops.local.arm import REG, WS, ControlPlane
 from amlops.local.blobs import BlobStore, blob_error
 from amlops.local.certs import ensure_tls
-from amlops.local.connection import MLTABLE_SCHEMA_PATH, STORAGE_SUFFIX, Connection, default_state_dir
+from amlops.local.connection import MLTABLE_SCHEMA_PATH, STORAGE_SUFFIX, TLS_DIR, Connection, default_state_dir
 from amlops.local.environments import EnvCache
 from amlops.local.faults import Faults
 from amlops.local.lifecycle import PROXY_VARS, admin_call, private_dir, start, status, stop
@@ -274,7 +274,7 @@ def serve(state_dir: Path, port: int, provisioning_delay: float = 0.0) -> None:
     os.umask(0o077)  # everything the control plane writes (state.db with keys, blobs, logs) is its user's alone
     private_dir(state_dir)
     reap_stale(state_dir)
-    tls = ensure_tls(state_dir / "tls", STORAGE_SUFFIX)
+    tls = ensure_tls(state_dir / TLS_DIR, STORAGE_SUFFIX)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(tls.server_pem)
     httpd = LocalServer(port, ctx, STORAGE_SUFFIX)
@@ -307,7 +307,7 @@ def serve(state_dir: Path, port: int, provisioning_delay: float = 0.0) -> None:
     signal.signal(signal.SIGINT, on_signal)
     try:
         restoring.extend(plane.resume())
-        Connection.for_server(state_dir, httpd.port, tls.ca_bundle, tls.ca_cert, token).save()
+        Connection.for_server(state_dir, httpd.port, tls.ca_bundle, token).save()
         print(f"amlops local control plane on {httpd.base_url} (pid {os.getpid()})", flush=True)
         httpd.serve_forever(poll_interval=0.2)
     finally:
