@@ -42,3 +42,32 @@ def test_the_report_and_the_job_summary_show_both_models_figures(capsys) -> None
     summary = _summary(session, result, 1.0)  # type: ignore[arg-type]
     assert "| credit-risk | :white_check_mark: rolled out | evaluation passed: auc 0.91 (candidate credit-risk:2)" in summary
     assert "| evaluation failed: accuracy 0.7 (candidate churn:2) vs 0.9 (live churn:1) |" in summary
+
+
+def test_the_endpoints_test_predictions_are_asked_for_together_and_printed_in_turn(tmp_path, capsys) -> None:
+    import threading
+
+    from sample_support import copy_sample
+    from training.training_support import apply_all, session
+
+    from amlops.cli.rollout import _print_endpoints
+    from amlops.workspace.memory import MemoryWorkspace
+
+    class Together(MemoryWorkspace):
+        """Once `together` is set, each scoring request waits for the other endpoint's: one after another, neither returns."""
+
+        together: threading.Barrier | None = None
+
+        def invoke(self, endpoint: str, body: bytes, deployment: str | None = None):  # type: ignore[no-untyped-def]
+            if self.together is not None:
+                self.together.wait()
+            return super().invoke(endpoint, body, deployment)
+
+    root, workspace = copy_sample(tmp_path), Together("local")
+    assert apply_all(root, workspace).ok
+    capsys.readouterr()
+    workspace.together = threading.Barrier(2, timeout=30)
+    _print_endpoints(session(root, workspace))
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines if not line.startswith(" ")] == ["churn", "credit-risk"]
+    assert [line.startswith("    test prediction: ") for line in lines] == [False, True, False, True], lines

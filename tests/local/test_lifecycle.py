@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
+import ssl
 import time
 from pathlib import Path
 
+import certifi
 import pytest
 from azure.ai.ml.entities import ManagedOnlineEndpoint, Model
 from typer.testing import CliRunner
@@ -51,6 +54,18 @@ def test_cli_up_status_env_down(tmp_path, env_cache) -> None:
         down = runner.invoke(app, ["local", "down", "--state-dir", str(state)])
     assert down.output.strip() == "stopped"
     assert runner.invoke(app, ["local", "status", "--state-dir", str(state)]).exit_code == 1
+
+
+def test_admin_calls_trust_the_local_ca_alone(local, tmp_path) -> None:
+    """The admin routes answer at 127.0.0.1, which only the plane's own CA signs for: verifying against it, not
+    against the whole bundle (the system's and certifi's CAs too), trusts less and parses 1 KB, not 450 KB."""
+    without_local_ca = dataclasses.replace(local.conn, ca_bundle=certifi.where())
+    assert server.admin_call(without_local_ca, "GET", "/_local/health")["status"] == "ok"
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "tls").mkdir(parents=True)
+    (elsewhere / "tls" / "ca.pem").write_bytes(Path(certifi.where()).read_bytes())
+    with pytest.raises(ssl.SSLCertVerificationError):
+        server.admin_call(dataclasses.replace(local.conn, state_dir=str(elsewhere)), "GET", "/_local/health")
 
 
 def test_killed_control_plane_leaves_no_orphans_and_restores(local) -> None:

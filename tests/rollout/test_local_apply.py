@@ -50,6 +50,23 @@ def test_fresh_apply_serves_then_a_reapply_makes_no_writes(plane: Plane, tmp_pat
     assert 0 < counters["reads"] <= 20  # proportional to the endpoints, not to history
 
 
+def test_a_local_workspace_trusts_the_planes_ca_alone(plane: Plane, tmp_path: Path, monkeypatch):
+    """Its SDK calls, autoscale reads, metrics and scoring requests all land on the plane, which only its own CA
+    signs for: they verify against that CA, and so do not depend on (nor parse) the bundle REQUESTS_CA_BUNDLE names."""
+    import certifi
+
+    root = make_repo(tmp_path)
+    assert plane.apply(root).ok
+    workspace, deployment = plane.workspace(), azure_name(plane, root)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())  # the world's CAs, not the plane's
+    monkeypatch.setenv("CURL_CA_BUNDLE", certifi.where())
+    assert workspace.observe(["churn"]).endpoints["churn"].traffic == {deployment: 100}
+    assert [a.endpoint for a in workspace.autoscale_settings()] == []
+    sample = (root / "endpoints" / "churn" / "sample-request.json").read_bytes()
+    assert workspace.invoke("churn", sample, deployment).status == 200
+    assert workspace.measure("churn", [deployment], 0).requests >= 1
+
+
 def test_a_model_bump_rolls_out_blue_green_step_by_step(plane: Plane, tmp_path: Path):
     root = make_repo(tmp_path)
     assert plane.apply(root).ok

@@ -29,10 +29,10 @@ def _dir(state_dir: Path | None) -> Path:
 
 
 def _server() -> ModuleType:
-    """The control plane's server module, imported when a command needs it: it pulls in the SDK's HTTP stack."""
-    from amlops.local import server
+    """The control plane's lifecycle, imported when a command needs it."""
+    from amlops.local import lifecycle
 
-    return server
+    return lifecycle
 
 
 def _admin(state_dir: Path | None) -> LocalAdmin:

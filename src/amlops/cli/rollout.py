@@ -7,6 +7,7 @@ import io
 import json
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -198,23 +199,33 @@ def _report(result: ApplyResult, seconds: float) -> None:
 
 def _print_endpoints(session: Session, live: LiveState | None = None) -> None:
     """Scoring URLs, and a test prediction from each endpoint with its sample request; `live` is the workspace as
-    just read (by a plan with nothing to do), else it is read now."""
+    just read (by a plan with nothing to do), else it is read now. The predictions are asked for together (each
+    is three round trips) and printed in turn, as asked one after another."""
+    from amlops.rollout.reads import READERS
     from amlops.workspace.studio import studio
 
     workspace = session.workspace
     links = studio(session.repo.environments[session.release.environment].environment)
     live = workspace.observe(session.release.endpoints) if live is None else live
-    for name, desired in sorted(session.release.endpoints.items()):
-        endpoint = live.endpoints.get(name)
-        if endpoint is None:  # an endpoint whose rollout failed may not exist: the report above says why
-            continue
-        out.print(f"[bold]{name}[/]  {endpoint.scoring_uri}")
-        if links:
-            out.print(f"    studio: {links.endpoint(name)}", markup=False)
-        if desired.sample_request and endpoint.traffic:
-            deployment = max(endpoint.traffic, key=lambda d: endpoint.traffic[d])
-            answer = workspace.invoke(name, (session.repo.root / desired.sample_request).read_bytes(), deployment)
-            out.print(f"    test prediction: {answer.text.strip()[:200]}", markup=False)
+    # an endpoint whose rollout failed may not exist: the report above says why
+    shown = {name: live.endpoints[name] for name in sorted(session.release.endpoints) if name in live.endpoints}
+
+    def predict(name: str) -> str | None:
+        desired, endpoint = session.release.endpoints[name], shown[name]
+        if not (desired.sample_request and endpoint.traffic):
+            return None
+        deployment = max(endpoint.traffic, key=lambda d: endpoint.traffic[d])
+        return workspace.invoke(name, (session.repo.root / desired.sample_request).read_bytes(), deployment).text
+
+    with ThreadPoolExecutor(max(1, min(READERS, len(shown))), thread_name_prefix="predict") as pool:
+        predictions = {name: pool.submit(predict, name) for name in shown}
+        for name, endpoint in shown.items():
+            out.print(f"[bold]{name}[/]  {endpoint.scoring_uri}")
+            if links:
+                out.print(f"    studio: {links.endpoint(name)}", markup=False)
+            answer = predictions[name].result()
+            if answer is not None:
+                out.print(f"    test prediction: {answer.strip()[:200]}", markup=False)
 
 
 def _print_status(s: EndpointStatus, desired: str | None, links: Studio | None) -> None:

@@ -11,6 +11,7 @@ Public API
 - ``connection.Connection.load(state_dir=None)`` reads ``<state_dir>/connection.json`` (fields:
   resource_manager, ca_bundle, proxy, no_proxy, cloud_name, cloud_metadata, subscription_id,
   resource_group, workspace_name, registry_name, storage_suffix, port, pid, state_dir, token);
+  ``Connection.ca_cert`` is the local CA alone (``<state_dir>/tls/ca.pem``);
   ``Connection.env()`` gives the client environment (REQUESTS_CA_BUNDLE, HTTPS_PROXY, NO_PROXY, ...).
 - ``client.ml_client(conn_or_state_dir=None, workspace=None, *, resource_group=None, registry=None)``
   returns a configured ``MLClient`` (with the token the control plane issued) and sets the environment
@@ -34,5 +35,5 @@ REST API specification (arm/spec.py).
 Modules: certs (local CA), connection, store (SQLite state), blobs (blob API on disk), arm (ARM
 routes, a module per resource), serving (environment cache, process supervisor), router (scoring:
 auth, traffic, mirror), faults, metrics, admin (``/_local/`` routes), server (HTTP/TLS/CONNECT
-plumbing, lifecycle).
+plumbing), lifecycle (start, stop, status, admin calls: what clients import; `server` re-exports it).
 """

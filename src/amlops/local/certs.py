@@ -16,6 +16,8 @@ from pathlib import Path
 import certifi
 import trustme
 
+from amlops.local.connection import LOCAL_CA
+
 
 @dataclass(frozen=True)
 class TlsFiles:
@@ -28,7 +30,7 @@ def ensure_tls(tls_dir: Path, storage_suffix: str) -> TlsFiles:
     """Create the CA and server certificate on first use; later calls reuse them so clients that cached
     the bundle keep working across restarts."""
     tls_dir.mkdir(parents=True, exist_ok=True)
-    files = TlsFiles(tls_dir / "ca.pem", tls_dir / "server.pem", tls_dir / "ca-bundle.pem")
+    files = TlsFiles(tls_dir / LOCAL_CA, tls_dir / "server.pem", tls_dir / "ca-bundle.pem")
     if not (files.ca_cert.exists() and files.server_pem.exists()):
         ca = trustme.CA(organization_name="amlops local control plane")
         cert = ca.issue_cert("127.0.0.1", "localhost", f"*.blob.{storage_suffix}")

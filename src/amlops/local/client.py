@@ -12,7 +12,7 @@ from azure.core.credentials import AccessToken
 
 from amlops.local import tokens
 from amlops.local.connection import Connection
-from amlops.local.server import admin_call
+from amlops.local.lifecycle import admin_call
 
 
 class StaticTokenCredential:

@@ -15,7 +15,12 @@ DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 DEFAULT_RESOURCE_GROUP = "amlops-local"
 DEFAULT_WORKSPACE = "local"
 DEFAULT_REGISTRY = "local-registry"
+#: Where in the state dir the plane keeps its CA and certificates (certs.ensure_tls), and the CA's own file.
+TLS_DIR = "tls"
+LOCAL_CA = "ca.pem"
 LOCATION = "local"
+#: Where the plane serves the MLTable schema, as Azure's schema host serves its own (no credential needed, as there).
+MLTABLE_SCHEMA_PATH = "/schemas/latest/MLTable.schema.json"
 
 
 def default_state_dir() -> Path:
@@ -77,6 +82,11 @@ class Connection:
         """Read `<state_dir>/connection.json` (FileNotFoundError if the server never ran there)."""
         path = Path(state_dir or default_state_dir()) / CONNECTION_FILE
         return cls(**json.loads(path.read_text()))
+
+    @property
+    def ca_cert(self) -> Path:
+        """The local CA alone, the only authority for the plane's own address (the bundle adds the system's and certifi's)."""
+        return Path(self.state_dir) / TLS_DIR / LOCAL_CA
 
     def save(self) -> None:
         path = Path(self.state_dir) / CONNECTION_FILE

@@ -4,7 +4,8 @@ scoring, admin) and, on the same port, plain-text HTTP CONNECT for the blob prox
 own certificate and answers the blob API (the SDK always builds host-style blob URLs that no resolver
 knows). Every other host is tunnelled through unchanged, a plain TCP relay as any HTTPS proxy does,
 so a shell with `amlops local env` in it still reaches the rest of the world.
-Also the lifecycle: `start` (a detached process), `stop`, `status`.
+Its lifecycle (`start`, a detached process; `stop`, `status`, `admin_call`) lives in `lifecycle`, which
+clients import alone, and is re-exported here.
 
 Run in the foreground: `python -m amlops.local.server --state-dir DIR --port N`.
 """
@@ -12,16 +13,12 @@ Run in the foreground: `python -m amlops.local.server --state-dir DIR --port N`.
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import os
 import secrets
 import select
 import signal
 import socket
 import ssl
-import subprocess
-import sys
 import threading
 import time
 import traceback
@@ -33,12 +30,12 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from amlops.local import tokens
 from amlops.local.admin import Admin
 from amlops.local.arm import REG, WS, ControlPlane
-from amlops.local.arm.assets import MLTABLE_SCHEMA_PATH
 from amlops.local.blobs import BlobStore, blob_error
 from amlops.local.certs import ensure_tls
-from amlops.local.connection import CONNECTION_FILE, STORAGE_SUFFIX, Connection, default_state_dir
+from amlops.local.connection import MLTABLE_SCHEMA_PATH, STORAGE_SUFFIX, TLS_DIR, Connection, default_state_dir
 from amlops.local.environments import EnvCache
 from amlops.local.faults import Faults
+from amlops.local.lifecycle import PROXY_VARS, admin_call, private_dir, start, status, stop
 from amlops.local.metrics import LoggedRequest, RequestLog, ScoringMetrics
 from amlops.local.page import PREFIX as PAGE
 from amlops.local.page import Page
@@ -46,14 +43,12 @@ from amlops.local.router import ScoringRouter
 from amlops.local.serving import Supervisor, reap_stale
 from amlops.local.store import Store
 from amlops.local.web import ArmError, Request, Response, match
-from amlops.processes import alive
 
 MFE_PREFIX = "/mferp/managementfrontend"
 #: What answers without a token, as in Azure: the discovery document, and the schema host's MLTable schema.
 PUBLIC = {"/discovery", MLTABLE_SCHEMA_PATH}
 TOKEN_FILE = "credential"
 _RELAY_IDLE_S = 600  # a tunnel idle this long is closed
-_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 
 
 class App:
@@ -274,12 +269,12 @@ class LocalServer(ThreadingHTTPServer):
 
 def serve(state_dir: Path, port: int, provisioning_delay: float = 0.0) -> None:
     """Run the control plane in this process until SIGTERM/SIGINT; stops every serving process on exit."""
-    for var in _PROXY_VARS:  # `eval $(amlops local env)` before `up` must not make us proxy ourselves
+    for var in PROXY_VARS:  # `eval $(amlops local env)` before `up` must not make us proxy ourselves
         os.environ.pop(var, None)
     os.umask(0o077)  # everything the control plane writes (state.db with keys, blobs, logs) is its user's alone
     private_dir(state_dir)
     reap_stale(state_dir)
-    tls = ensure_tls(state_dir / "tls", STORAGE_SUFFIX)
+    tls = ensure_tls(state_dir / TLS_DIR, STORAGE_SUFFIX)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(tls.server_pem)
     httpd = LocalServer(port, ctx, STORAGE_SUFFIX)
@@ -323,12 +318,6 @@ def serve(state_dir: Path, port: int, provisioning_delay: float = 0.0) -> None:
         print("amlops local control plane stopped", flush=True)
 
 
-def private_dir(path: Path) -> None:
-    """A directory only its owner can enter (made so if it already exists)."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-
-
 def issued_token(state_dir: Path) -> str:
     """The bearer token this control plane accepts: made once, kept in a 0600 file, so clients that hold
     it keep working across restarts."""
@@ -341,120 +330,7 @@ def issued_token(state_dir: Path) -> str:
     return path.read_text().strip()
 
 
-# -- lifecycle, for the CLI and tests -----------------------------------------------------------------------
-def _is_server(pid: int) -> bool:
-    try:
-        return b"amlops.local.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
-def admin_call(conn: Connection, method: str, path: str, body: Any = None, timeout: float = 10) -> Any:
-    """Call an admin route (`/_local/...`) and return its JSON."""
-    ctx = ssl.create_default_context(cafile=conn.ca_bundle)
-    client = http.client.HTTPSConnection("127.0.0.1", conn.port, context=ctx, timeout=timeout)
-    try:
-        data = json.dumps(body).encode() if body is not None else None
-        bearer, _ = tokens.issue(conn.token, "https://management.azure.com/.default")
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {bearer}"}
-        client.request(method, path, body=data, headers=headers)
-        resp = client.getresponse()
-        payload = resp.read()
-        if resp.status >= 400:
-            raise RuntimeError(f"{method} {path}: {resp.status} {payload.decode(errors='replace')}")
-        return json.loads(payload) if payload else None
-    finally:
-        client.close()
-
-
-def status(state_dir: Path | str | None = None) -> dict[str, Any]:
-    """{"running": bool, ...health} for a state dir."""
-    state_dir = Path(state_dir or default_state_dir())
-    try:
-        conn = Connection.load(state_dir)
-    except FileNotFoundError:
-        return {"running": False, "state_dir": str(state_dir)}
-    if not (alive(conn.pid) and _is_server(conn.pid)):
-        return {"running": False, "state_dir": str(state_dir), "port": conn.port}
-    try:
-        return {"running": True, **admin_call(conn, "GET", "/_local/health", timeout=2)}
-    except (OSError, RuntimeError, ssl.SSLError):
-        return {"running": False, "state_dir": str(state_dir), "port": conn.port, "pid": conn.pid, "starting": True}
-
-
-def start(
-    state_dir: Path | str | None = None,
-    port: int = 0,
-    *,
-    provisioning_delay: float = 0.0,
-    env_cache: Path | str | None = None,
-    timeout: float = 180.0,
-) -> Connection:
-    """Start the control plane as a detached process and return once it answers and has brought back
-    the deployments it was serving. Idempotent: an already running server is returned as is.
-    port 0 reuses the state dir's previous port if there is one, else picks a free port."""
-    state_dir = Path(state_dir or default_state_dir()).expanduser().resolve()
-    private_dir(state_dir)
-    current = status(state_dir)
-    if current["running"]:
-        conn = Connection.load(state_dir)
-        if port and port != conn.port:
-            raise RuntimeError(f"already running on port {conn.port} for {state_dir}")
-        return conn
-    if not port and (state_dir / CONNECTION_FILE).exists():
-        port = Connection.load(state_dir).port
-    cmd = [
-        sys.executable,
-        "-m",
-        "amlops.local.server",
-        "--state-dir",
-        str(state_dir),
-        "--port",
-        str(port),
-        "--provisioning-delay",
-        str(provisioning_delay),
-    ]
-    env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARS}
-    if env_cache:
-        env["AMLOPS_ENV_CACHE"] = str(env_cache)
-    (state_dir / CONNECTION_FILE).unlink(missing_ok=True)
-    with os.fdopen(os.open(state_dir / "server.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
-        proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=state_dir
-        )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = (state_dir / "server.log").read_text(errors="replace").splitlines()[-30:]
-            raise RuntimeError("the local control plane exited at start:\n" + "\n".join(tail))
-        current = status(state_dir)
-        if current["running"] and current.get("pid") == proc.pid and not current.get("restoring"):
-            return Connection.load(state_dir)
-        time.sleep(0.1)
-    stop(state_dir)
-    raise TimeoutError(f"the local control plane did not come up within {timeout:.0f}s")
-
-
-def stop(state_dir: Path | str | None = None, timeout: float = 60.0) -> bool:
-    """Stop the control plane and every serving process it started. True if a server was running."""
-    state_dir = Path(state_dir or default_state_dir()).expanduser().resolve()
-    was_running = False
-    try:
-        conn = Connection.load(state_dir)
-    except FileNotFoundError:
-        conn = None
-    if conn and alive(conn.pid) and _is_server(conn.pid):
-        was_running = True
-        os.kill(conn.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while alive(conn.pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if alive(conn.pid):
-            os.kill(conn.pid, signal.SIGKILL)
-            while alive(conn.pid):
-                time.sleep(0.05)
-    reap_stale(state_dir)
-    return was_running
+__all__ = ["admin_call", "main", "serve", "start", "status", "stop"]
 
 
 def main(argv: list[str] | None = None) -> None:

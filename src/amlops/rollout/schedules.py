@@ -18,6 +18,7 @@ from amlops.release.schedules import ScheduleRelease
 from amlops.release.training import AssetPin, TrainingRelease
 from amlops.rollout.events import Event, Events, Phase
 from amlops.rollout.plan import Change, Plan, ScheduleChange
+from amlops.rollout.reads import read_all
 from amlops.rollout.training import asset_changes
 from amlops.state import record
 from amlops.state.record import Lineage
@@ -28,8 +29,8 @@ FIELDS = "amlops.fields"  # per top-level field of the schedule file, a short ha
 
 def observe_baselines(workspace: Workspace, desired: dict[str, ScheduleRelease]) -> dict[AssetPin, dict[str, str] | None]:
     """The tags of each baseline data asset version the monitors compare with (None: not registered)."""
-    pins = dict.fromkeys(pin for s in desired.values() for pin in s.baselines)
-    return {pin: workspace.asset_tags(pin.kind, pin.name, pin.version) for pin in pins}
+    pins = (pin for s in desired.values() for pin in s.baselines)
+    return read_all(lambda pin: workspace.asset_tags(pin.kind, pin.name, pin.version), pins)
 
 
 def plan_schedules(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,20 +41,27 @@ class Session:
     schedules: dict[str, ScheduleRelease] | None = None
 
     def plan(self) -> Plan:
-        pins = [(p.name, p.version) for p in models_to_check(self.release)]
-        serving = with_previews(
-            plan(self.release, self.workspace.observe(self.release.endpoints, pins)), self.workspace, self.repo
-        )
-        lineage = Lineage(self.release.environment, self.release.id, None)  # tags are not compared
-        scaling = autoscale_changes(self.workspace, self.repo, self.release, lineage, serving.retire_endpoints)
-        serving = dataclasses.replace(serving, autoscale=scaling)
-        if self.training is not None:
-            serving = plan_training(serving, self.training, observe_training(self.workspace, self.training))
-        if self.schedules is None:
-            return serving
-        return plan_schedules(
-            serving, self.schedules, self.workspace.schedules(), observe_baselines(self.workspace, self.schedules)
-        )
+        """The plan, from reads of the workspace made together: training's and schedules' go out beside the
+        endpoints' (each waits on the workspace, none on another); an error is raised in the order they were read
+        one after another."""
+        with ThreadPoolExecutor(3, thread_name_prefix="plan") as pool:
+            training = None if self.training is None else pool.submit(observe_training, self.workspace, self.training)
+            schedules = None
+            if self.schedules is not None:
+                schedules = pool.submit(self.workspace.schedules), pool.submit(observe_baselines, self.workspace, self.schedules)
+            pins = [(p.name, p.version) for p in models_to_check(self.release)]
+            serving = with_previews(
+                plan(self.release, self.workspace.observe(self.release.endpoints, pins)), self.workspace, self.repo
+            )
+            lineage = Lineage(self.release.environment, self.release.id, None)  # tags are not compared
+            scaling = autoscale_changes(self.workspace, self.repo, self.release, lineage, serving.retire_endpoints)
+            serving = dataclasses.replace(serving, autoscale=scaling)
+            if self.training is not None and training is not None:
+                serving = plan_training(serving, self.training, training.result())
+            if self.schedules is None or schedules is None:
+                return serving
+            live, baselines = schedules
+            return plan_schedules(serving, self.schedules, live.result(), baselines.result())
 
     def context(self, events: Events, settings: Settings | None = None, lineage: Lineage | None = None) -> Context:
         base = settings or Settings()

@@ -17,6 +17,7 @@ from amlops.release.bundle import ModelPin
 from amlops.release.training import AssetPin, BatchEndpointRelease, TrainingRelease, offline_refusal
 from amlops.rollout.events import Event, Events, Phase
 from amlops.rollout.plan import BatchPlan, Plan
+from amlops.rollout.reads import read_all
 from amlops.state import record
 from amlops.state.record import Lineage, version_conflict
 from amlops.workspace.interface import (
@@ -41,10 +42,10 @@ class TrainingLive:
 
 def observe_training(workspace: Workspace, training: TrainingRelease) -> TrainingLive:
     return TrainingLive(
-        {pin: workspace.asset_tags(pin.kind, pin.name, pin.version) for pin in training.assets},
+        read_all(lambda pin: workspace.asset_tags(pin.kind, pin.name, pin.version), training.assets),
         workspace.clusters() if training.local and training.clusters else set(),
-        {name: workspace.batch_endpoint(name) for name in training.batch},
-        {pin: workspace.model_tags(pin.name, pin.version) for pin in training.models},
+        read_all(workspace.batch_endpoint, training.batch),
+        read_all(lambda pin: workspace.model_tags(pin.name, pin.version), training.models),
     )
 
 

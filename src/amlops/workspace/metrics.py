@@ -34,10 +34,11 @@ def combine(parts: Sequence[Measurement]) -> Measurement:
 class LocalMetrics:
     """The local control plane's per-deployment scoring metrics (its stand-in for Azure Monitor)."""
 
-    def __init__(self, admin_url: str, scope: dict[str, str], ca_bundle: str | None, credential: Any) -> None:
+    def __init__(self, admin_url: str, scope: dict[str, str], ca_file: str | None, credential: Any) -> None:
         """`scope`: the workspace as the admin route takes it (subscription, resource_group, workspace);
-        `credential`: the control plane's (its routes refuse other tokens)."""
-        self.admin_url, self.scope, self.verify = admin_url.rstrip("/"), scope, ca_bundle or True
+        `ca_file`: the CA its TLS is verified with (None: the environment's); `credential`: the control plane's (its routes
+        refuse other tokens)."""
+        self.admin_url, self.scope, self.verify = admin_url.rstrip("/"), scope, ca_file or True
         self.credential = credential
 
     def measure(self, endpoint: str, deployments: Sequence[str], since: float) -> Measurement:

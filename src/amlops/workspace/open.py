@@ -49,30 +49,32 @@ def open_workspace(environment: Environment, state_dir: Path | None = None) -> S
 
 def _local(environment: Environment, state_dir: Path | None) -> SdkWorkspace:
     from amlops.local import client as local_client
-    from amlops.local import server
-    from amlops.local.arm.assets import MLTABLE_SCHEMA_PATH
-    from amlops.local.connection import LOCATION, default_state_dir
+    from amlops.local import lifecycle
+    from amlops.local.connection import LOCATION, MLTABLE_SCHEMA_PATH, default_state_dir
     from amlops.workspace.autoscale import SdkAutoscale
     from amlops.workspace.metrics import LocalMetrics
     from amlops.workspace.sdk import SdkWorkspace
     from amlops.workspace.transport import transport
 
-    connection = server.start(state_dir or default_state_dir())  # idempotent: a running one is reused
-    client = local_client.ml_client(connection, environment.name, transport=transport())
+    connection = lifecycle.start(state_dir or default_state_dir())  # idempotent: a running one is reused
+    # Every call lands on the plane (ARM, blobs through its proxy, scoring), for which only its own CA signs: trust
+    # that alone, 1 KB, not the bundle REQUESTS_CA_BUNDLE names for other clients (450 KB, about 50 ms to parse).
+    verify = str(connection.ca_cert)
+    client = local_client.ml_client(connection, environment.name, transport=transport(verify))
     scope = {
         "subscription": connection.subscription_id,
         "resource_group": connection.resource_group,
         "workspace": environment.name,
     }
-    metrics = LocalMetrics(connection.resource_manager, scope, connection.ca_bundle, local_client.credential(connection))
-    monitor = local_client.monitor_client(connection, transport=transport())
+    metrics = LocalMetrics(connection.resource_manager, scope, verify, local_client.credential(connection))
+    monitor = local_client.monitor_client(connection, transport=transport(verify))
     workspace_id = (
         f"/subscriptions/{connection.subscription_id}/resourceGroups/{connection.resource_group}"
         f"/providers/Microsoft.MachineLearningServices/workspaces/{environment.name}"
     )
     autoscale = SdkAutoscale(monitor, connection.resource_group, workspace_id, LOCATION)
     schema = connection.resource_manager.rstrip("/") + MLTABLE_SCHEMA_PATH
-    return SdkWorkspace(environment.name, client, metrics, local=True, autoscale=autoscale, mltable_schema=schema)
+    return SdkWorkspace(environment.name, client, metrics, local=True, autoscale=autoscale, mltable_schema=schema, verify=verify)
 
 
 def registry_name(environment: Environment) -> str:

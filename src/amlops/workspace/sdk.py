@@ -137,8 +137,10 @@ class SdkWorkspace(SdkSchedules):
         local: bool,
         autoscale: SdkAutoscale | None = None,
         mltable_schema: str | None = None,
+        verify: str | bool = True,
     ) -> None:
         self.environment, self.client, self.metrics, self.local = environment, client, metrics, local
+        self.verify = verify  # what scoring requests verify TLS with: a CA file, or True for the environment's
         self.autoscale = autoscale  # Azure Monitor's autoscale settings; None where no monitor client was given
         # Where azure-ai-ml fetches the MLTable schema before registering an mltable data asset: Azure's schema
         # host by default (None); the local control plane serves one, so no registration waits on the internet.
@@ -187,7 +189,7 @@ class SdkWorkspace(SdkSchedules):
         if deployment:
             headers["azureml-model-deployment"] = deployment
         try:
-            response = session().post(uri, data=body, headers=headers, timeout=60)
+            response = session().post(uri, data=body, headers=headers, timeout=60, verify=self.verify)
         except requests.RequestException as exc:
             return Answer(0, str(exc))
         return Answer(response.status_code, response.text)
@@ -195,7 +197,7 @@ class SdkWorkspace(SdkSchedules):
     @contextmanager
     def load(self, endpoint: str, body: bytes) -> Iterator[SyntheticLoad]:
         uri, key = self._credentials(endpoint)
-        with SyntheticLoad(uri, key, body) as load:
+        with SyntheticLoad(uri, key, body, verify=self.verify) as load:
             yield load
 
     def model_tags(self, name: str, version: str) -> dict[str, str] | None:

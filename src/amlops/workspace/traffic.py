@@ -18,8 +18,10 @@ from amlops.workspace.transport import session
 class SyntheticLoad:
     """Worker threads posting one request body to a scoring URI until stopped; counts outcomes."""
 
-    def __init__(self, scoring_uri: str, key: str, body: bytes, workers: int = 2, interval: float = 0.0) -> None:
-        self.scoring_uri, self.body, self.workers, self.interval = scoring_uri, body, workers, interval
+    def __init__(
+        self, scoring_uri: str, key: str, body: bytes, workers: int = 2, interval: float = 0.0, verify: str | bool = True
+    ) -> None:
+        self.scoring_uri, self.body, self.workers, self.interval, self.verify = scoring_uri, body, workers, interval, verify
         self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         self.sent = self.failed = 0
         self.failures: list[str] = []
@@ -41,7 +43,7 @@ class SyntheticLoad:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                response = session().post(self.scoring_uri, data=self.body, headers=self.headers, timeout=30)
+                response = session().post(self.scoring_uri, data=self.body, headers=self.headers, timeout=30, verify=self.verify)
                 failure = None if response.status_code < 400 else f"{response.status_code}: {response.text[:200]}"
             except requests.RequestException as exc:
                 failure = str(exc)[:200]

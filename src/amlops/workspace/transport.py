@@ -60,8 +60,11 @@ def session() -> requests.Session:
     return shared
 
 
-def transport() -> Any:
-    """azure-core's requests transport over :func:`session`, for an `MLClient`'s `transport=`."""
+def transport(verify: str | None = None) -> Any:
+    """azure-core's requests transport over :func:`session`, for an `MLClient`'s `transport=`; `verify`, a CA
+    file its calls trust instead of the environment's (`REQUESTS_CA_BUNDLE`, else certifi's)."""
     from azure.core.pipeline.transport import RequestsTransport
 
-    return RequestsTransport(session=session(), session_owner=False)
+    if verify is None:
+        return RequestsTransport(session=session(), session_owner=False)
+    return RequestsTransport(session=session(), session_owner=False, connection_verify=verify)

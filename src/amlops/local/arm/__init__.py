@@ -11,13 +11,13 @@ from __future__ import annotations
 import secrets
 import threading
 
-from amlops.local.arm.assets import MLTABLE_SCHEMA_PATH
 from amlops.local.arm.autoscale import COLLECTION, Autoscale
 from amlops.local.arm.batch import Batch
 from amlops.local.arm.common import ASSETS, PROVIDER, REG, RG, WS, workspace_guid
 from amlops.local.arm.schedules import Schedules
 from amlops.local.arm.serverless import Serverless
 from amlops.local.blobs import BlobStore
+from amlops.local.connection import MLTABLE_SCHEMA_PATH
 from amlops.local.faults import Faults
 from amlops.local.serving import Supervisor
 from amlops.local.store import Store

@@ -15,9 +15,8 @@ from amlops.local.arm.workspaces import Workspaces
 from amlops.local.store import Doc, key_of
 from amlops.local.web import ArmError, Request, Response, not_found
 
-#: Served at MLTABLE_SCHEMA_PATH, as Azure's schema host serves its own; no credential needed, as there.
+#: Served at connection.MLTABLE_SCHEMA_PATH, as Azure's schema host serves its own; no credential needed, as there.
 MLTABLE_SCHEMA = files("amlops.schemas").joinpath("MLTable.schema.json")
-MLTABLE_SCHEMA_PATH = "/schemas/latest/MLTable.schema.json"
 
 #: The spec's definitions of each asset collection's `<name>Container` and `<name>Version` bodies.
 #: The REST spec's (container, version) definitions of each asset kind's request bodies.
