@@ -201,7 +201,7 @@ def _print_endpoints(session: Session, live: LiveState | None = None) -> None:
     """Scoring URLs, and a test prediction from each endpoint with its sample request; `live` is the workspace as
     just read (by a plan with nothing to do), else it is read now. The predictions are asked for together (each
     is three round trips) and printed in turn, as asked one after another."""
-    from amlops.rollout.reads import READERS
+    from amlops.workspace.interface import READERS
     from amlops.workspace.studio import studio
 
     workspace = session.workspace

@@ -8,11 +8,10 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from amlops.workspace.interface import READERS
+
 K = TypeVar("K")
 V = TypeVar("V")
-
-#: Reads in flight at once: as many as the workspace's own observe makes (enough to hide latency, few enough for throttling).
-READERS = 16
 
 
 def read_all(read: Callable[[K], V], keys: Iterable[K]) -> dict[K, V]:

@@ -117,6 +117,8 @@ class ComponentJobSpec:
 
 
 #: Azure ML job statuses after which a job will not change (JobStatus in the REST spec).
+#: Concurrent reads of a workspace: enough to hide ARM's latency for hundreds of endpoints, few enough for its throttling.
+READERS = 16
 JOB_TERMINAL = ("Completed", "Failed", "Canceled")
 
 

@@ -60,6 +60,7 @@ from amlops.state.record import Measurement
 from amlops.workspace import sdk_threads
 from amlops.workspace.autoscale import SdkAutoscale
 from amlops.workspace.interface import (
+    READERS,
     Answer,
     AssetSpec,
     AutoscaleSpec,
@@ -97,8 +98,6 @@ _BATCH_LOADERS: dict[str, Any] = {"model": load_model_batch_deployment, "pipelin
 #: How many top-level jobs `runs` reads before sorting them newest first.
 RUNS_READ = 200
 
-#: Concurrent reads: enough to hide ARM's latency for hundreds of endpoints, few enough for its throttling.
-READERS = 16
 #: HTTP statuses that say "not now" rather than "no": throttled, or the service unavailable for a while.
 TRANSIENT = {408, 429, 500, 502, 503, 504}
 
