@@ -34,6 +34,13 @@ def shell_env() -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
+def _validate_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test its own cache of `amlops validate`'s verdicts (children inherit it), so no test is
+    answered by another's verdict; tests/manifests/test_validate_cache.py tests the cache itself."""
+    monkeypatch.setenv("AMLOPS_VALIDATE_CACHE", str(tmp_path_factory.mktemp("validate-cache")))
+
+
+@pytest.fixture(autouse=True)
 def _unpinned_invoke() -> Iterator[None]:
     """azure-ai-ml 1.35 `online_endpoints.invoke(deployment_name=...)` writes the deployment header into
     a class-level dict (EndpointInvokeFields.DEFAULT_HEADER), pinning every later invoke in the process
