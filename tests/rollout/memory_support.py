@@ -83,9 +83,18 @@ def target(version: str, strategy: Strategy = STEPS, instances: int = 1, **kwarg
     return Rollout(goal, Path("endpoints/churn/endpoint.yml"), {name: spec}, b"{}", "test")
 
 
+def registered(workspace: MemoryWorkspace, rollout: Rollout) -> Rollout:
+    """`rollout`, with its models in `workspace` as apply registers them before any rollout (Azure refuses a
+    deployment of a model it does not have)."""
+    for spec in rollout.deployments.values():
+        name, version = spec.model.split(":")[1:]
+        workspace.models.setdefault((name, version), {})
+    return rollout
+
+
 def loop(workspace: MemoryWorkspace, rollout: Rollout, clock: FakeClock, events: list[str] | None = None) -> EndpointRollout:
     said = events if events is not None else []
-    return EndpointRollout(workspace, rollout, SETTINGS, lambda e: said.append(str(e)), clock)
+    return EndpointRollout(workspace, registered(workspace, rollout), SETTINGS, lambda e: said.append(str(e)), clock)
 
 
 def serving(version: str) -> tuple[MemoryWorkspace, FakeClock]:

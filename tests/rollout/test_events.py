@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 
 import pytest
-from memory_support import SETTINGS, FakeClock, azure_name, serving, target
+from memory_support import SETTINGS, FakeClock, azure_name, registered, serving, target
 
 from amlops.rollout.events import Event, Phase
 from amlops.rollout.lock import EndpointBusy
@@ -19,7 +19,9 @@ NEW = azure_name("2")
 
 def run(workspace: MemoryWorkspace, clock: FakeClock, **settings: float) -> list[Event]:
     events: list[Event] = []
-    rollout = EndpointRollout(workspace, target("2"), dataclasses.replace(SETTINGS, **settings), events.append, clock)
+    rollout = EndpointRollout(
+        workspace, registered(workspace, target("2")), dataclasses.replace(SETTINGS, **settings), events.append, clock
+    )
     with contextlib.suppress(RolloutFailed, EndpointBusy):
         rollout.run()
     return events

@@ -174,6 +174,7 @@ class MemoryWorkspace(MemoryEvaluation, MemorySchedules, MemoryAutoscale):
         if e is None:
             raise Refused(f"endpoint {spec.endpoint} not found")
         _check_tags(spec.tags)
+        self._check_model(spec.model)
         current = e.deployments.get(spec.name)
         if current is not None and current.state not in TERMINAL:
             raise Refused(f"deployment {spec.name} is {current.state}: another operation is in progress")
@@ -181,6 +182,20 @@ class MemoryWorkspace(MemoryEvaluation, MemorySchedules, MemoryAutoscale):
         fails = spec.name in self.failing_deployments
         e.deployments[spec.name] = _Deployment(spec, state, self.provisioning_polls, fails)
         self._wrote(f"begin deployment {spec.endpoint}/{spec.name}")
+
+    def _check_model(self, model: str) -> None:
+        """Azure refuses a deployment whose model asset is not registered, in the workspace
+        (`azureml:<name>:<version>`) or in a registry (`azureml://registries/<registry>/models/<name>/versions/<version>`)."""
+        parts = model.split("/")
+        if model.startswith("azureml://registries/") and len(parts) == 8:
+            where, known, key = f" in registry {parts[3]}", self.registry(parts[3]).models, (parts[5], parts[7])
+        elif model.startswith("azureml:") and model.count(":") == 2:
+            _, name, version = model.split(":")
+            where, known, key = "", self.models, (name, version)
+        else:
+            raise Refused(f"model {model!r} is not a model asset id")
+        if key not in known:
+            raise Refused(f"model {key[0]}:{key[1]} not found{where}")
 
     def delete_deployment(self, endpoint: str, name: str) -> None:
         e = self.endpoints[endpoint]
