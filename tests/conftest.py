@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,29 @@ def shell_env() -> dict[str, str]:
     """
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("AZUREML_", "GITHUB_"))}
     return inherited | {"COLUMNS": "200"}
+
+
+@pytest.fixture
+def amlops_in_process(monkeypatch: pytest.MonkeyPatch) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`amlops ARGS` run in this process (typer's runner) from `cwd`, as `shell_env` runs it in a child: no AZUREML_
+    or GITHUB_ variable unless the test sets one, COLUMNS=200, and `env` added. It saves the child's import of
+    azure-ai-ml (about 1.7 CPU-s); an exception the command lets out, a traceback for a user, is raised."""
+    from typer.testing import CliRunner
+
+    from amlops.cli.main import app
+
+    for name in list(os.environ):
+        if name.startswith(("AZUREML_", "GITHUB_")):
+            monkeypatch.delenv(name)
+
+    def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        monkeypatch.chdir(cwd)
+        result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200", **(env or {})})
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
+
+    return run
 
 
 @pytest.fixture(autouse=True)

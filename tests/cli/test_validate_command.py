@@ -1,13 +1,12 @@
 """`amlops validate` as a user runs it: exit codes, one line per problem, never a traceback.
 
 One test runs `amlops` as a child process, as a user would; the others run the same CLI in this process
-(typer's runner), in a fresh shell's environment, and an exception escaping the command fails them.
+(`amlops_in_process`, in a fresh shell's environment; an exception escaping the command fails them).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,12 +14,8 @@ from pathlib import Path
 
 import pytest
 from sample_support import SAMPLE_FOLDERS
-from typer.testing import CliRunner
-
-from amlops.cli.main import app
 
 REPO = Path(__file__).resolve().parents[2]
-runner = CliRunner()
 
 
 @pytest.fixture
@@ -35,22 +30,8 @@ def amlops_process(shell_env: dict[str, str]):
 
 
 @pytest.fixture
-def amlops(monkeypatch: pytest.MonkeyPatch):
-    """`amlops` in this process, in `cwd`, with the environment of a fresh shell (see `shell_env`): no AZUREML_
-    or GITHUB_ variable unless the test sets one. An exception the command lets out (a traceback, for a user) is
-    raised, not taken for exit code 1."""
-    for name in list(os.environ):
-        if name.startswith(("AZUREML_", "GITHUB_")):
-            monkeypatch.delenv(name)
-
-    def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-        monkeypatch.chdir(cwd)
-        result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
-
-    return run
+def amlops(amlops_in_process):
+    return amlops_in_process
 
 
 def test_clean_repository_exits_0(amlops):
