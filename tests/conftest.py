@@ -7,7 +7,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -17,12 +17,33 @@ if TYPE_CHECKING:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow tests first. Under `pytest -n 4` the long ones then start at once and the fast ones fill the
-    workers as they free up, instead of a long test starting last and running alone. That needs xdist to hand
-    tests out a few at a time (`--maxschedchunk 1`, pyproject.toml): by default each worker is first given a
-    quarter of its share in one block, and the 95 slow tests at the front all went to two workers, one after
-    the other, while the other two ran the fast tests and then idled. The sort is stable: a module's slow
-    tests stay together."""
+    workers as they free up, instead of a long test starting last and running alone (see `Scheduling`).
+    The sort is stable: a module's slow tests stay together."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+#: Tests run by one worker, one after the other: tests/infra's share the stacks each process evaluates once
+#: (`infra_support.stack`, 7 CPU-s for the three), each tests/local module its module-scoped control plane.
+TOGETHER = ("tests/infra/", "tests/local/")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `-n` (xdist's `load`): every test is handed out alone, in collection order, a few at a time, except
+    the groups of `TOGETHER`, handed out whole, largest first. xdist's own `load` gives each worker a quarter of its
+    share in one block first: the 95 slow tests sorted to the front went to two workers, one after the other,
+    while the other two ran the fast tests and then idled."""
+    if config.getvalue("dist") != "load":
+        return None  # a --dist the user chose
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::")[0]
+            if path.startswith(TOGETHER[0]):
+                return TOGETHER[0]
+            return path if path.startswith(TOGETHER[1:]) else nodeid
+
+    return Scheduling(config, log)
 
 
 @pytest.fixture
