@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -16,9 +17,33 @@ if TYPE_CHECKING:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow tests first. Under `pytest -n 4` the long ones then start at once and the fast ones fill the
-    workers as they free up, instead of a long test starting last and running alone. The sort is stable:
-    a module's slow tests stay together, so its module-scoped control plane (`local`) still starts once."""
+    workers as they free up, instead of a long test starting last and running alone (see `Scheduling`).
+    The sort is stable: a module's slow tests stay together."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+#: Tests run by one worker, one after the other: tests/infra's share the stacks each process evaluates once
+#: (`infra_support.stack`, 7 CPU-s for the three), each tests/local module its module-scoped control plane.
+TOGETHER = ("tests/infra/", "tests/local/")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `-n` (xdist's `load`): every test is handed out alone, in collection order, a few at a time, except
+    the groups of `TOGETHER`, handed out whole, largest first. xdist's own `load` gives each worker a quarter of its
+    share in one block first: the 95 slow tests sorted to the front went to two workers, one after the other,
+    while the other two ran the fast tests and then idled."""
+    if config.getvalue("dist") != "load":
+        return None  # a --dist the user chose
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::")[0]
+            if path.startswith(TOGETHER[0]):
+                return TOGETHER[0]
+            return path if path.startswith(TOGETHER[1:]) else nodeid
+
+    return Scheduling(config, log)
 
 
 @pytest.fixture
@@ -31,6 +56,29 @@ def shell_env() -> dict[str, str]:
     """
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("AZUREML_", "GITHUB_"))}
     return inherited | {"COLUMNS": "200"}
+
+
+@pytest.fixture
+def amlops_in_process(monkeypatch: pytest.MonkeyPatch) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`amlops ARGS` run in this process (typer's runner) from `cwd`, as `shell_env` runs it in a child: no AZUREML_
+    or GITHUB_ variable unless the test sets one, COLUMNS=200, and `env` added. It saves the child's import of
+    azure-ai-ml (about 1.7 CPU-s); an exception the command lets out, a traceback for a user, is raised."""
+    from typer.testing import CliRunner
+
+    from amlops.cli.main import app
+
+    for name in list(os.environ):
+        if name.startswith(("AZUREML_", "GITHUB_")):
+            monkeypatch.delenv(name)
+
+    def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        monkeypatch.chdir(cwd)
+        result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200", **(env or {})})
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
+
+    return run
 
 
 @pytest.fixture(autouse=True)

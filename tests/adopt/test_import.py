@@ -1,4 +1,7 @@
-"""`amlops import`: Microsoft's azureml-examples folders brought in with no edit, valid, and served locally."""
+"""`amlops import`: Microsoft's azureml-examples folders brought in with no edit, valid, and served locally.
+
+The first test and the served one's `apply` and `invoke` run `amlops` as a child process, as a user does; the
+others run the same CLI in this process (`amlops_in_process`)."""
 
 from __future__ import annotations
 
@@ -61,14 +64,14 @@ def test_ncd_is_imported_unchanged_and_validates(repo: Path, shell_env: dict[str
     assert validated.returncode == 0, validated.stdout + validated.stderr
 
 
-def test_the_managed_sample_keeps_its_paths_to_model_1(repo: Path, shell_env: dict[str, str], tmp_path: Path) -> None:
+def test_the_managed_sample_keeps_its_paths_to_model_1(repo: Path, amlops_in_process, tmp_path: Path) -> None:
     corpus = tmp_path / "examples" / "endpoints" / "online"
     for part in ("managed/sample", "model-1", "model-2"):
         shutil.copytree(ONLINE / part, corpus / part)
     for model in ("model-1", "model-2"):
         (corpus / model / "onlinescoring").mkdir()
         (corpus / model / "onlinescoring" / "score.py").write_text(SCORE)
-    result = amlops("import", str(corpus / "managed" / "sample"), "--deployment", "blue", cwd=repo, env=shell_env)
+    result = amlops_in_process("import", str(corpus / "managed" / "sample"), "--deployment", "blue", cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
     assert filecmp.cmp(
         repo / "endpoints" / "my-endpoint" / "blue-deployment.yml", corpus / "managed" / "sample" / "blue-deployment.yml"
@@ -78,14 +81,14 @@ def test_the_managed_sample_keeps_its_paths_to_model_1(repo: Path, shell_env: di
         repo / "model-1" / "environment" / "conda.yaml"
     ).is_file()
     assert "blue-deployment-with-curated-env.yml: deployment 'blue' is already imported from blue-deployment.yml" in result.stderr
-    validated = amlops("validate", "--env", "local", cwd=repo, env=shell_env)
+    validated = amlops_in_process("validate", "--env", "local", cwd=repo)
     assert validated.returncode == 0, validated.stdout + validated.stderr
 
 
-def test_a_folder_that_cannot_work_is_refused_and_nothing_is_written(repo: Path, shell_env: dict[str, str]) -> None:
+def test_a_folder_that_cannot_work_is_refused_and_nothing_is_written(repo: Path, amlops_in_process) -> None:
     before = sorted(p.relative_to(repo) for p in repo.rglob("*"))
     local = (repo / "environments" / "local.yaml").read_text()
-    result = amlops("import", str(ONLINE / "managed" / "sample"), cwd=repo, env=shell_env)
+    result = amlops_in_process("import", str(ONLINE / "managed" / "sample"), cwd=repo)
     assert result.returncode == 1
     assert "import refused, nothing was written" in result.stderr
     assert "blue-deployment.yml: names ../../model-1/onlinescoring/, which does not exist" in result.stderr
@@ -93,14 +96,14 @@ def test_a_folder_that_cannot_work_is_refused_and_nothing_is_written(repo: Path,
     assert (repo / "environments" / "local.yaml").read_text() == local
 
 
-def test_an_import_that_does_not_validate_is_undone(repo: Path, shell_env: dict[str, str], tmp_path: Path) -> None:
+def test_an_import_that_does_not_validate_is_undone(repo: Path, amlops_in_process, tmp_path: Path) -> None:
     folder = tmp_path / "ncd"
     shutil.copytree(ONLINE / "ncd", folder)
     deployment = folder / "sklearn-deployment.yaml"
     deployment.write_text(deployment.read_text().replace("Standard_DS3_v2", "Standard_DS999_v9"))
     before = sorted(p.relative_to(repo) for p in repo.rglob("*"))
     local = (repo / "environments" / "local.yaml").read_text()
-    result = amlops("import", str(folder), cwd=repo, env=shell_env)
+    result = amlops_in_process("import", str(folder), cwd=repo)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "endpoints/my-endpoint/sklearn-deployment.yaml:" in result.stderr and "Standard_DS999_v9" in result.stderr
     assert "the imported files do not validate, nothing was written" in result.stderr
@@ -109,7 +112,9 @@ def test_an_import_that_does_not_validate_is_undone(repo: Path, shell_env: dict[
 
 
 @pytest.mark.slow
-def test_an_imported_ncd_deployment_is_served_by_apply_env_local(repo: Path, shell_env: dict[str, str], tmp_path: Path) -> None:
+def test_an_imported_ncd_deployment_is_served_by_apply_env_local(
+    repo: Path, shell_env: dict[str, str], amlops_in_process, tmp_path: Path
+) -> None:
     """The README's first run, with Microsoft's no-code MLflow deployment imported: it builds, passes its smoke test, answers."""
     for command in (
         ("init", "-q", "-b", "main"),
@@ -118,7 +123,7 @@ def test_an_imported_ncd_deployment_is_served_by_apply_env_local(repo: Path, she
     ):
         subprocess.run(["git", "-C", str(repo), *command], check=True, capture_output=True)
     shell_env["AMLOPS_LOCAL_STATE_DIR"] = str(tmp_path / "state")
-    imported = amlops("import", str(ONLINE / "ncd"), "--deployment", "sklearn-deployment", cwd=repo, env=shell_env)
+    imported = amlops_in_process("import", str(ONLINE / "ncd"), "--deployment", "sklearn-deployment", cwd=repo)
     assert imported.returncode == 0, imported.stderr
     for command in (("add", "-A"), ("-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "import ncd")):
         subprocess.run(["git", "-C", str(repo), *command], check=True, capture_output=True)  # applied from a commit, as in CI
@@ -130,4 +135,4 @@ def test_an_imported_ncd_deployment_is_served_by_apply_env_local(repo: Path, she
         assert answer.returncode == 0, answer.stderr
         assert len(eval(answer.stdout)) == 2  # two rows in sample-request-sklearn.json, two predictions  # noqa: S307
     finally:
-        amlops("local", "down", cwd=repo, env=shell_env)
+        amlops_in_process("local", "down", cwd=repo, env={"AMLOPS_LOCAL_STATE_DIR": shell_env["AMLOPS_LOCAL_STATE_DIR"]})

@@ -1,4 +1,8 @@
-"""`amlops validate` as a user runs it: exit codes, one line per problem, never a traceback."""
+"""`amlops validate` as a user runs it: exit codes, one line per problem, never a traceback.
+
+One test runs `amlops` as a child process, as a user would; the others run the same CLI in this process
+(`amlops_in_process`, in a fresh shell's environment; an exception escaping the command fails them).
+"""
 
 from __future__ import annotations
 
@@ -15,12 +19,19 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def amlops(shell_env: dict[str, str]):
+def amlops_process(shell_env: dict[str, str]):
+    """`amlops` as a child process, as a user runs it."""
+
     def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "amlops", *args]
         return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, env=shell_env)
 
     return run
+
+
+@pytest.fixture
+def amlops(amlops_in_process):
+    return amlops_in_process
 
 
 def test_clean_repository_exits_0(amlops):
@@ -30,13 +41,13 @@ def test_clean_repository_exits_0(amlops):
     assert result.stdout == ""
 
 
-def test_problems_exit_1_with_every_problem_and_no_traceback(amlops, tmp_path: Path):
+def test_problems_exit_1_with_every_problem_and_no_traceback(amlops_process, tmp_path: Path):
     for folder in SAMPLE_FOLDERS:
         shutil.copytree(REPO / folder, tmp_path / folder)
     dev = tmp_path / "environments/dev.yaml"
     dev.write_text(dev.read_text().replace("max_nodes: 4", "max_nodes: many").replace("model: churn:1", "model: churn:3"))
     (tmp_path / "endpoints/churn/main.yml").write_text("name: main\nname: again\n")
-    result = amlops("validate", cwd=tmp_path)
+    result = amlops_process("validate", cwd=tmp_path)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert (
@@ -93,8 +104,8 @@ def test_json_lists_every_problem_with_its_position(amlops, tmp_path: Path):
     assert clean.returncode == 0 and json.loads(clean.stdout) == {"valid": True, "problems": []}
 
 
-def test_in_github_actions_each_problem_is_an_error_annotation(amlops, shell_env, tmp_path: Path):
-    shell_env["GITHUB_ACTIONS"] = "true"
+def test_in_github_actions_each_problem_is_an_error_annotation(amlops, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
     result = amlops("validate", cwd=_broken(tmp_path))
     assert result.returncode == 1
     assert (

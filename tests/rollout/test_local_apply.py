@@ -155,7 +155,7 @@ def test_an_apply_killed_mid_rollout_resumes_and_converges(plane: Plane, tmp_pat
 
 def test_two_endpoints_roll_out_in_parallel(plane: Plane, tmp_path: Path):
     root = make_repo(tmp_path, ("churn", "credit-risk"))
-    plane.admin.add_faults(provisioning_delay_s=3)
+    plane.admin.add_faults(provisioning_delay_s=1)  # each write takes a second: a rollout lasts several
     result = plane.apply(root)
     assert result.ok, result.failures
     started = {

@@ -17,9 +17,9 @@ from amlops.state import record
 
 pytestmark = pytest.mark.slow
 
-LOCK_TTL = 3  # seconds: shorter than provisioning below
-PROVISIONING = 8
-DOWNTIME = 20
+LOCK_TTL = 1  # seconds: shorter than provisioning below
+PROVISIONING = 2
+DOWNTIME = 8  # seconds: azure-core gives a lost connection up after 3 retries, 0 + 1.6 + 3.2 s apart
 
 WRITES = ("put_endpoint", "begin_deployment", "delete_deployment")
 

@@ -48,11 +48,13 @@ def run(
 def finish(repo: Path, env: str, workspace: Workspace, submitted: Run) -> None:
     """Follow a submitted run to its end; exit 1 unless it completes, and once it has, make the model it retrains a
     candidate branch. `amlops run --wait` and `amlops monitor --wait` end the same way."""
-    from amlops.training.follow import follow
+    from amlops.rollout.session import LOCAL_POLL_SECONDS
+    from amlops.training.follow import POLL_SECONDS, follow
 
+    poll = LOCAL_POLL_SECONDS if workspace.local else POLL_SECONDS  # the local control plane's reads cost no quota
     with azure_errors(env):
         try:
-            ended = follow(workspace, submitted.name, _watchers())
+            ended = follow(workspace, submitted.name, _watchers(), poll=poll)
         except KeyboardInterrupt:
             err.print(f"\nstopped following; {submitted.name} goes on: {submitted.studio_url}")
             raise typer.Exit(130) from None

@@ -16,6 +16,8 @@ from amlops.workspace.interface import Run, RunStep, Workspace
 
 #: How long the log stream may lag behind the run's end before it is left behind.
 STREAM_GRACE = 30.0
+#: Seconds between reads of a run in Azure (the local control plane's: `LOCAL_POLL_SECONDS`).
+POLL_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class Watchers:
 
 
 def follow(
-    workspace: Workspace, name: str, watch: Watchers, poll: float = 2.0, sleep: Callable[[float], None] = time.sleep
+    workspace: Workspace, name: str, watch: Watchers, poll: float = POLL_SECONDS, sleep: Callable[[float], None] = time.sleep
 ) -> Run:
     """Watch run `name` until it is Completed, Failed or Canceled; returns it as it ended."""
     streamer = threading.Thread(target=workspace.stream, args=(name, watch.log), name="logs", daemon=True)
