@@ -17,8 +17,12 @@ from amlops.state import record
 
 pytestmark = pytest.mark.slow
 
-LOCK_TTL = 1  # seconds: shorter than provisioning below
-PROVISIONING = 2
+# Seconds. The lock outlives any one call here (its holder renews it between calls), and grows to three times
+# the slowest endpoint write (under a second: they keep the plane's 0.2 s); a deployment's provisioning alone
+# takes three times longer, so only renewing keeps the lock while it waits.
+LOCK_TTL = 4
+DEPLOYMENT_PROVISIONING = 12
+PROVISIONING = 2  # every write's, for the restart below
 DOWNTIME = 8  # seconds: azure-core gives a lost connection up after 3 retries, 0 + 1.6 + 3.2 s apart
 
 WRITES = ("put_endpoint", "begin_deployment", "delete_deployment")
@@ -47,16 +51,20 @@ def test_two_applies_never_both_write_even_when_provisioning_outlives_the_lock(p
     root = make_repo(tmp_path)
     assert plane.apply(root).ok
     bump_churn(root)
-    plane.admin.add_faults(provisioning_delay_s=PROVISIONING)
+    plane.admin.add_faults(deployment_delay_s=DEPLOYMENT_PROVISIONING)
     log: list[tuple[float, str, str]] = []
     results: dict[str, ApplyResult] = {}
     first = threading.Thread(target=lambda: results.setdefault("A", counted_apply(plane, root, "A", log, 0)))
     first.start()
     deadline = time.monotonic() + 60
-    while not any(who == "A" and what == "begin_deployment" for _, who, what in log):
+    while not (began := [t for t, who, what in log if who == "A" and what == "begin_deployment"]):
         assert time.monotonic() < deadline and first.is_alive(), "A never began its deployment"
         time.sleep(0.1)
-    time.sleep(LOCK_TTL + 1)  # A's lock would have expired by now, were it not renewed while provisioning
+    live = plane.live("churn")
+    held = record.Lock.decode(live.tags.get(record.LOCK) if live else None)
+    assert held is not None, "A holds no lock"
+    time.sleep(max(0.0, held.expires - time.time()) + 1)  # past the lock as A wrote it: only renewing keeps it
+    assert time.monotonic() - began[0] < DEPLOYMENT_PROVISIONING, "the deployment provisioned within the lock's life"
     results["B"] = counted_apply(plane, root, "B", log, lock_wait=120)  # B waits for the lock, polling
     first.join(180)
     assert results["A"].ok, results["A"].failures

@@ -144,10 +144,12 @@ def fault_fail_deployment(
 
 @fault_app.command("slow-provisioning")
 def fault_slow_provisioning(
-    seconds: float = typer.Argument(..., help="seconds each operation takes"), state_dir: Path | None = StateDir
+    seconds: float = typer.Argument(..., help="seconds each operation takes"),
+    deployments: bool = typer.Option(False, "--deployments", help="only a deployment's create or update"),
+    state_dir: Path | None = StateDir,
 ) -> None:
-    """Make every endpoint/deployment operation take this long."""
-    _print(_admin(state_dir).add_faults(provisioning_delay_s=seconds))
+    """Make every endpoint/deployment operation take this long (or, with --deployments, a deployment's provisioning)."""
+    _print(_admin(state_dir).add_faults(**{"deployment_delay_s" if deployments else "provisioning_delay_s": seconds}))
 
 
 @fault_app.command("arm")

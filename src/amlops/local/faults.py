@@ -58,6 +58,7 @@ class FaultSettings:
     fail_next_deployments: int = 0
     fail_message: str = "Injected fault: deployment provisioning failed."
     provisioning_delay_s: float | None = None  # overrides the server's configured delay
+    deployment_delay_s: float | None = None  # overrides both, for a deployment's provisioning alone
     arm: list[ArmFault] = field(default_factory=list)
     scoring: list[ScoringFault] = field(default_factory=list)
 
@@ -85,9 +86,9 @@ class Faults:
                 s.fail_next_deployments = int(doc["fail_next_deployments"])
             if "fail_message" in doc:
                 s.fail_message = str(doc["fail_message"])
-            if "provisioning_delay_s" in doc:
-                delay = doc["provisioning_delay_s"]
-                s.provisioning_delay_s = None if delay is None else float(delay)
+            for key in ("provisioning_delay_s", "deployment_delay_s"):
+                if key in doc:
+                    setattr(s, key, None if doc[key] is None else float(doc[key]))
             s.arm.extend(ArmFault(**rule) for rule in doc.get("arm", []))
             s.scoring.extend(ScoringFault(**rule) for rule in doc.get("scoring", []))
         return self.snapshot()
@@ -99,10 +100,12 @@ class Faults:
             self._settings.fail_next_deployments -= 1
             return self._settings.fail_message
 
-    def provisioning_delay(self, default: float) -> float:
+    def provisioning_delay(self, default: float, deployment: bool = False) -> float:
+        """How long a write takes to provision; `deployment`: a deployment's create or update."""
         with self._lock:
             override = self._settings.provisioning_delay_s
-        return default if override is None else override
+            alone = self._settings.deployment_delay_s if deployment else None
+        return alone if alone is not None else default if override is None else override
 
     def arm_fault(self, method: str, route: str) -> ArmFault | None:
         with self._lock:

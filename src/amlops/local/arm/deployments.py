@@ -99,7 +99,7 @@ class Deployments(Endpoints, DataCollection):
         return Response.json(200, {"content": self.supervisor.read_log(self.serving_key(did), int(tail) if tail else None)})
 
     def _provision(self, did: str) -> None:
-        time.sleep(self.faults.provisioning_delay(self.provisioning_delay))
+        time.sleep(self.faults.provisioning_delay(self.provisioning_delay, deployment=True))
         failure = self.faults.take_deployment_failure()
         if failure:
             self.supervisor.log(self.serving_key(did), failure)
