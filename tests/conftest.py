@@ -22,14 +22,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
-#: Tests run by one worker, one after the other: tests/infra's share the stacks each process evaluates once
-#: (`infra_support.stack`, 7 CPU-s for the three), each tests/local module its module-scoped control plane.
-TOGETHER = ("tests/infra/", "tests/local/")
+#: Tests run by one worker, one after the other: tests/infra's all share the stacks each process evaluates once
+#: (`infra_support.stack`, 7 CPU-s for the three); each tests/local module's share its module-scoped control plane.
+INFRA, LOCAL = "tests/infra/", "tests/local/"
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under `-n` (xdist's `load`): every test is handed out alone, in collection order, a few at a time, except
-    the groups of `TOGETHER`, handed out whole, largest first. xdist's own `load` gives each worker a quarter of its
+    the groups of INFRA and LOCAL, handed out whole, largest first. xdist's own `load` gives each worker a quarter of its
     share in one block first: the 95 slow tests sorted to the front went to two workers, one after the other,
     while the other two ran the fast tests and then idled."""
     if config.getvalue("dist") != "load":
@@ -39,9 +39,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     class Scheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::")[0]
-            if path.startswith(TOGETHER[0]):
-                return TOGETHER[0]
-            return path if path.startswith(TOGETHER[1:]) else nodeid
+            if path.startswith(INFRA):
+                return INFRA
+            return path if path.startswith(LOCAL) else nodeid
 
     return Scheduling(config, log)
 

@@ -29,13 +29,8 @@ def amlops_process(shell_env: dict[str, str]):
     return run
 
 
-@pytest.fixture
-def amlops(amlops_in_process):
-    return amlops_in_process
-
-
-def test_clean_repository_exits_0(amlops):
-    result = amlops("validate", cwd=REPO)
+def test_clean_repository_exits_0(amlops_in_process):
+    result = amlops_in_process("validate", cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "manifests are valid" in result.stderr
     assert result.stdout == ""
@@ -59,24 +54,24 @@ def test_problems_exit_1_with_every_problem_and_no_traceback(amlops_process, tmp
     assert "3 problems found" in result.stderr or f"{len(lines)} problems found" in result.stderr
 
 
-def test_unknown_environment_is_a_problem_not_a_crash(amlops):
-    result = amlops("validate", "--env", "qa", cwd=REPO)
+def test_unknown_environment_is_a_problem_not_a_crash(amlops_in_process):
+    result = amlops_in_process("validate", "--env", "qa", cwd=REPO)
     assert result.returncode == 1
     assert "environments/qa.yaml:1:1: (file): no such environment" in result.stdout
 
 
-def test_validate_outside_a_repository_fails(amlops, tmp_path: Path):
-    result = amlops("validate", cwd=tmp_path)
+def test_validate_outside_a_repository_fails(amlops_in_process, tmp_path: Path):
+    result = amlops_in_process("validate", cwd=tmp_path)
     assert result.returncode == 1 and "manifests are valid" not in result.stderr
     assert "not an amlops repository: no environments/ folder" in result.stdout
 
 
-def test_a_floating_model_in_dev_shows_its_resolved_release_not_a_traceback(amlops, tmp_path: Path):
+def test_a_floating_model_in_dev_shows_its_resolved_release_not_a_traceback(amlops_in_process, tmp_path: Path):
     for folder in SAMPLE_FOLDERS:
         shutil.copytree(REPO / folder, tmp_path / folder)
     dev = tmp_path / "environments/dev.yaml"
     dev.write_text(dev.read_text().replace("model: churn:1", "model: churn@latest"))
-    result = amlops("release", "show", "--env", "dev", cwd=tmp_path)
+    result = amlops_in_process("release", "show", "--env", "dev", cwd=tmp_path)
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert "churn:1" in result.stdout
 
@@ -89,8 +84,8 @@ def _broken(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_json_lists_every_problem_with_its_position(amlops, tmp_path: Path):
-    result = amlops("validate", "--format", "json", cwd=_broken(tmp_path))
+def test_json_lists_every_problem_with_its_position(amlops_in_process, tmp_path: Path):
+    result = amlops_in_process("validate", "--format", "json", cwd=_broken(tmp_path))
     assert result.returncode == 1
     data = json.loads(result.stdout)
     assert data["valid"] is False
@@ -100,13 +95,15 @@ def test_json_lists_every_problem_with_its_position(amlops, tmp_path: Path):
         "column": 7,
         "field": "infrastructure.clusters[0].max_nodes",
     }.items() <= (data["problems"][0].items())
-    clean = amlops("validate", "--format", "json", cwd=REPO)
+    clean = amlops_in_process("validate", "--format", "json", cwd=REPO)
     assert clean.returncode == 0 and json.loads(clean.stdout) == {"valid": True, "problems": []}
 
 
-def test_in_github_actions_each_problem_is_an_error_annotation(amlops, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_in_github_actions_each_problem_is_an_error_annotation(
+    amlops_in_process, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    result = amlops("validate", cwd=_broken(tmp_path))
+    result = amlops_in_process("validate", cwd=_broken(tmp_path))
     assert result.returncode == 1
     assert (
         "::error file=environments/dev.yaml,line=19,col=7,title=infrastructure.clusters[0].max_nodes::"
@@ -114,6 +111,6 @@ def test_in_github_actions_each_problem_is_an_error_annotation(amlops, tmp_path:
     ) in result.stdout.splitlines()
 
 
-def test_outside_github_actions_there_are_no_annotations(amlops, tmp_path: Path):
-    result = amlops("validate", cwd=_broken(tmp_path))
+def test_outside_github_actions_there_are_no_annotations(amlops_in_process, tmp_path: Path):
+    result = amlops_in_process("validate", cwd=_broken(tmp_path))
     assert "::error" not in result.stdout

@@ -21,12 +21,12 @@ def evaluate(env: str = EnvOption, format: Format = format_option(Format.text, F
     from amlops.rollout.evaluation_ahead import describe, evaluate_ahead, markdown, to_json
     from amlops.rollout.evaluation_runs import Waiting
     from amlops.rollout.loop import Settings
-    from amlops.rollout.session import LOCAL_POLL_SECONDS
     from amlops.rollout.specs import computes_of
+    from amlops.workspace.interface import poll_seconds
 
     require(format, Format.text, Format.json)
     session = session_of(repo, env)
-    poll = LOCAL_POLL_SECONDS if session.workspace.local else Settings().poll_seconds
+    poll = poll_seconds(session.workspace, Settings().poll_seconds)
 
     def waiting(endpoint: str) -> Waiting:
         return Waiting(SystemClock(), poll, lambda message: err.print(f"{endpoint}: {message}", markup=False))

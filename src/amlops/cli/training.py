@@ -48,10 +48,10 @@ def run(
 def finish(repo: Path, env: str, workspace: Workspace, submitted: Run) -> None:
     """Follow a submitted run to its end; exit 1 unless it completes, and once it has, make the model it retrains a
     candidate branch. `amlops run --wait` and `amlops monitor --wait` end the same way."""
-    from amlops.rollout.session import LOCAL_POLL_SECONDS
     from amlops.training.follow import POLL_SECONDS, follow
+    from amlops.workspace.interface import poll_seconds
 
-    poll = LOCAL_POLL_SECONDS if workspace.local else POLL_SECONDS  # the local control plane's reads cost no quota
+    poll = poll_seconds(workspace, POLL_SECONDS)
     with azure_errors(env):
         try:
             ended = follow(workspace, submitted.name, _watchers(), poll=poll)

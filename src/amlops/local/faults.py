@@ -103,9 +103,10 @@ class Faults:
     def provisioning_delay(self, default: float, deployment: bool = False) -> float:
         """How long a write takes to provision; `deployment`: a deployment's create or update."""
         with self._lock:
-            override = self._settings.provisioning_delay_s
-            alone = self._settings.deployment_delay_s if deployment else None
-        return alone if alone is not None else default if override is None else override
+            s = self._settings
+            if deployment and s.deployment_delay_s is not None:
+                return s.deployment_delay_s
+            return default if s.provisioning_delay_s is None else s.provisioning_delay_s
 
     def arm_fault(self, method: str, route: str) -> ArmFault | None:
         with self._lock:

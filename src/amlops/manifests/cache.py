@@ -81,7 +81,9 @@ def _key(root: Path, environment: str | None) -> tuple[str, float]:
     """(hash of every input, newest modification time among the files)."""
     digest = hashlib.sha256(json.dumps([FORMAT, str(root), environment, _versions()]).encode())
     newest = 0.0
-    for base in (root, Path(amlops.__file__).parent):
+    code = Path(amlops.__file__).resolve().parent
+    walked = code.is_relative_to(root) and not SKIPPED.intersection(code.relative_to(root).parts)
+    for base in (root,) if walked else (root, code):  # an editable install's code is in the repository's walk
         for entry in _files(base):
             digest.update(entry[0].encode())
             newest = max(newest, entry[1])

@@ -27,9 +27,7 @@ from amlops.rollout.schedules import observe_baselines, plan_schedules
 from amlops.rollout.training import observe_training, plan_training
 from amlops.state.record import Lineage
 from amlops.workspace import Workspace, open_workspace
-
-#: Seconds between reads of a rollout on the local control plane (Azure's is `Settings.poll_seconds`).
-LOCAL_POLL_SECONDS = 0.5
+from amlops.workspace.interface import poll_seconds
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,7 @@ class Session:
         base = settings or Settings()
         if self.workspace.local:
             # No users send traffic there, and its reads cost no quota: poll as often as a deployment may change.
-            base = dataclasses.replace(base, synthetic_load=True, poll_seconds=min(base.poll_seconds, LOCAL_POLL_SECONDS))
+            base = dataclasses.replace(base, synthetic_load=True, poll_seconds=poll_seconds(self.workspace, base.poll_seconds))
         lineage = lineage or Lineage(self.release.environment, self.release.id, checked_commit(self.repo.root, events))
         return Context(
             self.workspace, self.repo, self.release, lineage, base, events, training=self.training, schedules=self.schedules

@@ -16,7 +16,7 @@ from amlops.workspace.interface import Run, RunStep, Workspace
 
 #: How long the log stream may lag behind the run's end before it is left behind.
 STREAM_GRACE = 30.0
-#: Seconds between reads of a run in Azure (the local control plane's: `LOCAL_POLL_SECONDS`).
+#: Seconds between reads of a run in Azure (the local control plane's: `interface.LOCAL_POLL_SECONDS`).
 POLL_SECONDS = 2.0
 
 

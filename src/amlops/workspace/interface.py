@@ -116,9 +116,11 @@ class ComponentJobSpec:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-#: Azure ML job statuses after which a job will not change (JobStatus in the REST spec).
 #: Concurrent reads of a workspace: enough to hide ARM's latency for hundreds of endpoints, few enough for its throttling.
 READERS = 16
+#: Seconds between reads of something changing on the local control plane, whose reads cost no quota.
+LOCAL_POLL_SECONDS = 0.5
+#: Azure ML job statuses after which a job will not change (JobStatus in the REST spec).
 JOB_TERMINAL = ("Completed", "Failed", "Canceled")
 
 
@@ -486,3 +488,8 @@ class Workspace(Protocol):
         ...
 
     def delete_autoscale(self, name: str) -> None: ...
+
+
+def poll_seconds(workspace: Workspace, azure: float) -> float:
+    """How long to wait between reads of a rollout, run or comparison: `azure`'s pace, or the local control plane's."""
+    return min(azure, LOCAL_POLL_SECONDS) if workspace.local else azure

@@ -185,7 +185,9 @@ class MemoryWorkspace(MemoryEvaluation, MemorySchedules, MemoryAutoscale):
 
     def _check_model(self, model: str) -> None:
         """Azure refuses a deployment whose model asset is not registered, in the workspace
-        (`azureml:<name>:<version>`) or in a registry (`azureml://registries/<registry>/models/<name>/versions/<version>`)."""
+        (`azureml:<name>:<version>`) or in a registry (`azureml://registries/<registry>/models/<name>/versions/<version>`):
+        azure-ai-ml resolves the id before it sends the deployment (`_operation_orchestrator.get_asset_arm_id`,
+        ResourceNotFoundError), and the local control plane answers 404 (`local/arm/deployments.py`)."""
         parts = model.split("/")
         if model.startswith("azureml://registries/") and len(parts) == 8:
             where, known, key = f" in registry {parts[3]}", self.registry(parts[3]).models, (parts[5], parts[7])
